@@ -1,0 +1,1 @@
+//! GNU-syntax disassembly of decoded instructions (used by the objdump oracle and tracing).

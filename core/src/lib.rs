@@ -1,0 +1,14 @@
+//! friscy-core: run RISC-V 64-bit (RV64GC) Linux user programs inside any host, without an OS underneath.
+//!
+//! `no_std` by default in spirit: the `alloc` feature enables heap-backed caches and
+//! allocation of guest memory, `std` adds conveniences for hosts that have an OS.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod fpu;
+pub mod isa;
