@@ -10,5 +10,14 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod cpu;
+pub mod elf;
 pub mod fpu;
+pub mod host;
 pub mod isa;
+pub mod linux;
+pub mod machine;
+pub mod mem;
+
+pub use host::{Clock, Host, IoResult, NullHost, SyscallRecord, Timespec};
+pub use machine::{Config, LoadError, Machine, StopReason};

@@ -3,12 +3,20 @@ use super::{Insn, Op};
 
 /// Length in bytes of the instruction whose first 16-bit parcel is `low`.
 pub fn instruction_length(low: u16) -> u8 {
-    if low & 3 == 3 { 4 } else { 2 }
+    if low & 3 == 3 {
+        4
+    } else {
+        2
+    }
 }
 
 /// Decode the instruction whose bits are in `word` (the low 16 bits for compressed ones).
 pub fn decode(word: u32) -> Insn {
-    if word & 3 == 3 { decode_word(word) } else { decode_compressed(word as u16) }
+    if word & 3 == 3 {
+        decode_word(word)
+    } else {
+        decode_compressed(word as u16)
+    }
 }
 
 /// Decode a 32-bit encoding.

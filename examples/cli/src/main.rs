@@ -1,5 +1,265 @@
 //! `friscy`: run a RISC-V 64 Linux program under libfriscy from the command line.
-fn main() {
-    eprintln!("friscy: not implemented yet");
-    std::process::exit(2);
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use friscy_core::host::errno;
+use friscy_core::{Clock, Config, Host, IoResult, Machine, StopReason, SyscallRecord, Timespec};
+
+const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--] PROGRAM [ARG]...";
+const DEFAULT_ENV: [&str; 2] = [
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root",
+];
+
+struct Options {
+    rootfs: Option<OsString>,
+    env: Vec<Vec<u8>>,
+    workdir: Vec<u8>,
+    strace: bool,
+    memory_mib: u64,
+    program: OsString,
+    args: Vec<OsString>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Options, String> {
+    match args.next() {
+        Some(cmd) if cmd == "run" => {}
+        Some(cmd) if cmd == "--help" || cmd == "-h" => return Err(USAGE.into()),
+        Some(cmd) => {
+            return Err(format!(
+                "unknown command '{}'\n{USAGE}",
+                cmd.to_string_lossy()
+            ))
+        }
+        None => return Err(USAGE.into()),
+    }
+    let mut opts = Options {
+        rootfs: None,
+        env: Vec::new(),
+        workdir: b"/".to_vec(),
+        strace: false,
+        memory_mib: 1024,
+        program: OsString::new(),
+        args: Vec::new(),
+    };
+    let value = |args: &mut dyn Iterator<Item = OsString>, flag: &str| {
+        args.next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+    };
+    loop {
+        let Some(arg) = args.next() else {
+            return Err(format!("missing PROGRAM\n{USAGE}"));
+        };
+        match arg.as_bytes() {
+            b"--" => {
+                opts.program = args
+                    .next()
+                    .ok_or_else(|| format!("missing PROGRAM\n{USAGE}"))?;
+                break;
+            }
+            b"--rootfs" => opts.rootfs = Some(value(&mut args, "--rootfs")?),
+            b"-e" | b"--env" => {
+                let kv = value(&mut args, "-e")?;
+                if !kv.as_bytes().contains(&b'=') {
+                    return Err(format!(
+                        "-e expects KEY=VALUE, got '{}'",
+                        kv.to_string_lossy()
+                    ));
+                }
+                opts.env.push(kv.as_bytes().to_vec());
+            }
+            b"-w" | b"--workdir" => {
+                let dir = value(&mut args, "-w")?;
+                if !dir.as_bytes().starts_with(b"/") {
+                    return Err("-w expects an absolute guest path".into());
+                }
+                opts.workdir = dir.as_bytes().to_vec();
+            }
+            b"--strace" => opts.strace = true,
+            b"--memory" => {
+                let v = value(&mut args, "--memory")?;
+                opts.memory_mib = v
+                    .to_str()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|&m: &u64| (1..=65536).contains(&m))
+                    .ok_or_else(|| "--memory expects a size in MiB (1..65536)".to_string())?;
+            }
+            s if s.starts_with(b"-") && s.len() > 1 => {
+                return Err(format!(
+                    "unknown option '{}'\n{USAGE}",
+                    arg.to_string_lossy()
+                ))
+            }
+            _ => {
+                opts.program = arg;
+                break;
+            }
+        }
+    }
+    opts.args = args.collect();
+    if opts.env.is_empty() {
+        opts.env = DEFAULT_ENV.iter().map(|s| s.as_bytes().to_vec()).collect();
+    }
+    Ok(opts)
+}
+
+/// Guest console on the process's own stdin/stdout/stderr, host clocks and entropy.
+struct ProcessHost {
+    stdin: ManuallyDrop<File>,
+    stdout: ManuallyDrop<File>,
+    stderr: ManuallyDrop<File>,
+    started: Instant,
+    urandom: Option<File>,
+}
+
+impl ProcessHost {
+    fn new() -> ProcessHost {
+        // SAFETY: fds 0-2 are open for the life of the process; ManuallyDrop keeps them open.
+        let file = |fd| ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
+        ProcessHost {
+            stdin: file(0),
+            stdout: file(1),
+            stderr: file(2),
+            started: Instant::now(),
+            urandom: File::open("/dev/urandom").ok(),
+        }
+    }
+}
+
+fn io_error(e: std::io::Error) -> IoResult {
+    IoResult::Error(e.raw_os_error().unwrap_or(errno::EIO))
+}
+
+impl Host for ProcessHost {
+    fn write(&mut self, fd: i32, data: &[u8]) -> IoResult {
+        let out = if fd == 2 {
+            &mut self.stderr
+        } else {
+            &mut self.stdout
+        };
+        match out.write(data) {
+            Ok(n) => IoResult::Done(n),
+            Err(e) => io_error(e),
+        }
+    }
+
+    fn read(&mut self, _fd: i32, buf: &mut [u8]) -> IoResult {
+        loop {
+            match self.stdin.read(buf) {
+                Ok(n) => return IoResult::Done(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return io_error(e),
+            }
+        }
+    }
+
+    fn now(&mut self, clock: Clock) -> Option<Timespec> {
+        let d = match clock {
+            Clock::Realtime => SystemTime::now().duration_since(UNIX_EPOCH).ok()?,
+            Clock::Monotonic => self.started.elapsed(),
+        };
+        Some(Timespec {
+            secs: d.as_secs() as i64,
+            nanos: d.subsec_nanos(),
+        })
+    }
+
+    fn entropy(&mut self, buf: &mut [u8]) -> bool {
+        self.urandom
+            .as_mut()
+            .is_some_and(|f| f.read_exact(buf).is_ok())
+    }
+
+    fn is_terminal(&mut self, fd: i32) -> bool {
+        match fd {
+            0 => self.stdin.is_terminal(),
+            1 => self.stdout.is_terminal(),
+            2 => self.stderr.is_terminal(),
+            _ => false,
+        }
+    }
+
+    fn trace_syscall(&mut self, r: &SyscallRecord) {
+        let name = friscy_core::linux::syscall_name(r.number).unwrap_or("?");
+        let a = r.args;
+        let note = if r.known { "" } else { " (not implemented)" };
+        let _ = writeln!(
+            self.stderr,
+            "[friscy] {name}#{}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}{note}",
+            r.number, a[0], a[1], a[2], a[3], a[4], a[5], r.result
+        );
+    }
+}
+
+fn run(opts: Options) -> Result<u8, String> {
+    if opts.rootfs.is_some() {
+        return Err(
+            "--rootfs is not supported yet: run a static riscv64 ELF by its host path".into(),
+        );
+    }
+    let program = &opts.program;
+    let bytes = std::fs::read(program)
+        .map_err(|e| format!("cannot read '{}': {e}", program.to_string_lossy()))?;
+    let config = Config {
+        memory_size: opts.memory_mib << 20,
+        ..Config::default()
+    };
+    let mut machine = Machine::new(config).map_err(|e| e.to_string())?;
+    let mut argv: Vec<&[u8]> = vec![program.as_bytes()];
+    argv.extend(opts.args.iter().map(|a| a.as_bytes()));
+    let envp: Vec<&[u8]> = opts.env.iter().map(|e| e.as_slice()).collect();
+    machine
+        .load_elf(&bytes, &argv, &envp)
+        .map_err(|e| format!("cannot run '{}': {e}", program.to_string_lossy()))?;
+    machine.process.set_cwd(&opts.workdir);
+    machine.process.trace = opts.strace;
+
+    let mut host = ProcessHost::new();
+    loop {
+        match machine.run(&mut host, u64::MAX) {
+            StopReason::BudgetSpent | StopReason::Pending { .. } => continue,
+            StopReason::Exited { status } => return Ok(status as u8),
+            stop => {
+                let signal = stop.fatal_signal().unwrap_or(6);
+                let detail = match stop {
+                    StopReason::Fault { pc, addr, access } => {
+                        format!("memory fault ({access:?}) at address {addr:#x}, pc {pc:#x}")
+                    }
+                    StopReason::IllegalInstruction { pc, bits } => {
+                        format!("illegal instruction {bits:#010x} at pc {pc:#x}")
+                    }
+                    StopReason::Breakpoint { pc } => format!("breakpoint at pc {pc:#x}"),
+                    _ => String::new(),
+                };
+                if !detail.is_empty() {
+                    eprintln!("friscy: guest killed by signal {signal}: {detail}");
+                }
+                return Ok((128 + signal) as u8);
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args(std::env::args_os().skip(1)) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("friscy: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(opts) {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            eprintln!("friscy: {msg}");
+            ExitCode::from(127)
+        }
+    }
 }

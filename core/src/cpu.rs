@@ -1,0 +1,879 @@
+//! The RV64GC hart: architectural state and the interpreter loop over pre-decoded code pages.
+//!
+//! Code is decoded once per instruction slot into a per-page cache ([`CodeCache`]) and
+//! executed from there. Integer writes to x0 are redirected at cache-fill time to a sink
+//! register (index 32) so the hot loop never tests for x0.
+
+use crate::fpu::{self, RoundingMode};
+use crate::isa::{self, Insn, Op};
+use crate::mem::{MemFault, Memory};
+
+/// Index of the write sink that stands in for x0 as a destination.
+const SINK: u8 = 32;
+const PAGE_SHIFT: u32 = 12;
+const SLOTS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
+
+/// Architectural state of one hart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cpu {
+    /// x0..x31, then the x0 write sink and padding (so indices can be masked with 63).
+    pub x: [u64; 64],
+    /// f0..f31 as raw 64-bit patterns (singles are NaN-boxed).
+    pub f: [u64; 32],
+    pub pc: u64,
+    /// Accrued FP exception flags (fflags CSR, 5 bits).
+    pub fflags: u8,
+    /// Dynamic rounding mode (frm CSR, 3 bits).
+    pub frm: u8,
+    /// Address reserved by the last LR, if any.
+    pub reservation: Option<u64>,
+    /// Instructions retired since the hart was created.
+    pub instret: u64,
+}
+
+impl Default for Cpu {
+    fn default() -> Self {
+        Cpu {
+            x: [0; 64],
+            f: [0; 32],
+            pc: 0,
+            fflags: 0,
+            frm: 0,
+            reservation: None,
+            instret: 0,
+        }
+    }
+}
+
+/// What kind of access faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Fetch,
+    Load,
+    Store,
+    /// A misaligned atomic (Linux delivers SIGBUS).
+    Misaligned,
+}
+
+/// Why the interpreter loop returned. `cpu.pc` points at the instruction concerned
+/// (for `Ecall`/`Ebreak` the trapping instruction, which has been counted as retired).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The instruction budget is spent.
+    Budget,
+    /// An `ecall`: the caller handles the system call and advances pc by 4.
+    Ecall,
+    /// An `ebreak` (or `c.ebreak`); its length is in `len`.
+    Ebreak { len: u8 },
+    /// A memory access outside the address space.
+    Fault { addr: u64, access: Access },
+    /// An illegal or unsupported instruction, with its raw bits.
+    Illegal { bits: u32 },
+}
+
+/// Internal control flow from one executed instruction.
+enum Flow {
+    Exit(Exit),
+    FenceI,
+}
+
+/// Pre-decoded instructions, one slot per 2-byte offset of each guest code page.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Default)]
+pub struct CodeCache {
+    pages: alloc::vec::Vec<Option<alloc::boxed::Box<[Insn; SLOTS_PER_PAGE]>>>,
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for CodeCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let cached = self.pages.iter().filter(|p| p.is_some()).count();
+        f.debug_struct("CodeCache").field("pages", &cached).finish()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl CodeCache {
+    /// Forget every decoded instruction (fence.i, exec).
+    pub fn flush(&mut self) {
+        self.pages.clear();
+    }
+
+    /// Forget decoded instructions overlapping `addr..addr+len` (a write or remap over code).
+    pub fn invalidate(&mut self, addr: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        // An instruction may start in the page before and straddle into this range.
+        let first = (addr >> PAGE_SHIFT).saturating_sub(1);
+        let last = addr.saturating_add(len - 1) >> PAGE_SHIFT;
+        let end = (last + 1).min(self.pages.len() as u64);
+        for p in first..end {
+            self.pages[p as usize] = None;
+        }
+    }
+
+    fn page(&mut self, page_no: u64, mem_size: u64) -> Option<&mut [Insn; SLOTS_PER_PAGE]> {
+        if page_no >= mem_size >> PAGE_SHIFT {
+            return None;
+        }
+        let idx = page_no as usize;
+        if idx >= self.pages.len() {
+            self.pages.resize(idx + 1, None);
+        }
+        Some(
+            self.pages[idx]
+                .get_or_insert_with(|| alloc::boxed::Box::new([Insn::UNDECODED; SLOTS_PER_PAGE])),
+        )
+    }
+}
+
+/// Without an allocator there is no cache: every instruction is decoded as it runs.
+#[cfg(not(feature = "alloc"))]
+#[derive(Clone, Debug, Default)]
+pub struct CodeCache;
+
+#[cfg(not(feature = "alloc"))]
+impl CodeCache {
+    pub fn flush(&mut self) {}
+    pub fn invalidate(&mut self, _addr: u64, _len: u64) {}
+}
+
+/// Operations whose `rd` names an FP register (so x0 remapping must not touch it).
+fn writes_fp_rd(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Flw | Fld
+            | FmaddS
+            | FmsubS
+            | FnmsubS
+            | FnmaddS
+            | FaddS
+            | FsubS
+            | FmulS
+            | FdivS
+            | FsqrtS
+            | FsgnjS
+            | FsgnjnS
+            | FsgnjxS
+            | FminS
+            | FmaxS
+            | FcvtSW
+            | FcvtSWu
+            | FcvtSL
+            | FcvtSLu
+            | FmvWX
+            | FmaddD
+            | FmsubD
+            | FnmsubD
+            | FnmaddD
+            | FaddD
+            | FsubD
+            | FmulD
+            | FdivD
+            | FsqrtD
+            | FsgnjD
+            | FsgnjnD
+            | FsgnjxD
+            | FminD
+            | FmaxD
+            | FcvtSD
+            | FcvtDS
+            | FcvtDW
+            | FcvtDWu
+            | FcvtDL
+            | FcvtDLu
+            | FmvDX
+    )
+}
+
+/// Decode the instruction at `pc` into its executable form.
+fn fetch_decode(mem: &Memory, pc: u64) -> Result<Insn, Exit> {
+    let fault = |f: MemFault| Exit::Fault {
+        addr: f.addr,
+        access: Access::Fetch,
+    };
+    let low = mem.read_u16(pc).map_err(fault)?;
+    let mut insn = if isa::instruction_length(low) == 2 {
+        isa::decode_compressed(low)
+    } else {
+        let high = mem.read_u16(pc.wrapping_add(2)).map_err(fault)?;
+        isa::decode_word(u32::from(low) | u32::from(high) << 16)
+    };
+    if insn.rd == 0 && !writes_fp_rd(insn.op) {
+        insn.rd = SINK;
+    }
+    Ok(insn)
+}
+
+#[inline(always)]
+fn unbox32(v: u64) -> u32 {
+    if v >> 32 == 0xffff_ffff {
+        v as u32
+    } else {
+        fpu::CANONICAL_NAN_F32
+    }
+}
+
+#[inline(always)]
+fn box32(v: u32) -> u64 {
+    0xffff_ffff_0000_0000 | u64::from(v)
+}
+
+#[inline(always)]
+fn sext32(v: u64) -> u64 {
+    v as i32 as i64 as u64
+}
+
+impl Cpu {
+    /// Run at most `budget` instructions.
+    pub fn run(&mut self, mem: &mut Memory, cache: &mut CodeCache, budget: u64) -> Exit {
+        let mut remaining = budget;
+        loop {
+            if remaining == 0 {
+                return Exit::Budget;
+            }
+            match self.run_page(mem, cache, &mut remaining) {
+                None => {}
+                Some(Flow::Exit(e)) => return e,
+                Some(Flow::FenceI) => cache.flush(),
+            }
+        }
+    }
+
+    /// Execute from the cached page holding `pc` until control leaves it, the budget
+    /// runs out (returns `None` in both cases) or something needs the caller.
+    #[cfg(feature = "alloc")]
+    #[inline(never)]
+    fn run_page(
+        &mut self,
+        mem: &mut Memory,
+        cache: &mut CodeCache,
+        remaining: &mut u64,
+    ) -> Option<Flow> {
+        let mut pc = self.pc;
+        let page_base = pc & !((1 << PAGE_SHIFT) - 1);
+        let Some(page) = cache.page(pc >> PAGE_SHIFT, mem.size()) else {
+            return Some(Flow::Exit(Exit::Fault {
+                addr: pc,
+                access: Access::Fetch,
+            }));
+        };
+        let mut left = *remaining;
+        let flow = loop {
+            let slot = ((pc >> 1) as usize) & (SLOTS_PER_PAGE - 1);
+            let mut insn = page[slot];
+            if insn.op == Op::Undecoded {
+                match fetch_decode(mem, pc) {
+                    Ok(i) => insn = i,
+                    Err(e) => break Some(Flow::Exit(e)),
+                }
+                page[slot] = insn;
+            }
+            match self.execute(mem, insn, pc) {
+                Ok(next) => {
+                    pc = next;
+                    left -= 1;
+                    if left == 0 || next & !((1 << PAGE_SHIFT) - 1) != page_base {
+                        break None;
+                    }
+                }
+                Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
+                    left -= 1;
+                    break Some(Flow::Exit(e));
+                }
+                Err(Flow::FenceI) => {
+                    left -= 1;
+                    pc = pc.wrapping_add(u64::from(insn.len));
+                    break Some(Flow::FenceI);
+                }
+                Err(other) => break Some(with_raw_bits(mem, pc, other)),
+            }
+        };
+        self.instret += *remaining - left;
+        *remaining = left;
+        self.pc = pc;
+        flow
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn run_page(
+        &mut self,
+        mem: &mut Memory,
+        _cache: &mut CodeCache,
+        remaining: &mut u64,
+    ) -> Option<Flow> {
+        let pc = self.pc;
+        let insn = match fetch_decode(mem, pc) {
+            Ok(i) => i,
+            Err(e) => return Some(Flow::Exit(e)),
+        };
+        match self.execute(mem, insn, pc) {
+            Ok(next) => {
+                self.pc = next;
+                *remaining -= 1;
+                self.instret += 1;
+                None
+            }
+            Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
+                *remaining -= 1;
+                self.instret += 1;
+                Some(Flow::Exit(e))
+            }
+            Err(Flow::FenceI) => {
+                *remaining -= 1;
+                self.instret += 1;
+                self.pc = pc.wrapping_add(u64::from(insn.len));
+                Some(Flow::FenceI)
+            }
+            Err(other) => Some(with_raw_bits(mem, pc, other)),
+        }
+    }
+
+    /// The rounding mode an FP instruction uses, or `None` if it is reserved.
+    #[inline(always)]
+    fn rounding(&self, rm: u8) -> Option<RoundingMode> {
+        RoundingMode::from_bits(if rm == 7 { self.frm } else { rm })
+    }
+
+    /// Execute one instruction at `pc`; returns the next pc.
+    #[inline(always)]
+    fn execute(&mut self, mem: &mut Memory, i: Insn, pc: u64) -> Result<u64, Flow> {
+        let rd = (i.rd & 63) as usize;
+        let rs1 = (i.rs1 & 63) as usize;
+        let rs2 = (i.rs2 & 63) as usize;
+        let imm = i.imm as i64 as u64;
+        let next = pc.wrapping_add(u64::from(i.len));
+        let x = &mut self.x;
+        let a = x[rs1];
+        let b = x[rs2];
+
+        macro_rules! load {
+            ($read:ident, $conv:expr) => {{
+                let addr = a.wrapping_add(imm);
+                match mem.$read(addr) {
+                    Ok(v) => x[rd] = $conv(v),
+                    Err(f) => return Err(fault(f, Access::Load)),
+                }
+            }};
+        }
+        macro_rules! store {
+            ($write:ident, $v:expr) => {{
+                let addr = a.wrapping_add(imm);
+                if let Err(f) = mem.$write(addr, $v) {
+                    return Err(fault(f, Access::Store));
+                }
+            }};
+        }
+        macro_rules! branch {
+            ($cond:expr) => {{
+                if $cond {
+                    return Ok(pc.wrapping_add(imm));
+                }
+            }};
+        }
+
+        match i.op {
+            Op::Lui => x[rd] = imm,
+            Op::Auipc => x[rd] = pc.wrapping_add(imm),
+            Op::Jal => {
+                x[rd] = next;
+                return Ok(pc.wrapping_add(imm));
+            }
+            Op::Jalr => {
+                let target = a.wrapping_add(imm) & !1;
+                x[rd] = next;
+                return Ok(target);
+            }
+            Op::Beq => branch!(a == b),
+            Op::Bne => branch!(a != b),
+            Op::Blt => branch!((a as i64) < (b as i64)),
+            Op::Bge => branch!((a as i64) >= (b as i64)),
+            Op::Bltu => branch!(a < b),
+            Op::Bgeu => branch!(a >= b),
+            Op::Lb => load!(read_u8, |v: u8| v as i8 as i64 as u64),
+            Op::Lh => load!(read_u16, |v: u16| v as i16 as i64 as u64),
+            Op::Lw => load!(read_u32, |v: u32| v as i32 as i64 as u64),
+            Op::Ld => load!(read_u64, |v: u64| v),
+            Op::Lbu => load!(read_u8, u64::from),
+            Op::Lhu => load!(read_u16, u64::from),
+            Op::Lwu => load!(read_u32, u64::from),
+            Op::Sb => store!(write_u8, b as u8),
+            Op::Sh => store!(write_u16, b as u16),
+            Op::Sw => store!(write_u32, b as u32),
+            Op::Sd => store!(write_u64, b),
+            Op::Addi => x[rd] = a.wrapping_add(imm),
+            Op::Slti => x[rd] = ((a as i64) < (imm as i64)) as u64,
+            Op::Sltiu => x[rd] = (a < imm) as u64,
+            Op::Xori => x[rd] = a ^ imm,
+            Op::Ori => x[rd] = a | imm,
+            Op::Andi => x[rd] = a & imm,
+            Op::Slli => x[rd] = a << (imm & 63),
+            Op::Srli => x[rd] = a >> (imm & 63),
+            Op::Srai => x[rd] = ((a as i64) >> (imm & 63)) as u64,
+            Op::Add => x[rd] = a.wrapping_add(b),
+            Op::Sub => x[rd] = a.wrapping_sub(b),
+            Op::Sll => x[rd] = a << (b & 63),
+            Op::Slt => x[rd] = ((a as i64) < (b as i64)) as u64,
+            Op::Sltu => x[rd] = (a < b) as u64,
+            Op::Xor => x[rd] = a ^ b,
+            Op::Srl => x[rd] = a >> (b & 63),
+            Op::Sra => x[rd] = ((a as i64) >> (b & 63)) as u64,
+            Op::Or => x[rd] = a | b,
+            Op::And => x[rd] = a & b,
+            Op::Addiw => x[rd] = sext32(a.wrapping_add(imm)),
+            Op::Slliw => x[rd] = sext32(((a as u32) << (imm & 31)) as u64),
+            Op::Srliw => x[rd] = sext32(((a as u32) >> (imm & 31)) as u64),
+            Op::Sraiw => x[rd] = ((a as i32) >> (imm & 31)) as i64 as u64,
+            Op::Addw => x[rd] = sext32(a.wrapping_add(b)),
+            Op::Subw => x[rd] = sext32(a.wrapping_sub(b)),
+            Op::Sllw => x[rd] = sext32(((a as u32) << (b & 31)) as u64),
+            Op::Srlw => x[rd] = sext32(((a as u32) >> (b & 31)) as u64),
+            Op::Sraw => x[rd] = ((a as i32) >> (b & 31)) as i64 as u64,
+            Op::Fence => {}
+            Op::FenceI => return Err(Flow::FenceI),
+            Op::Ecall => return Err(Flow::Exit(Exit::Ecall)),
+            Op::Ebreak => return Err(Flow::Exit(Exit::Ebreak { len: i.len })),
+
+            Op::Mul => x[rd] = a.wrapping_mul(b),
+            Op::Mulh => x[rd] = ((i128::from(a as i64) * i128::from(b as i64)) >> 64) as u64,
+            Op::Mulhsu => x[rd] = ((i128::from(a as i64) * i128::from(b)) >> 64) as u64,
+            Op::Mulhu => x[rd] = ((u128::from(a) * u128::from(b)) >> 64) as u64,
+            Op::Div => {
+                x[rd] = if b == 0 {
+                    u64::MAX
+                } else {
+                    (a as i64).wrapping_div(b as i64) as u64
+                }
+            }
+            Op::Divu => x[rd] = a.checked_div(b).unwrap_or(u64::MAX),
+            Op::Rem => {
+                x[rd] = if b == 0 {
+                    a
+                } else {
+                    (a as i64).wrapping_rem(b as i64) as u64
+                }
+            }
+            Op::Remu => x[rd] = if b == 0 { a } else { a % b },
+            Op::Mulw => x[rd] = sext32(a.wrapping_mul(b)),
+            Op::Divw => {
+                let (a, b) = (a as i32, b as i32);
+                x[rd] = if b == 0 {
+                    u64::MAX
+                } else {
+                    a.wrapping_div(b) as i64 as u64
+                }
+            }
+            Op::Divuw => {
+                let (a, b) = (a as u32, b as u32);
+                x[rd] = a.checked_div(b).map_or(u64::MAX, |q| sext32(u64::from(q)))
+            }
+            Op::Remw => {
+                let (a, b) = (a as i32, b as i32);
+                x[rd] = if b == 0 {
+                    a as i64 as u64
+                } else {
+                    a.wrapping_rem(b) as i64 as u64
+                }
+            }
+            Op::Remuw => {
+                let (a, b) = (a as u32, b as u32);
+                x[rd] = if b == 0 {
+                    sext32(a as u64)
+                } else {
+                    sext32((a % b) as u64)
+                }
+            }
+
+            Op::LrW | Op::LrD => {
+                let width = if i.op == Op::LrW { 4 } else { 8 };
+                if a % width != 0 {
+                    return Err(misaligned(a));
+                }
+                let v = if width == 4 {
+                    mem.read_u32(a).map(|v| v as i32 as i64 as u64)
+                } else {
+                    mem.read_u64(a)
+                };
+                match v {
+                    Ok(v) => {
+                        x[rd] = v;
+                        self.reservation = Some(a);
+                    }
+                    Err(f) => return Err(fault(f, Access::Load)),
+                }
+            }
+            Op::ScW | Op::ScD => {
+                let width = if i.op == Op::ScW { 4 } else { 8 };
+                if a % width != 0 {
+                    return Err(misaligned(a));
+                }
+                if self.reservation.take() == Some(a) {
+                    let r = if width == 4 {
+                        mem.write_u32(a, b as u32)
+                    } else {
+                        mem.write_u64(a, b)
+                    };
+                    if let Err(f) = r {
+                        return Err(fault(f, Access::Store));
+                    }
+                    x[rd] = 0;
+                } else {
+                    x[rd] = 1;
+                }
+            }
+            Op::AmoswapW
+            | Op::AmoaddW
+            | Op::AmoxorW
+            | Op::AmoandW
+            | Op::AmoorW
+            | Op::AmominW
+            | Op::AmomaxW
+            | Op::AmominuW
+            | Op::AmomaxuW => {
+                if a % 4 != 0 {
+                    return Err(misaligned(a));
+                }
+                let old = match mem.read_u32(a) {
+                    Ok(v) => v,
+                    Err(f) => return Err(fault(f, Access::Store)),
+                };
+                let src = b as u32;
+                let new = match i.op {
+                    Op::AmoswapW => src,
+                    Op::AmoaddW => old.wrapping_add(src),
+                    Op::AmoxorW => old ^ src,
+                    Op::AmoandW => old & src,
+                    Op::AmoorW => old | src,
+                    Op::AmominW => (old as i32).min(src as i32) as u32,
+                    Op::AmomaxW => (old as i32).max(src as i32) as u32,
+                    Op::AmominuW => old.min(src),
+                    _ => old.max(src),
+                };
+                if let Err(f) = mem.write_u32(a, new) {
+                    return Err(fault(f, Access::Store));
+                }
+                x[rd] = old as i32 as i64 as u64;
+            }
+            Op::AmoswapD
+            | Op::AmoaddD
+            | Op::AmoxorD
+            | Op::AmoandD
+            | Op::AmoorD
+            | Op::AmominD
+            | Op::AmomaxD
+            | Op::AmominuD
+            | Op::AmomaxuD => {
+                if a % 8 != 0 {
+                    return Err(misaligned(a));
+                }
+                let old = match mem.read_u64(a) {
+                    Ok(v) => v,
+                    Err(f) => return Err(fault(f, Access::Store)),
+                };
+                let new = match i.op {
+                    Op::AmoswapD => b,
+                    Op::AmoaddD => old.wrapping_add(b),
+                    Op::AmoxorD => old ^ b,
+                    Op::AmoandD => old & b,
+                    Op::AmoorD => old | b,
+                    Op::AmominD => (old as i64).min(b as i64) as u64,
+                    Op::AmomaxD => (old as i64).max(b as i64) as u64,
+                    Op::AmominuD => old.min(b),
+                    _ => old.max(b),
+                };
+                if let Err(f) = mem.write_u64(a, new) {
+                    return Err(fault(f, Access::Store));
+                }
+                x[rd] = old;
+            }
+
+            Op::Csrrw | Op::Csrrs | Op::Csrrc | Op::Csrrwi | Op::Csrrsi | Op::Csrrci => {
+                return self.csr(i, pc, next);
+            }
+
+            // Zba
+            Op::AddUw => x[rd] = b.wrapping_add(a & 0xffff_ffff),
+            Op::Sh1add => x[rd] = b.wrapping_add(a << 1),
+            Op::Sh2add => x[rd] = b.wrapping_add(a << 2),
+            Op::Sh3add => x[rd] = b.wrapping_add(a << 3),
+            Op::Sh1addUw => x[rd] = b.wrapping_add((a & 0xffff_ffff) << 1),
+            Op::Sh2addUw => x[rd] = b.wrapping_add((a & 0xffff_ffff) << 2),
+            Op::Sh3addUw => x[rd] = b.wrapping_add((a & 0xffff_ffff) << 3),
+            Op::SlliUw => x[rd] = (a & 0xffff_ffff) << (imm & 63),
+            // Zbb
+            Op::Andn => x[rd] = a & !b,
+            Op::Orn => x[rd] = a | !b,
+            Op::Xnor => x[rd] = !(a ^ b),
+            Op::Clz => x[rd] = u64::from(a.leading_zeros()),
+            Op::Clzw => x[rd] = u64::from((a as u32).leading_zeros()),
+            Op::Ctz => x[rd] = u64::from(a.trailing_zeros()),
+            Op::Ctzw => x[rd] = u64::from((a as u32).trailing_zeros()),
+            Op::Cpop => x[rd] = u64::from(a.count_ones()),
+            Op::Cpopw => x[rd] = u64::from((a as u32).count_ones()),
+            Op::Max => x[rd] = (a as i64).max(b as i64) as u64,
+            Op::Maxu => x[rd] = a.max(b),
+            Op::Min => x[rd] = (a as i64).min(b as i64) as u64,
+            Op::Minu => x[rd] = a.min(b),
+            Op::SextB => x[rd] = a as i8 as i64 as u64,
+            Op::SextH => x[rd] = a as i16 as i64 as u64,
+            Op::ZextH => x[rd] = a & 0xffff,
+            Op::Rol => x[rd] = a.rotate_left((b & 63) as u32),
+            Op::Rolw => x[rd] = sext32(u64::from((a as u32).rotate_left((b & 31) as u32))),
+            Op::Ror => x[rd] = a.rotate_right((b & 63) as u32),
+            Op::Rori => x[rd] = a.rotate_right((imm & 63) as u32),
+            Op::Roriw => x[rd] = sext32(u64::from((a as u32).rotate_right((imm & 31) as u32))),
+            Op::Rorw => x[rd] = sext32(u64::from((a as u32).rotate_right((b & 31) as u32))),
+            Op::OrcB => {
+                let mut r = 0u64;
+                for byte in 0..8 {
+                    if (a >> (byte * 8)) & 0xff != 0 {
+                        r |= 0xff << (byte * 8);
+                    }
+                }
+                x[rd] = r;
+            }
+            Op::Rev8 => x[rd] = a.swap_bytes(),
+            // Zbs
+            Op::Bclr => x[rd] = a & !(1 << (b & 63)),
+            Op::Bclri => x[rd] = a & !(1 << (imm & 63)),
+            Op::Bext => x[rd] = (a >> (b & 63)) & 1,
+            Op::Bexti => x[rd] = (a >> (imm & 63)) & 1,
+            Op::Binv => x[rd] = a ^ (1 << (b & 63)),
+            Op::Binvi => x[rd] = a ^ (1 << (imm & 63)),
+            Op::Bset => x[rd] = a | (1 << (b & 63)),
+            Op::Bseti => x[rd] = a | (1 << (imm & 63)),
+            // Zicond
+            Op::CzeroEqz => x[rd] = if b == 0 { 0 } else { a },
+            Op::CzeroNez => x[rd] = if b != 0 { 0 } else { a },
+
+            Op::Undecoded | Op::Illegal => {
+                return Err(Flow::Exit(Exit::Illegal { bits: i.imm as u32 }));
+            }
+            _ => return self.execute_fp(mem, i, pc, next),
+        }
+        Ok(next)
+    }
+
+    fn csr(&mut self, i: Insn, pc: u64, next: u64) -> Result<u64, Flow> {
+        let _ = pc;
+        let rd = (i.rd & 63) as usize;
+        let illegal = Err(Flow::Exit(Exit::Illegal { bits: 0 }));
+        let operand = match i.op {
+            Op::Csrrwi | Op::Csrrsi | Op::Csrrci => u64::from(i.rs1),
+            _ => self.x[(i.rs1 & 63) as usize],
+        };
+        let writes = match i.op {
+            Op::Csrrw | Op::Csrrwi => true,
+            _ => i.rs1 != 0,
+        };
+        let csr = i.imm as u32 & 0xfff;
+        let old = match csr {
+            0x001 => u64::from(self.fflags),
+            0x002 => u64::from(self.frm),
+            0x003 => u64::from(self.frm) << 5 | u64::from(self.fflags),
+            // cycle, time and instret all count retired instructions, so runs are reproducible.
+            0xc00..=0xc02 => {
+                if writes {
+                    return illegal;
+                }
+                self.instret
+            }
+            _ => return illegal,
+        };
+        let new = match i.op {
+            Op::Csrrw | Op::Csrrwi => operand,
+            Op::Csrrs | Op::Csrrsi => old | operand,
+            _ => old & !operand,
+        };
+        if writes {
+            match csr {
+                0x001 => self.fflags = (new & 0x1f) as u8,
+                0x002 => self.frm = (new & 0x7) as u8,
+                _ => {
+                    self.fflags = (new & 0x1f) as u8;
+                    self.frm = ((new >> 5) & 0x7) as u8;
+                }
+            }
+        }
+        self.x[rd] = old;
+        Ok(next)
+    }
+
+    #[inline(never)]
+    fn execute_fp(&mut self, mem: &mut Memory, i: Insn, _pc: u64, next: u64) -> Result<u64, Flow> {
+        let rd = (i.rd & 63) as usize;
+        let frd = (i.rd & 31) as usize;
+        let fs1 = (i.rs1 & 31) as usize;
+        let fs2 = (i.rs2 & 31) as usize;
+        let fs3 = (i.rs3 & 31) as usize;
+        let illegal = Flow::Exit(Exit::Illegal { bits: 0 });
+        let imm = i.imm as i64 as u64;
+        let xa = self.x[(i.rs1 & 63) as usize];
+        let (d1, d2, d3) = (self.f[fs1], self.f[fs2], self.f[fs3]);
+        let (s1, s2, s3) = (unbox32(d1), unbox32(d2), unbox32(d3));
+        let mut flags = 0u8;
+        const SIGN32: u32 = 0x8000_0000;
+        const SIGN64: u64 = 0x8000_0000_0000_0000;
+        macro_rules! rm {
+            () => {
+                match self.rounding(i.rm) {
+                    Some(rm) => rm,
+                    None => return Err(illegal),
+                }
+            };
+        }
+        macro_rules! set_s {
+            ($v:expr) => {
+                self.f[frd] = box32($v)
+            };
+        }
+        macro_rules! set_d {
+            ($v:expr) => {
+                self.f[frd] = $v
+            };
+        }
+        match i.op {
+            Op::Flw => match mem.read_u32(xa.wrapping_add(imm)) {
+                Ok(v) => set_s!(v),
+                Err(f) => return Err(fault(f, Access::Load)),
+            },
+            Op::Fld => match mem.read_u64(xa.wrapping_add(imm)) {
+                Ok(v) => set_d!(v),
+                Err(f) => return Err(fault(f, Access::Load)),
+            },
+            Op::Fsw => {
+                if let Err(f) = mem.write_u32(xa.wrapping_add(imm), d2 as u32) {
+                    return Err(fault(f, Access::Store));
+                }
+            }
+            Op::Fsd => {
+                if let Err(f) = mem.write_u64(xa.wrapping_add(imm), d2) {
+                    return Err(fault(f, Access::Store));
+                }
+            }
+            Op::FmaddS => set_s!(fpu::f32_mul_add(s1, s2, s3, rm!(), &mut flags)),
+            Op::FmsubS => set_s!(fpu::f32_mul_add(s1, s2, s3 ^ SIGN32, rm!(), &mut flags)),
+            Op::FnmsubS => set_s!(fpu::f32_mul_add(s1 ^ SIGN32, s2, s3, rm!(), &mut flags)),
+            Op::FnmaddS => {
+                set_s!(fpu::f32_mul_add(
+                    s1 ^ SIGN32,
+                    s2,
+                    s3 ^ SIGN32,
+                    rm!(),
+                    &mut flags
+                ))
+            }
+            Op::FaddS => set_s!(fpu::f32_add(s1, s2, rm!(), &mut flags)),
+            Op::FsubS => set_s!(fpu::f32_sub(s1, s2, rm!(), &mut flags)),
+            Op::FmulS => set_s!(fpu::f32_mul(s1, s2, rm!(), &mut flags)),
+            Op::FdivS => set_s!(fpu::f32_div(s1, s2, rm!(), &mut flags)),
+            Op::FsqrtS => set_s!(fpu::f32_sqrt(s1, rm!(), &mut flags)),
+            Op::FsgnjS => set_s!((s1 & !SIGN32) | (s2 & SIGN32)),
+            Op::FsgnjnS => set_s!((s1 & !SIGN32) | (!s2 & SIGN32)),
+            Op::FsgnjxS => set_s!(s1 ^ (s2 & SIGN32)),
+            Op::FminS => set_s!(fpu::f32_min(s1, s2, &mut flags)),
+            Op::FmaxS => set_s!(fpu::f32_max(s1, s2, &mut flags)),
+            Op::FcvtWS => self.x[rd] = fpu::f32_to_i32(s1, rm!(), &mut flags) as i64 as u64,
+            Op::FcvtWuS => self.x[rd] = fpu::f32_to_u32(s1, rm!(), &mut flags) as i32 as i64 as u64,
+            Op::FcvtLS => self.x[rd] = fpu::f32_to_i64(s1, rm!(), &mut flags) as u64,
+            Op::FcvtLuS => self.x[rd] = fpu::f32_to_u64(s1, rm!(), &mut flags),
+            Op::FmvXW => self.x[rd] = sext32(d1),
+            Op::FeqS => self.x[rd] = u64::from(fpu::f32_eq(s1, s2, &mut flags)),
+            Op::FltS => self.x[rd] = u64::from(fpu::f32_lt(s1, s2, &mut flags)),
+            Op::FleS => self.x[rd] = u64::from(fpu::f32_le(s1, s2, &mut flags)),
+            Op::FclassS => self.x[rd] = fpu::f32_classify(s1),
+            Op::FcvtSW => set_s!(fpu::f32_from_i32(xa as i32, rm!(), &mut flags)),
+            Op::FcvtSWu => set_s!(fpu::f32_from_u32(xa as u32, rm!(), &mut flags)),
+            Op::FcvtSL => set_s!(fpu::f32_from_i64(xa as i64, rm!(), &mut flags)),
+            Op::FcvtSLu => set_s!(fpu::f32_from_u64(xa, rm!(), &mut flags)),
+            Op::FmvWX => set_s!(xa as u32),
+
+            Op::FmaddD => set_d!(fpu::f64_mul_add(d1, d2, d3, rm!(), &mut flags)),
+            Op::FmsubD => set_d!(fpu::f64_mul_add(d1, d2, d3 ^ SIGN64, rm!(), &mut flags)),
+            Op::FnmsubD => set_d!(fpu::f64_mul_add(d1 ^ SIGN64, d2, d3, rm!(), &mut flags)),
+            Op::FnmaddD => {
+                set_d!(fpu::f64_mul_add(
+                    d1 ^ SIGN64,
+                    d2,
+                    d3 ^ SIGN64,
+                    rm!(),
+                    &mut flags
+                ))
+            }
+            Op::FaddD => set_d!(fpu::f64_add(d1, d2, rm!(), &mut flags)),
+            Op::FsubD => set_d!(fpu::f64_sub(d1, d2, rm!(), &mut flags)),
+            Op::FmulD => set_d!(fpu::f64_mul(d1, d2, rm!(), &mut flags)),
+            Op::FdivD => set_d!(fpu::f64_div(d1, d2, rm!(), &mut flags)),
+            Op::FsqrtD => set_d!(fpu::f64_sqrt(d1, rm!(), &mut flags)),
+            Op::FsgnjD => set_d!((d1 & !SIGN64) | (d2 & SIGN64)),
+            Op::FsgnjnD => set_d!((d1 & !SIGN64) | (!d2 & SIGN64)),
+            Op::FsgnjxD => set_d!(d1 ^ (d2 & SIGN64)),
+            Op::FminD => set_d!(fpu::f64_min(d1, d2, &mut flags)),
+            Op::FmaxD => set_d!(fpu::f64_max(d1, d2, &mut flags)),
+            Op::FcvtSD => set_s!(fpu::f64_to_f32(d1, rm!(), &mut flags)),
+            Op::FcvtDS => {
+                // Validate the rounding field even though widening is exact.
+                let _ = rm!();
+                set_d!(fpu::f32_to_f64(s1, &mut flags))
+            }
+            Op::FeqD => self.x[rd] = u64::from(fpu::f64_eq(d1, d2, &mut flags)),
+            Op::FltD => self.x[rd] = u64::from(fpu::f64_lt(d1, d2, &mut flags)),
+            Op::FleD => self.x[rd] = u64::from(fpu::f64_le(d1, d2, &mut flags)),
+            Op::FclassD => self.x[rd] = fpu::f64_classify(d1),
+            Op::FcvtWD => self.x[rd] = fpu::f64_to_i32(d1, rm!(), &mut flags) as i64 as u64,
+            Op::FcvtWuD => self.x[rd] = fpu::f64_to_u32(d1, rm!(), &mut flags) as i32 as i64 as u64,
+            Op::FcvtLD => self.x[rd] = fpu::f64_to_i64(d1, rm!(), &mut flags) as u64,
+            Op::FcvtLuD => self.x[rd] = fpu::f64_to_u64(d1, rm!(), &mut flags),
+            Op::FmvXD => self.x[rd] = d1,
+            Op::FcvtDW => {
+                let _ = rm!();
+                set_d!(fpu::f64_from_i32(xa as i32, RoundingMode::Rne, &mut flags))
+            }
+            Op::FcvtDWu => {
+                let _ = rm!();
+                set_d!(fpu::f64_from_u32(xa as u32, RoundingMode::Rne, &mut flags))
+            }
+            Op::FcvtDL => set_d!(fpu::f64_from_i64(xa as i64, rm!(), &mut flags)),
+            Op::FcvtDLu => set_d!(fpu::f64_from_u64(xa, rm!(), &mut flags)),
+            Op::FmvDX => set_d!(xa),
+            _ => return Err(illegal),
+        }
+        self.fflags |= flags;
+        Ok(next)
+    }
+}
+
+/// Fill in the raw bits of an illegal instruction (its decoded form does not keep them).
+#[cold]
+fn with_raw_bits(mem: &Memory, pc: u64, flow: Flow) -> Flow {
+    match flow {
+        Flow::Exit(Exit::Illegal { .. }) => {
+            let low = mem.read_u16(pc).unwrap_or(0);
+            let bits = if isa::instruction_length(low) == 2 {
+                u32::from(low)
+            } else {
+                u32::from(low) | u32::from(mem.read_u16(pc.wrapping_add(2)).unwrap_or(0)) << 16
+            };
+            Flow::Exit(Exit::Illegal { bits })
+        }
+        other => other,
+    }
+}
+
+#[inline(always)]
+fn fault(f: MemFault, access: Access) -> Flow {
+    Flow::Exit(Exit::Fault {
+        addr: f.addr,
+        access,
+    })
+}
+
+#[cold]
+fn misaligned(addr: u64) -> Flow {
+    Flow::Exit(Exit::Fault {
+        addr,
+        access: Access::Misaligned,
+    })
+}

@@ -1,0 +1,358 @@
+//! ELF64 RISC-V loader: validates headers, maps PT_LOAD segments into guest memory, finds symbols.
+//!
+//! Every offset and size read from the file is checked against the file and the address
+//! space before use, so a malformed ELF gives an [`ElfError`], never a panic.
+
+use crate::mem::{Memory, PAGE_SIZE};
+
+const EM_RISCV: u16 = 243;
+const ET_EXEC: u16 = 2;
+const ET_DYN: u16 = 3;
+pub const PT_LOAD: u32 = 1;
+pub const PT_INTERP: u32 = 3;
+pub const PT_PHDR: u32 = 6;
+const PHDR_SIZE: usize = 56;
+const EHDR_SIZE: usize = 64;
+
+/// Why an ELF file could not be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElfError {
+    /// Not an ELF file (bad magic) or too short to hold a header.
+    NotElf,
+    /// An ELF, but not 64-bit little-endian RISC-V.
+    WrongMachine,
+    /// Neither an executable nor a position-independent executable.
+    NotExecutable,
+    /// Headers point outside the file, overlap impossibly, or are inconsistent.
+    Malformed(&'static str),
+    /// A segment does not fit in the guest address space.
+    TooBig,
+}
+
+impl core::fmt::Display for ElfError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ElfError::NotElf => f.write_str("not an ELF file"),
+            ElfError::WrongMachine => f.write_str("not a 64-bit little-endian RISC-V ELF"),
+            ElfError::NotExecutable => f.write_str("ELF is not an executable (ET_EXEC or ET_DYN)"),
+            ElfError::Malformed(what) => write!(f, "malformed ELF: {what}"),
+            ElfError::TooBig => f.write_str("ELF segments do not fit in guest memory"),
+        }
+    }
+}
+
+/// One program header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgramHeader {
+    pub kind: u32,
+    pub flags: u32,
+    pub offset: u64,
+    pub vaddr: u64,
+    pub filesz: u64,
+    pub memsz: u64,
+    pub align: u64,
+}
+
+/// A parsed (not yet loaded) ELF file borrowed from the host.
+#[derive(Clone, Copy, Debug)]
+pub struct Elf<'a> {
+    pub data: &'a [u8],
+    pub kind: u16,
+    pub entry: u64,
+    pub phoff: u64,
+    pub phnum: u16,
+    shoff: u64,
+    shnum: u16,
+    shentsize: u16,
+}
+
+/// Where an ELF ended up in guest memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct LoadedImage {
+    /// Added to every virtual address in the file (0 for ET_EXEC).
+    pub bias: u64,
+    pub entry: u64,
+    /// Guest address of the program headers (for AT_PHDR), 0 if not mapped.
+    pub phdr: u64,
+    pub phnum: u16,
+    /// Lowest and one-past-highest guest address of the loaded segments.
+    pub start: u64,
+    pub end: u64,
+}
+
+fn u16_at(d: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(off..off + 2)?.try_into().ok()?))
+}
+fn u32_at(d: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(off..off + 4)?.try_into().ok()?))
+}
+fn u64_at(d: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(d.get(off..off + 8)?.try_into().ok()?))
+}
+
+impl<'a> Elf<'a> {
+    /// Validate the ELF header.
+    pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, ElfError> {
+        if data.len() < 4 || &data[..4] != b"\x7fELF" {
+            return Err(ElfError::NotElf);
+        }
+        if data.len() < EHDR_SIZE {
+            return Err(ElfError::Malformed("truncated ELF header"));
+        }
+        // EI_CLASS = 64-bit, EI_DATA = little-endian.
+        if data[4] != 2 || data[5] != 1 {
+            return Err(ElfError::WrongMachine);
+        }
+        let machine = u16_at(data, 18).ok_or(ElfError::NotElf)?;
+        if machine != EM_RISCV {
+            return Err(ElfError::WrongMachine);
+        }
+        let kind = u16_at(data, 16).ok_or(ElfError::NotElf)?;
+        if kind != ET_EXEC && kind != ET_DYN {
+            return Err(ElfError::NotExecutable);
+        }
+        let bad = ElfError::Malformed("truncated ELF header");
+        let entry = u64_at(data, 24).ok_or(bad)?;
+        let phoff = u64_at(data, 32).ok_or(bad)?;
+        let shoff = u64_at(data, 40).ok_or(bad)?;
+        let phentsize = u16_at(data, 54).ok_or(bad)?;
+        let phnum = u16_at(data, 56).ok_or(bad)?;
+        let shentsize = u16_at(data, 58).ok_or(bad)?;
+        let shnum = u16_at(data, 60).ok_or(bad)?;
+        if phnum == 0 {
+            return Err(ElfError::Malformed("no program headers"));
+        }
+        if phentsize as usize != PHDR_SIZE {
+            return Err(ElfError::Malformed("unexpected program header size"));
+        }
+        let table_end = (phnum as u64)
+            .checked_mul(PHDR_SIZE as u64)
+            .and_then(|n| n.checked_add(phoff));
+        match table_end {
+            Some(end) if end <= data.len() as u64 => {}
+            _ => return Err(ElfError::Malformed("program headers outside the file")),
+        }
+        Ok(Elf {
+            data,
+            kind,
+            entry,
+            phoff,
+            phnum,
+            shoff,
+            shnum,
+            shentsize,
+        })
+    }
+
+    /// Whether the file is position independent (ET_DYN).
+    pub fn is_pie(&self) -> bool {
+        self.kind == ET_DYN
+    }
+
+    /// The program headers, in file order.
+    pub fn program_headers(&self) -> impl Iterator<Item = ProgramHeader> + 'a {
+        let data = self.data;
+        let phoff = self.phoff as usize;
+        (0..self.phnum as usize).map(move |i| {
+            let o = phoff + i * PHDR_SIZE;
+            // In bounds: `parse` checked the whole table.
+            ProgramHeader {
+                kind: u32_at(data, o).unwrap_or(0),
+                flags: u32_at(data, o + 4).unwrap_or(0),
+                offset: u64_at(data, o + 8).unwrap_or(0),
+                vaddr: u64_at(data, o + 16).unwrap_or(0),
+                filesz: u64_at(data, o + 32).unwrap_or(0),
+                memsz: u64_at(data, o + 40).unwrap_or(0),
+                align: u64_at(data, o + 48).unwrap_or(0),
+            }
+        })
+    }
+
+    /// The PT_INTERP path (without its NUL), if the program asks for a dynamic linker.
+    pub fn interpreter(&self) -> Result<Option<&'a [u8]>, ElfError> {
+        for ph in self.program_headers() {
+            if ph.kind == PT_INTERP {
+                let bytes = file_range(self.data, ph.offset, ph.filesz)
+                    .ok_or(ElfError::Malformed("PT_INTERP outside the file"))?;
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                return Ok(Some(&bytes[..end]));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Lowest page-aligned address and one-past-highest address of the PT_LOAD segments
+    /// (before relocation), and the largest alignment any of them asks for.
+    pub fn load_extent(&self) -> Result<(u64, u64, u64), ElfError> {
+        let mut lo = u64::MAX;
+        let mut hi = 0u64;
+        let mut align = PAGE_SIZE;
+        for ph in self.program_headers().filter(|p| p.kind == PT_LOAD) {
+            if ph.filesz > ph.memsz {
+                return Err(ElfError::Malformed("segment file size exceeds memory size"));
+            }
+            let end = ph.vaddr.checked_add(ph.memsz).ok_or(ElfError::TooBig)?;
+            lo = lo.min(ph.vaddr & !(PAGE_SIZE - 1));
+            hi = hi.max(end);
+            if ph.align.is_power_of_two() && ph.align > align && ph.align <= 0x10_0000 {
+                align = ph.align;
+            }
+        }
+        if lo == u64::MAX {
+            return Err(ElfError::Malformed("no loadable segments"));
+        }
+        Ok((lo, hi, align))
+    }
+
+    /// Copy the PT_LOAD segments into `mem`, adding `bias` to their addresses.
+    /// The memory they cover must already be zero (bss is not cleared again).
+    pub fn load(&self, mem: &mut Memory, bias: u64) -> Result<LoadedImage, ElfError> {
+        let (lo, hi, _) = self.load_extent()?;
+        let start = lo.checked_add(bias).ok_or(ElfError::TooBig)?;
+        let end = hi.checked_add(bias).ok_or(ElfError::TooBig)?;
+        if mem.slice(start, end - start).is_err() {
+            return Err(ElfError::TooBig);
+        }
+        let mut phdr = 0;
+        for ph in self.program_headers() {
+            match ph.kind {
+                PT_LOAD => {
+                    let bytes = file_range(self.data, ph.offset, ph.filesz)
+                        .ok_or(ElfError::Malformed("segment outside the file"))?;
+                    let addr = ph.vaddr.wrapping_add(bias);
+                    mem.write_bytes(addr, bytes).map_err(|_| ElfError::TooBig)?;
+                    // The program headers are usually inside the first segment.
+                    if phdr == 0 && ph.offset <= self.phoff && self.phoff - ph.offset < ph.filesz {
+                        phdr = addr + (self.phoff - ph.offset);
+                    }
+                }
+                PT_PHDR => phdr = ph.vaddr.wrapping_add(bias),
+                _ => {}
+            }
+        }
+        Ok(LoadedImage {
+            bias,
+            entry: self.entry.wrapping_add(bias),
+            phdr,
+            phnum: self.phnum,
+            start,
+            end,
+        })
+    }
+
+    /// Address (before relocation) of the symbol `name` in `.symtab` or `.dynsym`.
+    pub fn symbol(&self, name: &[u8]) -> Option<u64> {
+        const SHT_SYMTAB: u32 = 2;
+        const SHT_DYNSYM: u32 = 11;
+        const SYM_SIZE: u64 = 24;
+        if self.shentsize != 64 {
+            return None;
+        }
+        for i in 0..u64::from(self.shnum) {
+            let sh = self.shoff.checked_add(i * 64)? as usize;
+            let kind = u32_at(self.data, sh + 4)?;
+            if kind != SHT_SYMTAB && kind != SHT_DYNSYM {
+                continue;
+            }
+            let offset = u64_at(self.data, sh + 24)?;
+            let size = u64_at(self.data, sh + 32)?;
+            let link = u64::from(u32_at(self.data, sh + 40)?);
+            let strtab_sh = self.shoff.checked_add(link.checked_mul(64)?)? as usize;
+            let str_off = u64_at(self.data, strtab_sh + 24)?;
+            let str_size = u64_at(self.data, strtab_sh + 32)?;
+            let strtab = file_range(self.data, str_off, str_size)?;
+            let syms = file_range(self.data, offset, size)?;
+            for sym in syms.chunks_exact(SYM_SIZE as usize) {
+                let name_off = u32::from_le_bytes(sym[0..4].try_into().ok()?) as usize;
+                let value = u64::from_le_bytes(sym[8..16].try_into().ok()?);
+                let shndx = u16::from_le_bytes(sym[6..8].try_into().ok()?);
+                if shndx == 0 || name_off >= strtab.len() {
+                    continue;
+                }
+                let rest = &strtab[name_off..];
+                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                if &rest[..end] == name {
+                    return Some(value);
+                }
+            }
+        }
+        None
+    }
+}
+
+fn file_range(data: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
+    let end = offset.checked_add(len)?;
+    if end > data.len() as u64 {
+        return None;
+    }
+    Some(&data[offset as usize..end as usize])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(machine: u16, kind: u16) -> [u8; 64 + 56] {
+        let mut h = [0u8; 120];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = 2;
+        h[5] = 1;
+        h[16..18].copy_from_slice(&kind.to_le_bytes());
+        h[18..20].copy_from_slice(&machine.to_le_bytes());
+        h[24..32].copy_from_slice(&0x10078u64.to_le_bytes());
+        h[32..40].copy_from_slice(&64u64.to_le_bytes());
+        h[54..56].copy_from_slice(&56u16.to_le_bytes());
+        h[56..58].copy_from_slice(&1u16.to_le_bytes());
+        // One PT_LOAD of the whole file at 0x10000.
+        h[64..68].copy_from_slice(&PT_LOAD.to_le_bytes());
+        h[80..88].copy_from_slice(&0x10000u64.to_le_bytes());
+        h[96..104].copy_from_slice(&120u64.to_le_bytes());
+        h[104..112].copy_from_slice(&0x2000u64.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn rejects_non_elf_and_other_machines() {
+        assert_eq!(Elf::parse(b"hello").unwrap_err(), ElfError::NotElf);
+        assert_eq!(Elf::parse(&[]).unwrap_err(), ElfError::NotElf);
+        assert_eq!(
+            Elf::parse(&header(62, ET_EXEC)).unwrap_err(),
+            ElfError::WrongMachine
+        );
+        assert_eq!(
+            Elf::parse(&header(EM_RISCV, 1)).unwrap_err(),
+            ElfError::NotExecutable
+        );
+        assert!(matches!(
+            Elf::parse(&header(EM_RISCV, ET_EXEC)[..100]),
+            Err(ElfError::Malformed(_))
+        ));
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn loads_segment_and_finds_phdr() {
+        let h = header(EM_RISCV, ET_EXEC);
+        let elf = Elf::parse(&h).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        let img = elf.load(&mut mem, 0).unwrap();
+        assert_eq!(img.entry, 0x10078);
+        assert_eq!(img.phdr, 0x10040);
+        assert_eq!(img.end, 0x12000);
+        assert_eq!(mem.read_u8(0x10000).unwrap(), 0x7f);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn segment_outside_memory_is_an_error() {
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[80..88].copy_from_slice(&u64::MAX.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        assert_eq!(elf.load(&mut mem, 0).unwrap_err(), ElfError::TooBig);
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[96..104].copy_from_slice(&u64::MAX.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        assert!(elf.load(&mut mem, 0).is_err());
+    }
+}

@@ -1,0 +1,1176 @@
+//! Linux user-space ABI for one guest process: the system-call table, address-space layout and process state.
+//!
+//! Each call is answered from plain owned state plus the [`Host`] services; anything not
+//! implemented answers `-ENOSYS`. Results follow the kernel's convention: a value in
+//! `-4095..0` is a negated errno.
+
+mod regions;
+
+use crate::cpu::{CodeCache, Cpu};
+use crate::host::{errno::*, Clock, Host, IoResult, SyscallRecord, Timespec};
+use crate::mem::{Memory, PAGE_SIZE};
+pub use regions::{Region, Regions};
+
+/// Signals the core names.
+pub mod signal {
+    pub const SIGHUP: u32 = 1;
+    pub const SIGINT: u32 = 2;
+    pub const SIGQUIT: u32 = 3;
+    pub const SIGILL: u32 = 4;
+    pub const SIGTRAP: u32 = 5;
+    pub const SIGABRT: u32 = 6;
+    pub const SIGBUS: u32 = 7;
+    pub const SIGFPE: u32 = 8;
+    pub const SIGKILL: u32 = 9;
+    pub const SIGSEGV: u32 = 11;
+    pub const SIGPIPE: u32 = 13;
+    pub const SIGTERM: u32 = 15;
+    pub const SIGCHLD: u32 = 17;
+    pub const SIGCONT: u32 = 18;
+    pub const SIGSTOP: u32 = 19;
+    pub const SIGTSTP: u32 = 20;
+    pub const SIGURG: u32 = 23;
+    pub const SIGWINCH: u32 = 28;
+}
+
+/// Number of signals (1..=64); index 0 unused.
+const NSIG: usize = 65;
+const SIG_DFL: u64 = 0;
+const SIG_IGN: u64 = 1;
+
+/// Syscall numbers of the riscv64 (asm-generic) table.
+mod nr {
+    pub const GETCWD: u64 = 17;
+    pub const DUP: u64 = 23;
+    pub const DUP3: u64 = 24;
+    pub const FCNTL: u64 = 25;
+    pub const IOCTL: u64 = 29;
+    pub const FACCESSAT: u64 = 48;
+    pub const CHDIR: u64 = 49;
+    pub const OPENAT: u64 = 56;
+    pub const CLOSE: u64 = 57;
+    pub const LSEEK: u64 = 62;
+    pub const READ: u64 = 63;
+    pub const WRITE: u64 = 64;
+    pub const READV: u64 = 65;
+    pub const WRITEV: u64 = 66;
+    pub const PREAD64: u64 = 67;
+    pub const PWRITE64: u64 = 68;
+    pub const PPOLL: u64 = 73;
+    pub const READLINKAT: u64 = 78;
+    pub const NEWFSTATAT: u64 = 79;
+    pub const FSTAT: u64 = 80;
+    pub const EXIT: u64 = 93;
+    pub const EXIT_GROUP: u64 = 94;
+    pub const SET_TID_ADDRESS: u64 = 96;
+    pub const FUTEX: u64 = 98;
+    pub const SET_ROBUST_LIST: u64 = 99;
+    pub const NANOSLEEP: u64 = 101;
+    pub const CLOCK_GETTIME: u64 = 113;
+    pub const CLOCK_GETRES: u64 = 114;
+    pub const CLOCK_NANOSLEEP: u64 = 115;
+    pub const SCHED_GETAFFINITY: u64 = 123;
+    pub const SCHED_YIELD: u64 = 124;
+    pub const KILL: u64 = 129;
+    pub const TKILL: u64 = 130;
+    pub const TGKILL: u64 = 131;
+    pub const SIGALTSTACK: u64 = 132;
+    pub const RT_SIGACTION: u64 = 134;
+    pub const RT_SIGPROCMASK: u64 = 135;
+    pub const TIMES: u64 = 153;
+    pub const SETPGID: u64 = 154;
+    pub const GETPGID: u64 = 155;
+    pub const GETSID: u64 = 156;
+    pub const SETSID: u64 = 157;
+    pub const UNAME: u64 = 160;
+    pub const GETRLIMIT: u64 = 163;
+    pub const GETRUSAGE: u64 = 165;
+    pub const UMASK: u64 = 166;
+    pub const PRCTL: u64 = 167;
+    pub const GETTIMEOFDAY: u64 = 169;
+    pub const GETPID: u64 = 172;
+    pub const GETPPID: u64 = 173;
+    pub const GETUID: u64 = 174;
+    pub const GETEUID: u64 = 175;
+    pub const GETGID: u64 = 176;
+    pub const GETEGID: u64 = 177;
+    pub const GETTID: u64 = 178;
+    pub const SYSINFO: u64 = 179;
+    pub const BRK: u64 = 214;
+    pub const MUNMAP: u64 = 215;
+    pub const MREMAP: u64 = 216;
+    pub const MMAP: u64 = 222;
+    pub const MPROTECT: u64 = 226;
+    pub const MSYNC: u64 = 227;
+    pub const MADVISE: u64 = 233;
+    pub const RISCV_FLUSH_ICACHE: u64 = 259;
+    pub const PRLIMIT64: u64 = 261;
+    pub const GETRANDOM: u64 = 278;
+    pub const RSEQ: u64 = 293;
+}
+
+/// The name of a system call number (for tracing), if the core knows it.
+pub fn syscall_name(number: u64) -> Option<&'static str> {
+    Some(match number {
+        nr::GETCWD => "getcwd",
+        nr::DUP => "dup",
+        nr::DUP3 => "dup3",
+        nr::FCNTL => "fcntl",
+        nr::IOCTL => "ioctl",
+        nr::FACCESSAT => "faccessat",
+        nr::CHDIR => "chdir",
+        nr::OPENAT => "openat",
+        nr::CLOSE => "close",
+        nr::LSEEK => "lseek",
+        nr::READ => "read",
+        nr::WRITE => "write",
+        nr::READV => "readv",
+        nr::WRITEV => "writev",
+        nr::PREAD64 => "pread64",
+        nr::PWRITE64 => "pwrite64",
+        nr::PPOLL => "ppoll",
+        nr::READLINKAT => "readlinkat",
+        nr::NEWFSTATAT => "newfstatat",
+        nr::FSTAT => "fstat",
+        nr::EXIT => "exit",
+        nr::EXIT_GROUP => "exit_group",
+        nr::SET_TID_ADDRESS => "set_tid_address",
+        nr::FUTEX => "futex",
+        nr::SET_ROBUST_LIST => "set_robust_list",
+        nr::NANOSLEEP => "nanosleep",
+        nr::CLOCK_GETTIME => "clock_gettime",
+        nr::CLOCK_GETRES => "clock_getres",
+        nr::CLOCK_NANOSLEEP => "clock_nanosleep",
+        nr::SCHED_GETAFFINITY => "sched_getaffinity",
+        nr::SCHED_YIELD => "sched_yield",
+        nr::KILL => "kill",
+        nr::TKILL => "tkill",
+        nr::TGKILL => "tgkill",
+        nr::SIGALTSTACK => "sigaltstack",
+        nr::RT_SIGACTION => "rt_sigaction",
+        nr::RT_SIGPROCMASK => "rt_sigprocmask",
+        nr::TIMES => "times",
+        nr::SETPGID => "setpgid",
+        nr::GETPGID => "getpgid",
+        nr::GETSID => "getsid",
+        nr::SETSID => "setsid",
+        nr::UNAME => "uname",
+        nr::GETRLIMIT => "getrlimit",
+        nr::GETRUSAGE => "getrusage",
+        nr::UMASK => "umask",
+        nr::PRCTL => "prctl",
+        nr::GETTIMEOFDAY => "gettimeofday",
+        nr::GETPID => "getpid",
+        nr::GETPPID => "getppid",
+        nr::GETUID => "getuid",
+        nr::GETEUID => "geteuid",
+        nr::GETGID => "getgid",
+        nr::GETEGID => "getegid",
+        nr::GETTID => "gettid",
+        nr::SYSINFO => "sysinfo",
+        nr::BRK => "brk",
+        nr::MUNMAP => "munmap",
+        nr::MREMAP => "mremap",
+        nr::MMAP => "mmap",
+        nr::MPROTECT => "mprotect",
+        nr::MSYNC => "msync",
+        nr::MADVISE => "madvise",
+        nr::RISCV_FLUSH_ICACHE => "riscv_flush_icache",
+        nr::PRLIMIT64 => "prlimit64",
+        nr::GETRANDOM => "getrandom",
+        nr::RSEQ => "rseq",
+        _ => return None,
+    })
+}
+
+/// How a guest process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// `exit`/`exit_group` with this status (0..=255).
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(u32),
+}
+
+/// What the machine must do after a system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallOutcome {
+    /// Result is in a0; continue after the ecall.
+    Done,
+    /// The host has no data yet: leave pc at the ecall and stop.
+    Pending { fd: i32 },
+    /// The process is gone.
+    Terminated(Termination),
+}
+
+/// Layout and identity settings for a process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessConfig {
+    pub stack_size: u64,
+    /// Clock and entropy come only from the instruction counter and a seed.
+    pub deterministic: bool,
+    pub seed: u64,
+}
+
+impl Default for ProcessConfig {
+    fn default() -> Self {
+        ProcessConfig {
+            stack_size: 8 << 20,
+            deterministic: false,
+            seed: 0x5eed_f215_c700_0001,
+        }
+    }
+}
+
+/// Kernel-side state of the one guest process.
+#[derive(Clone, Debug)]
+pub struct Process {
+    pub config: ProcessConfig,
+    /// Start of the heap and the current program break.
+    pub brk_start: u64,
+    pub brk: u64,
+    /// Anonymous mappings made by mmap (the heap and stack are tracked separately).
+    pub maps: Regions,
+    /// Lowest address mmap may hand out.
+    pub mmap_min: u64,
+    /// One past the highest address mmap may hand out (just below the stack).
+    pub mmap_max: u64,
+    pub stack_top: u64,
+    /// Which console fds (0, 1, 2) are still open.
+    pub console_open: [bool; 3],
+    pub sigactions: [SigAction; NSIG],
+    pub sigmask: u64,
+    pub clear_child_tid: u64,
+    pub umask: u32,
+    /// Current working directory, NUL-free, absolute.
+    pub cwd: [u8; 256],
+    pub cwd_len: usize,
+    /// Whether every call is reported to the host.
+    pub trace: bool,
+    rng_state: u64,
+}
+
+/// A guest signal disposition (riscv64 `struct sigaction` without restorer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub mask: u64,
+}
+
+impl Process {
+    pub fn new(config: ProcessConfig) -> Process {
+        let mut cwd = [0u8; 256];
+        cwd[0] = b'/';
+        let rng_state = config.seed;
+        Process {
+            config,
+            brk_start: 0,
+            brk: 0,
+            maps: Regions::new(),
+            mmap_min: 0,
+            mmap_max: 0,
+            stack_top: 0,
+            console_open: [true; 3],
+            sigactions: [SigAction::default(); NSIG],
+            sigmask: 0,
+            clear_child_tid: 0,
+            umask: 0o022,
+            cwd,
+            cwd_len: 1,
+            trace: false,
+            rng_state,
+        }
+    }
+
+    /// Set the working directory reported by getcwd (must be absolute; truncated to 255 bytes).
+    pub fn set_cwd(&mut self, dir: &[u8]) {
+        let n = dir.len().min(self.cwd.len() - 1);
+        self.cwd[..n].copy_from_slice(&dir[..n]);
+        self.cwd_len = n;
+    }
+
+    /// Deterministic pseudo-random bytes (splitmix64), for hosts without entropy or in deterministic mode.
+    pub fn pseudo_random(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(8) {
+            self.rng_state = self.rng_state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.rng_state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+
+    fn random_bytes<H: Host + ?Sized>(&mut self, host: &mut H, out: &mut [u8]) {
+        if self.config.deterministic || !host.entropy(out) {
+            self.pseudo_random(out);
+        }
+    }
+
+    /// Handle the ecall the hart stopped at: number in a7, arguments in a0..a5, result to a0.
+    pub fn syscall<H: Host + ?Sized>(
+        &mut self,
+        cpu: &mut Cpu,
+        mem: &mut Memory,
+        cache: &mut CodeCache,
+        host: &mut H,
+    ) -> SyscallOutcome {
+        let number = cpu.x[17];
+        let args = [
+            cpu.x[10], cpu.x[11], cpu.x[12], cpu.x[13], cpu.x[14], cpu.x[15],
+        ];
+        let mut sys = Sys {
+            p: self,
+            cpu,
+            mem,
+            cache,
+            host,
+            known: true,
+        };
+        let result = sys.dispatch(number, args);
+        let known = sys.known;
+        let result = match result {
+            Ok(v) => v as i64,
+            Err(Stop::Errno(e)) => -(e as i64),
+            Err(Stop::Pending(fd)) => return SyscallOutcome::Pending { fd },
+            Err(Stop::Terminate(t)) => return SyscallOutcome::Terminated(t),
+        };
+        if self.trace {
+            host.trace_syscall(&SyscallRecord {
+                number,
+                args,
+                result,
+                known,
+            });
+        }
+        cpu.x[10] = result as u64;
+        SyscallOutcome::Done
+    }
+
+    /// What a signal sent to this process does right now (without handler delivery,
+    /// a caught signal is ignored).
+    fn deliver(&mut self, sig: u32) -> Result<u64, Stop> {
+        use signal::*;
+        let action = self
+            .sigactions
+            .get(sig as usize)
+            .copied()
+            .unwrap_or_default();
+        if action.handler == SIG_IGN {
+            return Ok(0);
+        }
+        if action.handler == SIG_DFL {
+            return match sig {
+                SIGCHLD | SIGCONT | SIGURG | SIGWINCH => Ok(0),
+                _ => Err(Stop::Terminate(Termination::Signaled(sig))),
+            };
+        }
+        Ok(0)
+    }
+}
+
+enum Stop {
+    Errno(i32),
+    Pending(i32),
+    Terminate(Termination),
+}
+
+impl From<crate::mem::MemFault> for Stop {
+    fn from(_: crate::mem::MemFault) -> Stop {
+        Stop::Errno(EFAULT)
+    }
+}
+
+type SysResult = Result<u64, Stop>;
+
+fn err(e: i32) -> SysResult {
+    Err(Stop::Errno(e))
+}
+
+/// One system call in progress: everything it may touch, borrowed.
+struct Sys<'a, H: Host + ?Sized> {
+    p: &'a mut Process,
+    cpu: &'a mut Cpu,
+    mem: &'a mut Memory,
+    cache: &'a mut CodeCache,
+    host: &'a mut H,
+    known: bool,
+}
+
+const PROT_WRITE: u64 = 2;
+const MAP_SHARED: u64 = 1;
+const MAP_PRIVATE: u64 = 2;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+const AT_FDCWD: i32 = -100;
+const MAX_IOV: u64 = 1024;
+
+fn page_up(v: u64) -> Option<u64> {
+    v.checked_add(PAGE_SIZE - 1).map(|v| v & !(PAGE_SIZE - 1))
+}
+
+impl<H: Host + ?Sized> Sys<'_, H> {
+    fn dispatch(&mut self, number: u64, a: [u64; 6]) -> SysResult {
+        match number {
+            nr::READ => self.read(a[0] as i32, a[1], a[2]),
+            nr::WRITE => self.write(a[0] as i32, a[1], a[2]),
+            nr::READV => self.readv(a[0] as i32, a[1], a[2]),
+            nr::WRITEV => self.writev(a[0] as i32, a[1], a[2]),
+            nr::PREAD64 | nr::PWRITE64 | nr::LSEEK => {
+                self.console_fd(a[0] as i32)?;
+                err(ESPIPE)
+            }
+            nr::CLOSE => {
+                let fd = a[0] as i32;
+                self.console_fd(fd)?;
+                self.p.console_open[fd as usize] = false;
+                Ok(0)
+            }
+            nr::DUP | nr::DUP3 | nr::FCNTL => self.fd_control(number, a),
+            nr::IOCTL => self.ioctl(a[0] as i32, a[1], a[2]),
+            nr::FSTAT => self.fstat(a[0] as i32, a[1]),
+            nr::NEWFSTATAT => {
+                const AT_EMPTY_PATH: u64 = 0x1000;
+                let empty = self.mem.read_u8(a[1])? == 0;
+                if a[3] & AT_EMPTY_PATH != 0 && empty {
+                    self.fstat(a[0] as i32, a[2])
+                } else {
+                    self.path_arg(a[1])?;
+                    err(ENOENT)
+                }
+            }
+            nr::OPENAT | nr::FACCESSAT | nr::READLINKAT | nr::CHDIR => {
+                // No file system yet: every path is absent (after checking the pointer).
+                let path = if number == nr::CHDIR { a[0] } else { a[1] };
+                self.path_arg(path)?;
+                let _ = AT_FDCWD;
+                err(ENOENT)
+            }
+            nr::GETCWD => {
+                let n = self.p.cwd_len as u64 + 1;
+                if a[1] < n {
+                    return err(ERANGE);
+                }
+                let len = self.p.cwd_len;
+                self.mem.write_bytes(a[0], &self.p.cwd[..len])?;
+                self.mem.write_u8(a[0] + len as u64, 0)?;
+                Ok(n)
+            }
+            nr::PPOLL => err(ENOSYS).inspect_err(|_| self.known = false),
+            nr::EXIT | nr::EXIT_GROUP => {
+                Err(Stop::Terminate(Termination::Exited((a[0] & 0xff) as i32)))
+            }
+            nr::SET_TID_ADDRESS => {
+                self.p.clear_child_tid = a[0];
+                Ok(1)
+            }
+            nr::SET_ROBUST_LIST => Ok(0),
+            nr::RSEQ => err(ENOSYS),
+            nr::FUTEX => self.futex(a[0], a[1], a[2]),
+            nr::NANOSLEEP | nr::CLOCK_NANOSLEEP => Ok(0),
+            nr::SCHED_YIELD => Ok(0),
+            nr::CLOCK_GETTIME => {
+                let t = self.clock(a[0])?;
+                self.write_timespec(a[1], t)?;
+                Ok(0)
+            }
+            nr::CLOCK_GETRES => {
+                self.clock(a[0])?;
+                if a[1] != 0 {
+                    self.write_timespec(a[1], Timespec { secs: 0, nanos: 1 })?;
+                }
+                Ok(0)
+            }
+            nr::GETTIMEOFDAY => {
+                if a[0] != 0 {
+                    let t = self.clock(0)?;
+                    self.mem.write_u64(a[0], t.secs as u64)?;
+                    self.mem.write_u64(a[0] + 8, u64::from(t.nanos / 1000))?;
+                }
+                Ok(0)
+            }
+            nr::TIMES => {
+                if a[0] != 0 {
+                    let ticks = self.cpu.instret / 10_000_000;
+                    self.mem.write_bytes(a[0], &[0; 32])?;
+                    self.mem.write_u64(a[0], ticks)?;
+                }
+                Ok(self.cpu.instret / 10_000_000)
+            }
+            nr::GETRUSAGE => {
+                self.mem.zero(a[1], 144)?;
+                let micros = self.cpu.instret / 100;
+                self.mem.write_u64(a[1], micros / 1_000_000)?;
+                self.mem.write_u64(a[1] + 8, micros % 1_000_000)?;
+                Ok(0)
+            }
+            nr::SCHED_GETAFFINITY => {
+                if a[1] < 8 {
+                    return err(EINVAL);
+                }
+                self.mem.zero(a[2], a[1].min(128))?;
+                self.mem.write_u8(a[2], 1)?;
+                Ok(8)
+            }
+            nr::KILL | nr::TKILL | nr::TGKILL => {
+                let (target, sig) = match number {
+                    nr::TGKILL => (a[1], a[2]),
+                    _ => (a[0], a[1]),
+                };
+                let target = target as i64;
+                if target != 1 && target != 0 && target != -1 {
+                    return err(ESRCH);
+                }
+                match sig {
+                    0 => Ok(0),
+                    1..=64 => self.p.deliver(sig as u32),
+                    _ => err(EINVAL),
+                }
+            }
+            nr::SIGALTSTACK => {
+                if a[1] != 0 {
+                    self.mem.write_bytes(a[1], &[0; 24])?;
+                    // SS_DISABLE: no alternate stack.
+                    self.mem.write_u32(a[1] + 8, 2)?;
+                }
+                Ok(0)
+            }
+            nr::RT_SIGACTION => self.sigaction(a[0], a[1], a[2]),
+            nr::RT_SIGPROCMASK => self.sigprocmask(a[0], a[1], a[2]),
+            nr::SETPGID => Ok(0),
+            nr::GETPGID | nr::GETSID => Ok(1),
+            nr::SETSID => err(EPERM),
+            nr::UNAME => self.uname(a[0]),
+            nr::GETRLIMIT | nr::PRLIMIT64 => {
+                let (resource, new, old) = if number == nr::GETRLIMIT {
+                    (a[0], 0, a[1])
+                } else {
+                    if a[0] != 0 {
+                        return err(ESRCH);
+                    }
+                    (a[1], a[2], a[3])
+                };
+                self.rlimit(resource, new, old)
+            }
+            nr::UMASK => {
+                let old = self.p.umask;
+                self.p.umask = (a[0] & 0o777) as u32;
+                Ok(u64::from(old))
+            }
+            nr::PRCTL => err(EINVAL),
+            nr::GETPID | nr::GETTID => Ok(1),
+            nr::GETPPID => Ok(0),
+            nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
+            nr::SYSINFO => self.sysinfo(a[0]),
+            nr::BRK => Ok(self.brk(a[0])),
+            nr::MMAP => self.mmap(a[0], a[1], a[2], a[3], a[4] as i32, a[5]),
+            nr::MUNMAP => self.munmap(a[0], a[1]),
+            nr::MREMAP => self.mremap(a[0], a[1], a[2], a[3], a[4]),
+            nr::MPROTECT => {
+                if a[0] % PAGE_SIZE != 0 {
+                    return err(EINVAL);
+                }
+                self.cache.invalidate(a[0], a[1]);
+                Ok(0)
+            }
+            nr::MSYNC => Ok(0),
+            nr::MADVISE => {
+                const MADV_DONTNEED: u64 = 4;
+                if a[0] % PAGE_SIZE != 0 {
+                    return err(EINVAL);
+                }
+                if a[2] == MADV_DONTNEED {
+                    let len = page_up(a[1]).ok_or(Stop::Errno(EINVAL))?;
+                    if self.p.maps.covers(a[0], len) {
+                        self.mem.zero(a[0], len)?;
+                    }
+                }
+                Ok(0)
+            }
+            nr::RISCV_FLUSH_ICACHE => {
+                self.cache.flush();
+                Ok(0)
+            }
+            nr::GETRANDOM => {
+                let len = a[1].min(1 << 20);
+                let buf = self.mem.slice_mut(a[0], len)?;
+                if self.p.config.deterministic {
+                    self.p.pseudo_random(buf);
+                } else {
+                    // Borrow dance: fill a stack chunk at a time so `p` and `mem` stay separate.
+                    let mut off = 0;
+                    while off < len {
+                        let mut chunk = [0u8; 256];
+                        let n = (len - off).min(256) as usize;
+                        self.p.random_bytes(self.host, &mut chunk[..n]);
+                        self.mem.write_bytes(a[0] + off, &chunk[..n])?;
+                        off += n as u64;
+                    }
+                }
+                Ok(len)
+            }
+            _ => {
+                self.known = false;
+                err(ENOSYS)
+            }
+        }
+    }
+
+    fn console_fd(&self, fd: i32) -> Result<(), Stop> {
+        if (0..3).contains(&fd) && self.p.console_open[fd as usize] {
+            Ok(())
+        } else {
+            Err(Stop::Errno(EBADF))
+        }
+    }
+
+    fn path_arg(&self, addr: u64) -> Result<u64, Stop> {
+        Ok(self.mem.c_str_len(addr, 4096)?)
+    }
+
+    fn read(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
+        self.console_fd(fd)?;
+        if fd != 0 {
+            return err(EBADF);
+        }
+        let len = len.min(1 << 20);
+        let dst = self.mem.slice_mut(buf, len)?;
+        match self.host.read(fd, dst) {
+            IoResult::Done(n) => Ok(n.min(len as usize) as u64),
+            IoResult::Pending => Err(Stop::Pending(fd)),
+            IoResult::Error(e) => err(e),
+        }
+    }
+
+    fn write(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
+        self.console_fd(fd)?;
+        if fd == 0 {
+            return err(EBADF);
+        }
+        let data = self.mem.slice(buf, len)?;
+        match self.host.write(fd, data) {
+            IoResult::Done(n) => Ok(n.min(data.len()) as u64),
+            IoResult::Pending => Err(Stop::Pending(fd)),
+            IoResult::Error(e) => err(e),
+        }
+    }
+
+    fn iovecs(&self, iov: u64, count: u64) -> Result<u64, Stop> {
+        if count > MAX_IOV {
+            return err(EINVAL);
+        }
+        self.mem.slice(iov, count * 16)?;
+        Ok(count)
+    }
+
+    fn writev(&mut self, fd: i32, iov: u64, count: u64) -> SysResult {
+        let count = self.iovecs(iov, count)?;
+        let mut total = 0u64;
+        for i in 0..count {
+            let base = self.mem.read_u64(iov + i * 16)?;
+            let len = self.mem.read_u64(iov + i * 16 + 8)?;
+            if len == 0 {
+                continue;
+            }
+            match self.write(fd, base, len) {
+                Ok(n) => {
+                    total += n;
+                    if n < len {
+                        break;
+                    }
+                }
+                Err(e) if total == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(total)
+    }
+
+    fn readv(&mut self, fd: i32, iov: u64, count: u64) -> SysResult {
+        let count = self.iovecs(iov, count)?;
+        let mut total = 0u64;
+        for i in 0..count {
+            let base = self.mem.read_u64(iov + i * 16)?;
+            let len = self.mem.read_u64(iov + i * 16 + 8)?;
+            if len == 0 {
+                continue;
+            }
+            match self.read(fd, base, len) {
+                Ok(n) => {
+                    total += n;
+                    if n < len {
+                        break;
+                    }
+                }
+                Err(e) if total == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(total)
+    }
+
+    fn fd_control(&mut self, number: u64, a: [u64; 6]) -> SysResult {
+        const F_GETFD: u64 = 1;
+        const F_SETFD: u64 = 2;
+        const F_GETFL: u64 = 3;
+        const F_SETFL: u64 = 4;
+        let fd = a[0] as i32;
+        self.console_fd(fd)?;
+        match number {
+            nr::FCNTL => match a[1] {
+                F_GETFD | F_SETFD | F_SETFL => Ok(0),
+                // O_RDONLY for stdin, O_WRONLY for stdout/stderr.
+                F_GETFL => Ok(if fd == 0 { 0 } else { 1 }),
+                _ => err(EINVAL),
+            },
+            // Only the three console descriptors exist until the file layer lands.
+            _ => err(EMFILE),
+        }
+    }
+
+    fn ioctl(&mut self, fd: i32, request: u64, arg: u64) -> SysResult {
+        const TCGETS: u64 = 0x5401;
+        const TIOCGWINSZ: u64 = 0x5413;
+        const TIOCGPGRP: u64 = 0x540f;
+        self.console_fd(fd)?;
+        if !self.host.is_terminal(fd) {
+            return err(ENOTTY);
+        }
+        match request {
+            TCGETS => {
+                let mut t = [0u8; 36];
+                t[0..4].copy_from_slice(&0x0500u32.to_le_bytes());
+                t[4..8].copy_from_slice(&0x0005u32.to_le_bytes());
+                t[8..12].copy_from_slice(&0x00bfu32.to_le_bytes());
+                t[12..16].copy_from_slice(&0x8a3bu32.to_le_bytes());
+                // VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1.
+                t[17..24].copy_from_slice(&[3, 0x1c, 0x7f, 0x15, 4, 0, 1]);
+                self.mem.write_bytes(arg, &t)?;
+                Ok(0)
+            }
+            TIOCGWINSZ => {
+                self.mem.write_bytes(arg, &[24, 0, 80, 0, 0, 0, 0, 0])?;
+                Ok(0)
+            }
+            TIOCGPGRP => {
+                self.mem.write_u32(arg, 1)?;
+                Ok(0)
+            }
+            _ => err(EINVAL),
+        }
+    }
+
+    fn fstat(&mut self, fd: i32, statbuf: u64) -> SysResult {
+        const S_IFCHR: u32 = 0o020000;
+        const S_IFIFO: u32 = 0o010000;
+        self.console_fd(fd)?;
+        let mode = if self.host.is_terminal(fd) {
+            S_IFCHR | 0o620
+        } else {
+            S_IFIFO | 0o600
+        };
+        let mut st = [0u8; 128];
+        st[8..16].copy_from_slice(&(fd as u64 + 1).to_le_bytes());
+        st[16..20].copy_from_slice(&mode.to_le_bytes());
+        st[20..24].copy_from_slice(&1u32.to_le_bytes());
+        st[56..60].copy_from_slice(&4096u32.to_le_bytes());
+        self.mem.write_bytes(statbuf, &st)?;
+        Ok(0)
+    }
+
+    fn clock(&mut self, id: u64) -> Result<Timespec, Stop> {
+        let clock = match id {
+            0 | 5 | 8 | 11 => Clock::Realtime,
+            1 | 4 | 6 | 7 | 9 => Clock::Monotonic,
+            // Process and thread CPU time: derived from retired instructions (100 per µs).
+            2 | 3 => {
+                let ns = self.cpu.instret * 10;
+                return Ok(Timespec {
+                    secs: (ns / 1_000_000_000) as i64,
+                    nanos: (ns % 1_000_000_000) as u32,
+                });
+            }
+            _ => return Err(Stop::Errno(EINVAL)),
+        };
+        if !self.p.config.deterministic {
+            if let Some(t) = self.host.now(clock) {
+                return Ok(t);
+            }
+        }
+        let ns = self.cpu.instret * 10;
+        let base = if clock == Clock::Realtime {
+            1_700_000_000
+        } else {
+            0
+        };
+        Ok(Timespec {
+            secs: base + (ns / 1_000_000_000) as i64,
+            nanos: (ns % 1_000_000_000) as u32,
+        })
+    }
+
+    fn write_timespec(&mut self, addr: u64, t: Timespec) -> Result<(), Stop> {
+        self.mem.write_u64(addr, t.secs as u64)?;
+        self.mem.write_u64(addr + 8, u64::from(t.nanos))?;
+        Ok(())
+    }
+
+    fn futex(&mut self, addr: u64, op: u64, val: u64) -> SysResult {
+        const FUTEX_WAIT: u64 = 0;
+        const FUTEX_WAKE: u64 = 1;
+        const FUTEX_WAIT_BITSET: u64 = 9;
+        const FUTEX_WAKE_BITSET: u64 = 10;
+        match op & 0x7f {
+            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+                let cur = self.mem.read_u32(addr)?;
+                if cur != val as u32 {
+                    err(EAGAIN)
+                } else {
+                    // One thread: nobody could ever wake it.
+                    err(EINTR)
+                }
+            }
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
+            _ => {
+                self.known = false;
+                err(ENOSYS)
+            }
+        }
+    }
+
+    fn sigaction(&mut self, sig: u64, new: u64, old: u64) -> SysResult {
+        use signal::{SIGKILL, SIGSTOP};
+        if sig == 0 || sig as usize >= NSIG {
+            return err(EINVAL);
+        }
+        let idx = sig as usize;
+        if old != 0 {
+            let a = self.p.sigactions[idx];
+            self.mem.write_u64(old, a.handler)?;
+            self.mem.write_u64(old + 8, a.flags)?;
+            self.mem.write_u64(old + 16, a.mask)?;
+        }
+        if new != 0 {
+            if sig as u32 == SIGKILL || sig as u32 == SIGSTOP {
+                return err(EINVAL);
+            }
+            self.p.sigactions[idx] = SigAction {
+                handler: self.mem.read_u64(new)?,
+                flags: self.mem.read_u64(new + 8)?,
+                mask: self.mem.read_u64(new + 16)?,
+            };
+        }
+        Ok(0)
+    }
+
+    fn sigprocmask(&mut self, how: u64, set: u64, old: u64) -> SysResult {
+        if old != 0 {
+            self.mem.write_u64(old, self.p.sigmask)?;
+        }
+        if set != 0 {
+            let s = self.mem.read_u64(set)?;
+            let unblockable = (1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1));
+            self.p.sigmask = match how {
+                0 => self.p.sigmask | s,
+                1 => self.p.sigmask & !s,
+                2 => s,
+                _ => return err(EINVAL),
+            } & !unblockable;
+        }
+        Ok(0)
+    }
+
+    fn uname(&mut self, addr: u64) -> SysResult {
+        let fields: [&[u8]; 6] = [
+            b"Linux", b"friscy", b"6.1.0", b"#1 SMP", b"riscv64", b"(none)",
+        ];
+        let mut buf = [0u8; 65 * 6];
+        for (i, f) in fields.iter().enumerate() {
+            buf[i * 65..i * 65 + f.len()].copy_from_slice(f);
+        }
+        self.mem.write_bytes(addr, &buf)?;
+        Ok(0)
+    }
+
+    fn rlimit(&mut self, resource: u64, new: u64, old: u64) -> SysResult {
+        const RLIMIT_STACK: u64 = 3;
+        const RLIMIT_NOFILE: u64 = 7;
+        const INFINITY: u64 = u64::MAX;
+        if resource > 15 {
+            return err(EINVAL);
+        }
+        if old != 0 {
+            let (cur, max) = match resource {
+                RLIMIT_STACK => (self.p.config.stack_size, self.p.config.stack_size),
+                RLIMIT_NOFILE => (1024, 1024),
+                _ => (INFINITY, INFINITY),
+            };
+            self.mem.write_u64(old, cur)?;
+            self.mem.write_u64(old + 8, max)?;
+        }
+        if new != 0 {
+            self.mem.slice(new, 16)?;
+        }
+        Ok(0)
+    }
+
+    fn sysinfo(&mut self, addr: u64) -> SysResult {
+        let mut info = [0u8; 112];
+        let uptime = self.cpu.instret / 100_000_000;
+        info[0..8].copy_from_slice(&uptime.to_le_bytes());
+        info[32..40].copy_from_slice(&self.mem.size().to_le_bytes());
+        let free = self.mem.size() / 2;
+        info[40..48].copy_from_slice(&free.to_le_bytes());
+        info[80..82].copy_from_slice(&1u16.to_le_bytes());
+        info[104..108].copy_from_slice(&1u32.to_le_bytes());
+        self.mem.write_bytes(addr, &info)?;
+        Ok(0)
+    }
+
+    fn brk(&mut self, want: u64) -> u64 {
+        let p = &mut *self.p;
+        if want < p.brk_start {
+            return p.brk;
+        }
+        let Some(new_end) = page_up(want) else {
+            return p.brk;
+        };
+        let old_end = page_up(p.brk).unwrap_or(p.brk);
+        if new_end > old_end {
+            if new_end > p.mmap_max || p.maps.overlaps(old_end, new_end - old_end) {
+                return p.brk;
+            }
+        } else if new_end < old_end {
+            // Memory handed back must read as zero if the break grows again.
+            let _ = self.mem.zero(new_end, old_end - new_end);
+        }
+        if want > p.brk {
+            // The kernel hands out zeroed pages; bytes past the old break in its last page may be dirty.
+            let _ = self.mem.zero(p.brk, want.min(old_end) - p.brk);
+        }
+        p.brk = want;
+        want
+    }
+
+    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64) -> SysResult {
+        let _ = (prot, fd, off);
+        if len == 0 || addr % PAGE_SIZE != 0 {
+            return err(EINVAL);
+        }
+        let len = page_up(len).ok_or(Stop::Errno(ENOMEM))?;
+        match flags & (MAP_SHARED | MAP_PRIVATE) {
+            MAP_SHARED | MAP_PRIVATE => {}
+            _ => return err(EINVAL),
+        }
+        if flags & MAP_ANONYMOUS == 0 {
+            // File mappings need the file layer.
+            return err(ENODEV);
+        }
+        let heap_end = page_up(self.p.brk).unwrap_or(u64::MAX);
+        let floor = self.p.mmap_min.max(heap_end);
+        let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
+            let end = addr.checked_add(len).ok_or(Stop::Errno(ENOMEM))?;
+            if addr < floor || end > self.p.mmap_max {
+                return err(ENOMEM);
+            }
+            if flags & MAP_FIXED_NOREPLACE != 0 && self.p.maps.overlaps(addr, len) {
+                return err(EEXIST);
+            }
+            // Replacing part of an existing mapping: its old contents are gone.
+            self.p.maps.remove(addr, len);
+            self.mem.zero(addr, len)?;
+            self.cache.invalidate(addr, len);
+            addr
+        } else {
+            let hint = if addr >= floor
+                && addr.saturating_add(len) <= self.p.mmap_max
+                && !self.p.maps.overlaps(addr, len)
+            {
+                Some(addr)
+            } else {
+                None
+            };
+            match hint.or_else(|| self.p.maps.find_gap(floor, self.p.mmap_max, len)) {
+                Some(a) => a,
+                None => return err(ENOMEM),
+            }
+        };
+        if !self.p.maps.insert(start, len, (prot & 7) as u8) {
+            return err(ENOMEM);
+        }
+        let _ = PROT_WRITE;
+        Ok(start)
+    }
+
+    fn munmap(&mut self, addr: u64, len: u64) -> SysResult {
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return err(EINVAL);
+        }
+        let len = page_up(len).ok_or(Stop::Errno(EINVAL))?;
+        let end = addr.checked_add(len).ok_or(Stop::Errno(EINVAL))?;
+        // Only mmap'd memory is released; the image, heap and stack are not ours to drop.
+        let lo = addr.max(self.p.mmap_min);
+        let hi = end.min(self.p.mmap_max);
+        if lo < hi {
+            for (s, e) in self.p.maps.intersections(lo, hi - lo) {
+                let _ = self.mem.zero(s, e - s);
+            }
+            self.p.maps.remove(lo, hi - lo);
+            self.cache.invalidate(lo, hi - lo);
+        }
+        Ok(0)
+    }
+
+    fn mremap(
+        &mut self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: u64,
+        new_addr: u64,
+    ) -> SysResult {
+        const MREMAP_MAYMOVE: u64 = 1;
+        const MREMAP_FIXED: u64 = 2;
+        let _ = new_addr;
+        if old % PAGE_SIZE != 0 || new_len == 0 || flags & MREMAP_FIXED != 0 {
+            return err(EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Stop::Errno(EINVAL))?;
+        let new_len = page_up(new_len).ok_or(Stop::Errno(ENOMEM))?;
+        if !self.p.maps.covers(old, old_len) {
+            return err(EFAULT);
+        }
+        let prot = self.p.maps.prot_at(old).unwrap_or(3);
+        if new_len <= old_len {
+            self.munmap(old + new_len, old_len - new_len)?;
+            return Ok(old);
+        }
+        let grow = new_len - old_len;
+        if old + new_len <= self.p.mmap_max && !self.p.maps.overlaps(old + old_len, grow) {
+            if self.p.maps.insert(old + old_len, grow, prot) {
+                return Ok(old);
+            }
+            return err(ENOMEM);
+        }
+        if flags & MREMAP_MAYMOVE == 0 {
+            return err(ENOMEM);
+        }
+        let floor = self.p.mmap_min.max(page_up(self.p.brk).unwrap_or(u64::MAX));
+        let Some(dest) = self.p.maps.find_gap(floor, self.p.mmap_max, new_len) else {
+            return err(ENOMEM);
+        };
+        if !self.p.maps.insert(dest, new_len, prot) {
+            return err(ENOMEM);
+        }
+        let mut off = 0;
+        let mut chunk = [0u8; 4096];
+        while off < old_len {
+            self.mem.read_bytes(old + off, &mut chunk)?;
+            self.mem.write_bytes(dest + off, &chunk)?;
+            off += 4096;
+        }
+        self.munmap(old, old_len)?;
+        Ok(dest)
+    }
+}
+
+/// Lay out argv, envp and the auxiliary vector at the top of the stack the way Linux does;
+/// returns the initial stack pointer.
+pub struct StackImage<'a> {
+    pub argv: &'a [&'a [u8]],
+    pub envp: &'a [&'a [u8]],
+    pub execfn: &'a [u8],
+    pub auxv: &'a [(u64, u64)],
+    pub random: [u8; 16],
+}
+
+pub const AT_NULL: u64 = 0;
+pub const AT_PHDR: u64 = 3;
+pub const AT_PHENT: u64 = 4;
+pub const AT_PHNUM: u64 = 5;
+pub const AT_PAGESZ: u64 = 6;
+pub const AT_BASE: u64 = 7;
+pub const AT_FLAGS: u64 = 8;
+pub const AT_ENTRY: u64 = 9;
+pub const AT_UID: u64 = 11;
+pub const AT_EUID: u64 = 12;
+pub const AT_GID: u64 = 13;
+pub const AT_EGID: u64 = 14;
+pub const AT_HWCAP: u64 = 16;
+pub const AT_CLKTCK: u64 = 17;
+pub const AT_SECURE: u64 = 23;
+pub const AT_RANDOM: u64 = 25;
+pub const AT_EXECFN: u64 = 31;
+
+/// Push the initial process stack below `top`; returns the stack pointer, or None if it does not fit.
+pub fn build_stack(mem: &mut Memory, top: u64, limit: u64, img: &StackImage<'_>) -> Option<u64> {
+    let mut sp = top;
+    let push_bytes = |mem: &mut Memory, sp: &mut u64, bytes: &[u8], nul: bool| -> Option<u64> {
+        let n = bytes.len() as u64 + u64::from(nul);
+        *sp = sp.checked_sub(n)?;
+        if *sp < limit {
+            return None;
+        }
+        mem.write_bytes(*sp, bytes).ok()?;
+        if nul {
+            mem.write_u8(*sp + bytes.len() as u64, 0).ok()?;
+        }
+        Some(*sp)
+    };
+    let execfn = push_bytes(mem, &mut sp, img.execfn, true)?;
+    let random = push_bytes(mem, &mut sp, &img.random, false)?;
+    // Strings are laid out in order so argv[0] is lowest, as the kernel does.
+    let strings_len: u64 = img
+        .argv
+        .iter()
+        .chain(img.envp.iter())
+        .map(|s| s.len() as u64 + 1)
+        .sum();
+    sp = sp.checked_sub(strings_len)?;
+    if sp < limit {
+        return None;
+    }
+    let mut cursor = sp;
+    let strings_base = cursor;
+    for s in img.argv.iter().chain(img.envp.iter()) {
+        mem.write_bytes(cursor, s).ok()?;
+        mem.write_u8(cursor + s.len() as u64, 0).ok()?;
+        cursor += s.len() as u64 + 1;
+    }
+    let words = 1 + img.argv.len() + 1 + img.envp.len() + 1 + 2 * (img.auxv.len() + 3);
+    sp = sp.checked_sub(words as u64 * 8)? & !15;
+    if sp < limit {
+        return None;
+    }
+    let mut w = sp;
+    let mut put = |mem: &mut Memory, v: u64| -> Option<()> {
+        mem.write_u64(w, v).ok()?;
+        w += 8;
+        Some(())
+    };
+    put(mem, img.argv.len() as u64)?;
+    let mut cursor = strings_base;
+    for s in img.argv.iter() {
+        put(mem, cursor)?;
+        cursor += s.len() as u64 + 1;
+    }
+    put(mem, 0)?;
+    for s in img.envp.iter() {
+        put(mem, cursor)?;
+        cursor += s.len() as u64 + 1;
+    }
+    put(mem, 0)?;
+    for &(k, v) in img.auxv {
+        put(mem, k)?;
+        put(mem, v)?;
+    }
+    put(mem, AT_RANDOM)?;
+    put(mem, random)?;
+    put(mem, AT_EXECFN)?;
+    put(mem, execfn)?;
+    put(mem, AT_NULL)?;
+    put(mem, 0)?;
+    Some(sp)
+}

@@ -1,0 +1,188 @@
+//! Sorted, non-overlapping list of the guest's mmap'd page ranges, with first-fit placement.
+//!
+//! Fixed capacity (no allocator needed); adjacent ranges with the same protection merge,
+//! so the list stays short for real programs.
+
+/// Maximum number of distinct mappings.
+pub const MAX_REGIONS: usize = 1024;
+
+/// One mapped range `start..end` (page-aligned) with its PROT_* bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    pub prot: u8,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Regions {
+    list: heapless::Vec<Region, MAX_REGIONS>,
+}
+
+impl Regions {
+    pub fn new() -> Regions {
+        Regions::default()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Region> {
+        self.list.iter()
+    }
+
+    /// Whether any byte of `start..start+len` is mapped.
+    pub fn overlaps(&self, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len);
+        self.list.iter().any(|r| r.start < end && start < r.end)
+    }
+
+    /// Whether every byte of `start..start+len` is mapped.
+    pub fn covers(&self, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len);
+        let mut at = start;
+        for r in self.list.iter() {
+            if r.end <= at {
+                continue;
+            }
+            if r.start > at {
+                return false;
+            }
+            at = r.end;
+            if at >= end {
+                return true;
+            }
+        }
+        at >= end
+    }
+
+    pub fn prot_at(&self, addr: u64) -> Option<u8> {
+        self.list
+            .iter()
+            .find(|r| r.start <= addr && addr < r.end)
+            .map(|r| r.prot)
+    }
+
+    /// The mapped parts of `start..start+len`.
+    pub fn intersections(&self, start: u64, len: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let end = start.saturating_add(len);
+        self.list
+            .iter()
+            .filter(move |r| r.start < end && start < r.end)
+            .map(move |r| (r.start.max(start), r.end.min(end)))
+    }
+
+    /// Highest gap of `len` bytes inside `floor..ceiling` (top-down, as Linux places mmaps).
+    pub fn find_gap(&self, floor: u64, ceiling: u64, len: u64) -> Option<u64> {
+        let mut top = ceiling;
+        for r in self.list.iter().rev() {
+            if r.start >= top {
+                top = top.min(r.start);
+                continue;
+            }
+            if r.end <= top && top - r.end >= len && top - len >= floor {
+                return Some(top - len);
+            }
+            top = top.min(r.start);
+        }
+        if top >= floor && top - floor >= len {
+            Some(top - len)
+        } else {
+            None
+        }
+    }
+
+    /// Unmap `start..start+len` (splitting ranges as needed). Returns false only when a
+    /// split would exceed the capacity (the list is left unchanged then).
+    pub fn remove(&mut self, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len);
+        let mut out: heapless::Vec<Region, MAX_REGIONS> = heapless::Vec::new();
+        for r in self.list.iter() {
+            if r.end <= start || r.start >= end {
+                if out.push(*r).is_err() {
+                    return false;
+                }
+                continue;
+            }
+            if r.start < start
+                && out
+                    .push(Region {
+                        start: r.start,
+                        end: start,
+                        prot: r.prot,
+                    })
+                    .is_err()
+            {
+                return false;
+            }
+            if r.end > end
+                && out
+                    .push(Region {
+                        start: end,
+                        end: r.end,
+                        prot: r.prot,
+                    })
+                    .is_err()
+            {
+                return false;
+            }
+        }
+        self.list = out;
+        true
+    }
+
+    /// Map `start..start+len` (replacing what was there). Returns false if out of slots.
+    pub fn insert(&mut self, start: u64, len: u64, prot: u8) -> bool {
+        let saved = self.list.clone();
+        if !self.remove(start, len) {
+            return false;
+        }
+        let end = start + len;
+        let pos = self
+            .list
+            .iter()
+            .position(|r| r.start > start)
+            .unwrap_or(self.list.len());
+        if self.list.insert(pos, Region { start, end, prot }).is_err() {
+            self.list = saved;
+            return false;
+        }
+        // Merge with neighbours of the same protection.
+        if pos + 1 < self.list.len() {
+            let (a, b) = (self.list[pos], self.list[pos + 1]);
+            if a.end == b.start && a.prot == b.prot {
+                self.list[pos].end = b.end;
+                self.list.remove(pos + 1);
+            }
+        }
+        if pos > 0 {
+            let (a, b) = (self.list[pos - 1], self.list[pos]);
+            if a.end == b.start && a.prot == b.prot {
+                self.list[pos - 1].end = b.end;
+                self.list.remove(pos);
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_found_top_down_and_reused() {
+        let mut r = Regions::new();
+        let a = r.find_gap(0x1000, 0x10000, 0x2000).unwrap();
+        assert_eq!(a, 0xe000);
+        assert!(r.insert(a, 0x2000, 3));
+        let b = r.find_gap(0x1000, 0x10000, 0x1000).unwrap();
+        assert_eq!(b, 0xd000);
+        assert!(r.insert(b, 0x1000, 3));
+        assert_eq!(r.iter().count(), 1, "adjacent same-prot ranges merge");
+        assert!(r.remove(0xe000, 0x1000));
+        assert_eq!(r.iter().count(), 2);
+        assert_eq!(r.find_gap(0x1000, 0x10000, 0x1000), Some(0xe000));
+        assert!(r.covers(0xd000, 0x1000));
+        assert!(!r.covers(0xd000, 0x2000));
+        assert!(r.overlaps(0xc000, 0x2000));
+        assert_eq!(r.find_gap(0x1000, 0x10000, 0x10000), None);
+    }
+}
