@@ -233,7 +233,7 @@ mod tests {
         let mut m = Memory::new(0x10000).unwrap();
         m.write_u64(0x2003, 0x1122_3344_5566_7788).unwrap();
         assert_eq!(m.read_u64(0x2003).unwrap(), 0x1122_3344_5566_7788);
-        assert_eq!(m.read_u16(0x2004).unwrap(), 0x5566);
+        assert_eq!(m.read_u16(0x2004).unwrap(), 0x6677);
     }
 
     #[test]
