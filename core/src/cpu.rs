@@ -10,7 +10,9 @@ use crate::mem::{MemFault, Memory};
 
 /// Index of the write sink that stands in for x0 as a destination.
 const SINK: u8 = 32;
+#[cfg(feature = "alloc")]
 const PAGE_SHIFT: u32 = 12;
+#[cfg(feature = "alloc")]
 const SLOTS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
 
 /// Architectural state of one hart.
@@ -131,7 +133,9 @@ impl CodeCache {
 /// Without an allocator there is no cache: every instruction is decoded as it runs.
 #[cfg(not(feature = "alloc"))]
 #[derive(Clone, Debug, Default)]
-pub struct CodeCache;
+pub struct CodeCache {
+    _private: (),
+}
 
 #[cfg(not(feature = "alloc"))]
 impl CodeCache {

@@ -61,8 +61,8 @@ impl Memory {
     }
 
     /// Use a host-provided buffer as the address space (it is zeroed first).
-    pub fn from_buffer(buf: Buffer) -> Result<Memory, MemError> {
-        let mut buf = buf;
+    #[cfg_attr(not(feature = "alloc"), allow(unused_mut))]
+    pub fn from_buffer(mut buf: Buffer) -> Result<Memory, MemError> {
         let len = buf.len();
         if len < 4 * PAGE_SIZE as usize || len % PAGE_SIZE as usize != 0 {
             return Err(MemError::BadSize);
@@ -206,7 +206,7 @@ impl Memory {
 
     /// Whole buffer, for snapshots and bulk copies.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..]
     }
 }
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check libfriscy ships with: format, lints, unit tests, no_std builds, and the qemu-riscv64 differential suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (deny warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p friscy-core --no-default-features -- -D warnings
+
+step "unit and integration tests"
+cargo test --workspace
+
+step "core builds without std and without alloc (host target)"
+cargo build -p friscy-core --no-default-features
+cargo build -p friscy-core --no-default-features --features alloc
+
+step "core builds for wasm32-unknown-unknown, a target with no std at all"
+scripts/build-nostd-wasm.sh
+
+step "release build of the friscy CLI"
+cargo build --release -p friscy-cli
+
+step "differential and randomised suites against qemu-riscv64"
+tests/run-all.sh --friscy target/release/friscy
