@@ -95,6 +95,23 @@ pub trait Host {
         let _ = fd;
         false
     }
+    /// Offered every system call before the built-in table: answer `Some(result)` to handle it
+    /// (a negative result is a negated errno), `None` to let the core handle it. This is how
+    /// an embedder exposes its own API to guests (e.g. on numbers from 0x10000 up).
+    fn custom_syscall(
+        &mut self,
+        number: u64,
+        args: &[u64; 6],
+        mem: &mut crate::mem::Memory,
+    ) -> Option<i64> {
+        let _ = (number, args, mem);
+        None
+    }
+    /// Polled after every system call and host callback: `true` makes `run` return
+    /// `StopReason::HostStop` (the machine can be resumed with another `run`).
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
     /// Called after every system call when tracing is on.
     fn trace_syscall(&mut self, record: &SyscallRecord) {
         let _ = record;

@@ -50,6 +50,8 @@ pub enum StopReason {
     IllegalInstruction { pc: u64, bits: u32 },
     /// An `ebreak` (the guest would get SIGTRAP); pc is left at it.
     Breakpoint { pc: u64 },
+    /// The host asked to stop (`Host::stop_requested`); `run` again to continue.
+    HostStop,
 }
 
 impl StopReason {
@@ -114,6 +116,8 @@ pub struct Machine {
     pub mem: Memory,
     pub cache: CodeCache,
     pub process: Process,
+    /// Where the program was loaded (for symbol look-ups: add `image.bias` to ELF addresses).
+    pub image: crate::elf::LoadedImage,
     /// Set once the process has terminated; later `run`s return it again.
     terminated: Option<Termination>,
 }
@@ -144,6 +148,7 @@ impl Machine {
             mem,
             cache: CodeCache::default(),
             process: Process::new(process),
+            image: crate::elf::LoadedImage::default(),
             terminated: None,
         }
     }
@@ -218,6 +223,7 @@ impl Machine {
         self.cpu.pc = image.entry;
         self.cache.flush();
         self.terminated = None;
+        self.image = image;
         Ok(())
     }
 
@@ -239,7 +245,12 @@ impl Machine {
                         .process
                         .syscall(&mut self.cpu, &mut self.mem, &mut self.cache, host)
                     {
-                        SyscallOutcome::Done => self.cpu.pc = self.cpu.pc.wrapping_add(4),
+                        SyscallOutcome::Done => {
+                            self.cpu.pc = self.cpu.pc.wrapping_add(4);
+                            if host.stop_requested() {
+                                return StopReason::HostStop;
+                            }
+                        }
                         SyscallOutcome::Pending { fd } => {
                             // The ecall will run again; it must not count twice.
                             self.cpu.instret -= 1;

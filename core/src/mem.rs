@@ -51,13 +51,18 @@ impl Memory {
         if size < 4 * PAGE_SIZE as usize || size % PAGE_SIZE as usize != 0 {
             return Err(MemError::BadSize);
         }
-        let mut v = alloc::vec::Vec::new();
-        v.try_reserve_exact(size)
-            .map_err(|_| MemError::OutOfMemory)?;
-        v.resize(size, 0u8);
-        Ok(Memory {
-            buf: v.into_boxed_slice(),
-        })
+        let layout = core::alloc::Layout::array::<u8>(size).map_err(|_| MemError::BadSize)?;
+        // Zeroed allocation, not a memset: on hosts with lazy paging only touched pages cost RAM.
+        // SAFETY: `layout` has non-zero size (checked above).
+        let ptr = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(MemError::OutOfMemory);
+        }
+        // SAFETY: `ptr` was just allocated by the global allocator with the layout of a
+        // `[u8; size]`, is zero-initialised and uniquely owned; Box frees it with that layout.
+        let buf =
+            unsafe { alloc::boxed::Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, size)) };
+        Ok(Memory { buf })
     }
 
     /// Use a host-provided buffer as the address space (it is zeroed first).

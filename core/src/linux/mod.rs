@@ -320,6 +320,18 @@ impl Process {
         let args = [
             cpu.x[10], cpu.x[11], cpu.x[12], cpu.x[13], cpu.x[14], cpu.x[15],
         ];
+        if let Some(result) = host.custom_syscall(number, &args, mem) {
+            if self.trace {
+                host.trace_syscall(&SyscallRecord {
+                    number,
+                    args,
+                    result,
+                    known: true,
+                });
+            }
+            cpu.x[10] = result as u64;
+            return SyscallOutcome::Done;
+        }
         let mut sys = Sys {
             p: self,
             cpu,
