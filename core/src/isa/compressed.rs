@@ -250,3 +250,198 @@ fn expand_quadrant2(half: u16, funct3: u32) -> Option<Insn> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::string::ToString;
+
+    use super::*;
+    use crate::isa::decode_word;
+
+    /// Every RV64C form (plus legal HINTs, given as raw words) next to its 32-bit
+    /// expansion, both assembled by `riscv64-linux-gnu-as` 2.40 from the text in the
+    /// comment and in the third column (branch targets relative to pc 0x1000).
+    #[rustfmt::skip]
+    const PAIRS: &[(u16, u32, &str)] = &[
+    (0x0048, 0x00410513, "addi a0,sp,4"), // c.addi4spn a0,sp,4
+    (0x1fe0, 0x3fc10413, "addi s0,sp,1020"), // c.addi4spn s0,sp,1020
+    (0x3de8, 0x0f85b507, "fld fa0,248(a1)"), // c.fld fa0,248(a1)
+    (0x2080, 0x0004b407, "fld fs0,0(s1)"), // c.fld fs0,0(s1)
+    (0x5f7c, 0x07c72783, "lw a5,124(a4)"), // c.lw a5,124(a4)
+    (0x40c0, 0x0044a403, "lw s0,4(s1)"), // c.lw s0,4(s1)
+    (0x7de8, 0x0f85b503, "ld a0,248(a1)"), // c.ld a0,248(a1)
+    (0x6690, 0x0086b603, "ld a2,8(a3)"), // c.ld a2,8(a3)
+    (0xbc7c, 0x0ef43c27, "fsd fa5,248(s0)"), // c.fsd fa5,248(s0)
+    (0xdde8, 0x06a5ae23, "sw a0,124(a1)"), // c.sw a0,124(a1)
+    (0xe3d8, 0x08e7b023, "sd a4,128(a5)"), // c.sd a4,128(a5)
+    (0x0001, 0x00000013, "addi zero,zero,0"), // c.nop
+    (0x1501, 0xfe050513, "addi a0,a0,-32"), // c.addi a0,-32
+    (0x017d, 0x01f10113, "addi sp,sp,31"), // c.addi sp,31
+    (0x357d, 0xfff5051b, "addiw a0,a0,-1"), // c.addiw a0,-1
+    (0x2f81, 0x000f8f9b, "addiw t6,t6,0"), // c.addiw t6,0
+    (0x5501, 0xfe000513, "addi a0,zero,-32"), // c.li a0,-32
+    (0x40fd, 0x01f00093, "addi ra,zero,31"), // c.li ra,31
+    (0x7101, 0xe0010113, "addi sp,sp,-512"), // c.addi16sp sp,-512
+    (0x617d, 0x1f010113, "addi sp,sp,496"), // c.addi16sp sp,496
+    (0x6141, 0x01010113, "addi sp,sp,16"), // c.addi16sp sp,16
+    (0x6505, 0x00001537, "lui a0,0x1"), // c.lui a0,0x1
+    (0x6ffd, 0x0001ffb7, "lui t6,0x1f"), // c.lui t6,0x1f
+    (0x7081, 0xfffe00b7, "lui ra,0xfffe0"), // c.lui ra,0xfffe0
+    (0x747d, 0xfffff437, "lui s0,0xfffff"), // c.lui s0,0xfffff
+    (0x8105, 0x00155513, "srli a0,a0,0x1"), // c.srli a0,1
+    (0x90fd, 0x03f4d493, "srli s1,s1,0x3f"), // c.srli s1,63
+    (0x9781, 0x4207d793, "srai a5,a5,0x20"), // c.srai a5,32
+    (0x9901, 0xfe057513, "andi a0,a0,-32"), // c.andi a0,-32
+    (0x887d, 0x01f47413, "andi s0,s0,31"), // c.andi s0,31
+    (0x8d0d, 0x40b50533, "sub a0,a0,a1"), // c.sub a0,a1
+    (0x8c3d, 0x00f44433, "xor s0,s0,a5"), // c.xor s0,a5
+    (0x8e55, 0x00d66633, "or a2,a2,a3"), // c.or a2,a3
+    (0x8f65, 0x00977733, "and a4,a4,s1"), // c.and a4,s1
+    (0x9d0d, 0x40b5053b, "subw a0,a0,a1"), // c.subw a0,a1
+    (0x9fa1, 0x008787bb, "addw a5,a5,s0"), // c.addw a5,s0
+    (0xaffd, 0x7fe0006f, "jal zero,0x17fe"), // c.j .+2046
+    (0xb001, 0x801ff06f, "jal zero,0x800"), // c.j .-2048
+    (0xcd7d, 0x0e050f63, "beq a0,zero,0x10fe"), // c.beqz a0,.+254
+    (0xd081, 0xf00480e3, "beq s1,zero,0xf00"), // c.beqz s1,.-256
+    (0xe389, 0x00079163, "bne a5,zero,0x1002"), // c.bnez a5,.+2
+    (0x0506, 0x00151513, "slli a0,a0,0x1"), // c.slli a0,1
+    (0x1ffe, 0x03ff9f93, "slli t6,t6,0x3f"), // c.slli t6,63
+    (0x357e, 0x1f813507, "fld fa0,504(sp)"), // c.fldsp fa0,504(sp)
+    (0x2002, 0x00013007, "fld ft0,0(sp)"), // c.fldsp ft0,0(sp)
+    (0x50fe, 0x0fc12083, "lw ra,252(sp)"), // c.lwsp ra,252(sp)
+    (0x4f82, 0x00012f83, "lw t6,0(sp)"), // c.lwsp t6,0(sp)
+    (0x747e, 0x1f813403, "ld s0,504(sp)"), // c.ldsp s0,504(sp)
+    (0x6522, 0x00813503, "ld a0,8(sp)"), // c.ldsp a0,8(sp)
+    (0x8082, 0x00008067, "jalr zero,0(ra)"), // c.jr ra
+    (0x8f82, 0x000f8067, "jalr zero,0(t6)"), // c.jr t6
+    (0x852e, 0x00b00533, "add a0,zero,a1"), // c.mv a0,a1
+    (0x817e, 0x01f00133, "add sp,zero,t6"), // c.mv sp,t6
+    (0x9002, 0x00100073, "ebreak"), // c.ebreak
+    (0x9502, 0x000500e7, "jalr ra,0(a0)"), // c.jalr a0
+    (0x9082, 0x000080e7, "jalr ra,0(ra)"), // c.jalr ra
+    (0x952e, 0x00b50533, "add a0,a0,a1"), // c.add a0,a1
+    (0x9f8a, 0x002f8fb3, "add t6,t6,sp"), // c.add t6,sp
+    (0xbfee, 0x1fb13c27, "fsd fs11,504(sp)"), // c.fsdsp fs11,504(sp)
+    (0xa02a, 0x00a13027, "fsd fa0,0(sp)"), // c.fsdsp fa0,0(sp)
+    (0xdfaa, 0x0ea12e23, "sw a0,252(sp)"), // c.swsp a0,252(sp)
+    (0xc002, 0x00012023, "sw zero,0(sp)"), // c.swsp zero,0(sp)
+    (0xff86, 0x1e113c23, "sd ra,504(sp)"), // c.sdsp ra,504(sp)
+    (0xe422, 0x00813423, "sd s0,8(sp)"), // c.sdsp s0,8(sp)
+    (0x0015, 0x00500013, "addi zero,zero,5"), // .2byte 0x0015
+    (0x1001, 0xfe000013, "addi zero,zero,-32"), // .2byte 0x1001
+    (0x0001, 0x00000013, "addi zero,zero,0"), // .2byte 0x0001
+    (0x0501, 0x00050513, "addi a0,a0,0"), // .2byte 0x0501
+    (0x4005, 0x00100013, "addi zero,zero,1"), // .2byte 0x4005
+    (0x802a, 0x00a00033, "add zero,zero,a0"), // .2byte 0x802a
+    (0x902a, 0x00a00033, "add zero,zero,a0"), // .2byte 0x902a
+    (0x0006, 0x00101013, "slli zero,zero,0x1"), // .2byte 0x0006
+    (0x0502, 0x00051513, "slli a0,a0,0x0"), // .2byte 0x0502
+    (0x8101, 0x00055513, "srli a0,a0,0x0"), // .2byte 0x8101
+    (0x8501, 0x40055513, "srai a0,a0,0x0"), // .2byte 0x8501
+    (0x6005, 0x00001037, "lui zero,0x1"), // .2byte 0x6005
+    ];
+
+    #[test]
+    fn compressed_forms_expand_to_their_32_bit_equivalents() {
+        for &(half, word, text) in PAIRS {
+            let expected = Insn {
+                len: 2,
+                ..decode_word(word)
+            };
+            assert_ne!(expected.op, Op::Illegal, "{word:#010x}");
+            assert_eq!(expand(half), expected, "{half:#06x} ({text})");
+            assert_eq!(expand(half).disasm(0x1000).to_string(), text, "{half:#06x}");
+        }
+    }
+
+    #[rustfmt::skip]
+    const RESERVED: &[(u16, &str)] = &[
+        (0x0000, "all zeros: the defined illegal instruction"),
+        (0x0004, "c.addi4spn with nzuimm = 0"),
+        (0x001c, "c.addi4spn with nzuimm = 0, rd' = a5"),
+        (0x8000, "quadrant 0 funct3 = 100 (Zcb loads/stores)"),
+        (0x9c41, "c.mul (Zcb)"),
+        (0x9c61, "quadrant 1 funct3 = 100, funct6 100111, funct2 11 (Zcb)"),
+        (0x2001, "c.addiw with rd = 0"),
+        (0x307d, "c.addiw with rd = 0, imm = -1"),
+        (0x6101, "c.addi16sp with nzimm = 0"),
+        (0x6081, "c.lui ra with nzimm = 0"),
+        (0x6001, "c.lui zero with nzimm = 0"),
+        (0x4002, "c.lwsp with rd = 0"),
+        (0x507e, "c.lwsp with rd = 0, offset 252"),
+        (0x6002, "c.ldsp with rd = 0"),
+        (0x8002, "c.jr with rs1 = 0"),
+        (0x0003, "low bits 11: not a compressed encoding"),
+        (0xffff, "all ones"),
+    ];
+
+    #[test]
+    fn reserved_encodings_are_illegal() {
+        for &(half, why) in RESERVED {
+            assert_eq!(
+                expand(half),
+                Insn::illegal(u32::from(half), 2),
+                "{half:#06x}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_16_bit_word_expands_without_panicking() {
+        let mut legal = 0u32;
+        for half in 0..=u16::MAX {
+            let expanded = expand(half);
+            assert_eq!(expanded.len, 2, "{half:#06x}");
+            assert_ne!(expanded.op, Op::Undecoded, "{half:#06x}");
+            assert_eq!(crate::isa::decode_compressed(half), expanded);
+            if expanded.op == Op::Illegal {
+                assert_eq!(expanded, Insn::illegal(u32::from(half), 2));
+                continue;
+            }
+            legal += 1;
+            assert_ne!(half & 3, 3, "{half:#06x}");
+            assert!(expanded.rd < 32 && expanded.rs1 < 32 && expanded.rs2 < 32);
+            assert_eq!((expanded.rs3, expanded.rm), (0, 0), "{half:#06x}");
+            // RVC only abbreviates these; anything else means a misrouted field.
+            assert!(
+                matches!(
+                    expanded.op,
+                    Op::Addi
+                        | Op::Addiw
+                        | Op::Lui
+                        | Op::Slli
+                        | Op::Srli
+                        | Op::Srai
+                        | Op::Andi
+                        | Op::Add
+                        | Op::Sub
+                        | Op::Xor
+                        | Op::Or
+                        | Op::And
+                        | Op::Addw
+                        | Op::Subw
+                        | Op::Jal
+                        | Op::Jalr
+                        | Op::Beq
+                        | Op::Bne
+                        | Op::Ebreak
+                        | Op::Lw
+                        | Op::Ld
+                        | Op::Sw
+                        | Op::Sd
+                        | Op::Fld
+                        | Op::Fsd
+                ),
+                "{half:#06x}: {:?}",
+                expanded.op
+            );
+        }
+        // 3 quadrants x 8 funct3 x 8192, minus the reserved corners
+        assert!(
+            legal > 45_000,
+            "suspiciously few legal compressed words: {legal}"
+        );
+    }
+}

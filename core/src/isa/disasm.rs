@@ -568,3 +568,127 @@ impl fmt::Display for RoundingSuffix {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::format;
+    use std::string::ToString;
+
+    use super::*;
+    use crate::isa::{decode, decode_word};
+
+    fn text(word: u32, pc: u64) -> std::string::String {
+        decode(word).disasm(pc).to_string()
+    }
+
+    #[test]
+    fn illegal_words_print_as_data_like_objdump() {
+        assert_eq!(text(0x0000_0000, 0), ".2byte 0x0");
+        assert_eq!(text(0x0000_8002, 0), ".2byte 0x8002");
+        assert_eq!(text(0x0ec5_8533, 0), ".4byte 0xec58533");
+        assert_eq!(text(0xffff_ffff, 0), ".4byte 0xffffffff");
+    }
+
+    #[test]
+    fn fences_print_their_sets() {
+        assert_eq!(text(0x0ff0_000f, 0), "fence iorw,iorw");
+        assert_eq!(text(0x0100_000f, 0), "fence w,0");
+        assert_eq!(text(0x0000_000f, 0), "fence 0,0");
+        assert_eq!(text(0x8330_000f, 0), "fence.tso");
+        // fm = 1000 with other sets is reserved and behaves as a plain fence
+        assert_eq!(text(0x8ff0_000f, 0), "fence iorw,iorw");
+    }
+
+    #[test]
+    fn csrs_print_unprivileged_names_and_other_numbers() {
+        assert_eq!(text(0x0030_2573, 0), "csrrs a0,fcsr,zero");
+        assert_eq!(text(0xc9f0_2573, 0), "csrrs a0,hpmcounter31h,zero");
+        assert_eq!(text(0xc220_2573, 0), "csrrs a0,vlenb,zero");
+        assert_eq!(text(0x3000_2573, 0), "csrrs a0,0x300,zero");
+        assert_eq!(text(0x0000_2573, 0), "csrrs a0,0x0,zero");
+        assert_eq!(csr_name(0xc03), Some("hpmcounter3"));
+        assert_eq!(csr_name(0xc23), None);
+    }
+
+    #[test]
+    fn targets_are_absolute_and_wrap() {
+        // jal zero,.-4 at 0 and beq a0,a1,.+8 at the top of the address space
+        assert_eq!(text(0xffdf_f06f, 0), "jal zero,0xfffffffffffffffc");
+        assert_eq!(text(0x00b5_0463, u64::MAX - 3), "beq a0,a1,0x4");
+        // c.j .-2048
+        assert_eq!(text(0xb001, 0x1000), "jal zero,0x800");
+    }
+
+    #[test]
+    fn rounding_modes_print_unless_dynamic() {
+        assert_eq!(text(0x00c5_f553, 0), "fadd.s fa0,fa1,fa2");
+        assert_eq!(text(0x00c5_8553, 0), "fadd.s fa0,fa1,fa2,rne");
+        assert_eq!(text(0x00c5_c553, 0), "fadd.s fa0,fa1,fa2,rmm");
+        // exact conversions: 0 is what assemblers emit, so it is the one left out
+        assert_eq!(text(0xd205_8553, 0), "fcvt.d.w fa0,a1");
+        assert_eq!(text(0xd205_f553, 0), "fcvt.d.w fa0,a1,dyn");
+    }
+
+    #[test]
+    fn atomics_print_ordering_suffixes() {
+        assert_eq!(text(0x1005_a52f, 0), "lr.w a0,(a1)");
+        assert_eq!(text(0x1205_b52f, 0), "lr.d.rl a0,(a1)");
+        assert_eq!(text(0x1cc5_b52f, 0), "sc.d.aq a0,a2,(a1)");
+        assert_eq!(text(0x0ec5_a52f, 0), "amoswap.w.aqrl a0,a2,(a1)");
+    }
+
+    /// Every operation the decoder produces, found by sweeping opcode, funct3, funct7
+    /// and the rs2 field (which selects among unary and conversion operations).
+    fn every_decoded_op() -> std::collections::BTreeSet<Op> {
+        let mut ops = std::collections::BTreeSet::new();
+        for opcode in (0..128u32).filter(|opcode| opcode & 3 == 3) {
+            for funct3 in 0..8 {
+                for funct7 in 0..128 {
+                    for rs2 in 0..32 {
+                        ops.insert(
+                            decode_word(funct7 << 25 | rs2 << 20 | funct3 << 12 | opcode).op,
+                        );
+                    }
+                }
+            }
+        }
+        ops
+    }
+
+    #[test]
+    fn every_operation_has_a_distinct_mnemonic() {
+        let ops = every_decoded_op();
+        // all but Undecoded
+        assert_eq!(ops.len(), Op::LAST as usize);
+        let mut names: std::vec::Vec<_> = ops.iter().map(|&op| mnemonic(op)).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ops.len());
+    }
+
+    #[test]
+    fn any_field_values_format_without_panicking() {
+        let mut state = 0x0123_4567_89ab_cdefu64;
+        for op in every_decoded_op().into_iter().chain([Op::Undecoded]) {
+            for _ in 0..64 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let [rd, rs1, rs2, rs3, rm, len, ..] = state.to_le_bytes();
+                let insn = Insn {
+                    op,
+                    rd,
+                    rs1,
+                    rs2,
+                    rs3,
+                    rm,
+                    len,
+                    imm: (state >> 32) as i32,
+                };
+                let _ = format!("{}", insn.disasm(state));
+            }
+        }
+    }
+}
