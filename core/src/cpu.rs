@@ -10,9 +10,7 @@ use crate::mem::{MemFault, Memory};
 
 /// Index of the write sink that stands in for x0 as a destination.
 const SINK: u8 = 32;
-#[cfg(feature = "alloc")]
 const PAGE_SHIFT: u32 = 12;
-#[cfg(feature = "alloc")]
 const SLOTS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
 
 /// Architectural state of one hart.
@@ -79,26 +77,55 @@ enum Flow {
     FenceI,
 }
 
+/// Slots per page: one per 2-byte offset, plus two never-decoded sentinels past the end so
+/// that falling off the page is caught by the "undecoded" test the loop makes anyway.
+const PAGE_SLOTS: usize = SLOTS_PER_PAGE + 2;
+type DecodedPage = [Insn; PAGE_SLOTS];
+
 /// Pre-decoded instructions, one slot per 2-byte offset of each guest code page.
 #[cfg(feature = "alloc")]
 #[derive(Clone, Default)]
 pub struct CodeCache {
-    pages: alloc::vec::Vec<Option<alloc::boxed::Box<[Insn; SLOTS_PER_PAGE]>>>,
+    pages: alloc::vec::Vec<Option<alloc::boxed::Box<DecodedPage>>>,
 }
 
-#[cfg(feature = "alloc")]
+/// Without an allocator the cache holds the one page being executed.
+#[cfg(not(feature = "alloc"))]
+#[derive(Clone)]
+pub struct CodeCache {
+    page_no: Option<u64>,
+    slots: DecodedPage,
+}
+
+#[cfg(not(feature = "alloc"))]
+impl Default for CodeCache {
+    fn default() -> Self {
+        CodeCache {
+            page_no: None,
+            slots: [Insn::UNDECODED; PAGE_SLOTS],
+        }
+    }
+}
+
 impl core::fmt::Debug for CodeCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        #[cfg(feature = "alloc")]
         let cached = self.pages.iter().filter(|p| p.is_some()).count();
+        #[cfg(not(feature = "alloc"))]
+        let cached = usize::from(self.page_no.is_some());
         f.debug_struct("CodeCache").field("pages", &cached).finish()
     }
 }
 
-#[cfg(feature = "alloc")]
 impl CodeCache {
     /// Forget every decoded instruction (fence.i, exec).
     pub fn flush(&mut self) {
+        #[cfg(feature = "alloc")]
         self.pages.clear();
+        #[cfg(not(feature = "alloc"))]
+        {
+            self.page_no = None;
+        }
     }
 
     /// Forget decoded instructions overlapping `addr..addr+len` (a write or remap over code).
@@ -109,38 +136,43 @@ impl CodeCache {
         // An instruction may start in the page before and straddle into this range.
         let first = (addr >> PAGE_SHIFT).saturating_sub(1);
         let last = addr.saturating_add(len - 1) >> PAGE_SHIFT;
-        let end = (last + 1).min(self.pages.len() as u64);
-        for p in first..end {
-            self.pages[p as usize] = None;
+        #[cfg(feature = "alloc")]
+        {
+            let end = (last + 1).min(self.pages.len() as u64);
+            for p in first..end {
+                self.pages[p as usize] = None;
+            }
+        }
+        #[cfg(not(feature = "alloc"))]
+        if self.page_no.is_some_and(|p| (first..=last).contains(&p)) {
+            self.page_no = None;
         }
     }
 
-    fn page(&mut self, page_no: u64, mem_size: u64) -> Option<&mut [Insn; SLOTS_PER_PAGE]> {
+    fn page(&mut self, page_no: u64, mem_size: u64) -> Option<&mut DecodedPage> {
         if page_no >= mem_size >> PAGE_SHIFT {
             return None;
         }
-        let idx = page_no as usize;
-        if idx >= self.pages.len() {
-            self.pages.resize(idx + 1, None);
+        #[cfg(feature = "alloc")]
+        {
+            let idx = page_no as usize;
+            if idx >= self.pages.len() {
+                self.pages.resize(idx + 1, None);
+            }
+            Some(
+                self.pages[idx]
+                    .get_or_insert_with(|| alloc::boxed::Box::new([Insn::UNDECODED; PAGE_SLOTS])),
+            )
         }
-        Some(
-            self.pages[idx]
-                .get_or_insert_with(|| alloc::boxed::Box::new([Insn::UNDECODED; SLOTS_PER_PAGE])),
-        )
+        #[cfg(not(feature = "alloc"))]
+        {
+            if self.page_no != Some(page_no) {
+                self.slots = [Insn::UNDECODED; PAGE_SLOTS];
+                self.page_no = Some(page_no);
+            }
+            Some(&mut self.slots)
+        }
     }
-}
-
-/// Without an allocator there is no cache: every instruction is decoded as it runs.
-#[cfg(not(feature = "alloc"))]
-#[derive(Clone, Debug, Default)]
-pub struct CodeCache {
-    _private: (),
-}
-
-#[cfg(not(feature = "alloc"))]
-impl CodeCache {
-    pub fn flush(&mut self) {}
-    pub fn invalidate(&mut self, _addr: u64, _len: u64) {}
 }
 
 /// Operations whose `rd` names an FP register (so x0 remapping must not touch it).
@@ -248,7 +280,9 @@ impl Cpu {
 
     /// Execute from the cached page holding `pc` until control leaves it, the budget
     /// runs out (returns `None` in both cases) or something needs the caller.
-    #[cfg(feature = "alloc")]
+    ///
+    /// The common integer operations are executed inline here; everything else goes
+    /// through the out-of-line [`Cpu::execute`].
     #[inline(never)]
     fn run_page(
         &mut self,
@@ -266,33 +300,162 @@ impl Cpu {
         };
         let mut left = *remaining;
         let flow = loop {
-            let slot = ((pc >> 1) as usize) & (SLOTS_PER_PAGE - 1);
-            let mut insn = page[slot];
-            if insn.op == Op::Undecoded {
+            let slot = (pc.wrapping_sub(page_base) >> 1) as usize;
+            // A jump elsewhere lands outside the slot array; falling off the end hits a sentinel.
+            let Some(i) = page.get(slot) else {
+                break None;
+            };
+            if i.op == Op::Undecoded {
+                if slot >= SLOTS_PER_PAGE {
+                    break None;
+                }
                 match fetch_decode(mem, pc) {
-                    Ok(i) => insn = i,
+                    Ok(i) => page[slot] = i,
                     Err(e) => break Some(Flow::Exit(e)),
                 }
-                page[slot] = insn;
+                continue;
             }
-            match self.execute(mem, insn, pc) {
-                Ok(next) => {
-                    pc = next;
-                    left -= 1;
-                    if left == 0 || next & !((1 << PAGE_SHIFT) - 1) != page_base {
-                        break None;
+            let x = &mut self.x;
+            let rd = (i.rd & 63) as usize;
+            let rs1 = (i.rs1 & 63) as usize;
+            let rs2 = (i.rs2 & 63) as usize;
+            let imm = i.imm as i64 as u64;
+            let next = pc.wrapping_add(u64::from(i.len));
+            macro_rules! load {
+                ($read:ident, $conv:expr) => {{
+                    match mem.$read(x[rs1].wrapping_add(imm)) {
+                        Ok(v) => x[rd] = $conv(v),
+                        Err(f) => break Some(fault(f, Access::Load)),
                     }
+                    next
+                }};
+            }
+            macro_rules! store {
+                ($write:ident, $v:expr) => {{
+                    if let Err(f) = mem.$write(x[rs1].wrapping_add(imm), $v) {
+                        break Some(fault(f, Access::Store));
+                    }
+                    next
+                }};
+            }
+            macro_rules! branch {
+                ($cond:expr) => {{
+                    if $cond {
+                        pc.wrapping_add(imm)
+                    } else {
+                        next
+                    }
+                }};
+            }
+            let (a, b) = (x[rs1], x[rs2]);
+            pc = match i.op {
+                Op::Addi => {
+                    x[rd] = a.wrapping_add(imm);
+                    next
                 }
-                Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
-                    left -= 1;
-                    break Some(Flow::Exit(e));
+                Op::Add => {
+                    x[rd] = a.wrapping_add(b);
+                    next
                 }
-                Err(Flow::FenceI) => {
-                    left -= 1;
-                    pc = pc.wrapping_add(u64::from(insn.len));
-                    break Some(Flow::FenceI);
+                Op::Sub => {
+                    x[rd] = a.wrapping_sub(b);
+                    next
                 }
-                Err(other) => break Some(with_raw_bits(mem, pc, other)),
+                Op::Addiw => {
+                    x[rd] = sext32(a.wrapping_add(imm));
+                    next
+                }
+                Op::Addw => {
+                    x[rd] = sext32(a.wrapping_add(b));
+                    next
+                }
+                Op::Lui => {
+                    x[rd] = imm;
+                    next
+                }
+                Op::Auipc => {
+                    x[rd] = pc.wrapping_add(imm);
+                    next
+                }
+                Op::Andi => {
+                    x[rd] = a & imm;
+                    next
+                }
+                Op::Ori => {
+                    x[rd] = a | imm;
+                    next
+                }
+                Op::Xori => {
+                    x[rd] = a ^ imm;
+                    next
+                }
+                Op::And => {
+                    x[rd] = a & b;
+                    next
+                }
+                Op::Or => {
+                    x[rd] = a | b;
+                    next
+                }
+                Op::Xor => {
+                    x[rd] = a ^ b;
+                    next
+                }
+                Op::Slli => {
+                    x[rd] = a << (imm & 63);
+                    next
+                }
+                Op::Srli => {
+                    x[rd] = a >> (imm & 63);
+                    next
+                }
+                Op::Srai => {
+                    x[rd] = ((a as i64) >> (imm & 63)) as u64;
+                    next
+                }
+                Op::Mul => {
+                    x[rd] = a.wrapping_mul(b);
+                    next
+                }
+                Op::Ld => load!(read_u64, |v: u64| v),
+                Op::Lw => load!(read_u32, |v: u32| v as i32 as i64 as u64),
+                Op::Lwu => load!(read_u32, u64::from),
+                Op::Lbu => load!(read_u8, u64::from),
+                Op::Sd => store!(write_u64, b),
+                Op::Sw => store!(write_u32, b as u32),
+                Op::Sb => store!(write_u8, b as u8),
+                Op::Beq => branch!(a == b),
+                Op::Bne => branch!(a != b),
+                Op::Blt => branch!((a as i64) < (b as i64)),
+                Op::Bge => branch!((a as i64) >= (b as i64)),
+                Op::Bltu => branch!(a < b),
+                Op::Bgeu => branch!(a >= b),
+                Op::Jal => {
+                    x[rd] = next;
+                    pc.wrapping_add(imm)
+                }
+                Op::Jalr => {
+                    let target = a.wrapping_add(imm) & !1;
+                    x[rd] = next;
+                    target
+                }
+                _ => match self.execute(mem, i, pc) {
+                    Ok(next) => next,
+                    Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
+                        left -= 1;
+                        break Some(Flow::Exit(e));
+                    }
+                    Err(Flow::FenceI) => {
+                        left -= 1;
+                        pc = next;
+                        break Some(Flow::FenceI);
+                    }
+                    Err(other) => break Some(with_raw_bits(mem, pc, other)),
+                },
+            };
+            left -= 1;
+            if left == 0 {
+                break None;
             }
         };
         self.instret += *remaining - left;
@@ -301,49 +464,16 @@ impl Cpu {
         flow
     }
 
-    #[cfg(not(feature = "alloc"))]
-    fn run_page(
-        &mut self,
-        mem: &mut Memory,
-        _cache: &mut CodeCache,
-        remaining: &mut u64,
-    ) -> Option<Flow> {
-        let pc = self.pc;
-        let insn = match fetch_decode(mem, pc) {
-            Ok(i) => i,
-            Err(e) => return Some(Flow::Exit(e)),
-        };
-        match self.execute(mem, insn, pc) {
-            Ok(next) => {
-                self.pc = next;
-                *remaining -= 1;
-                self.instret += 1;
-                None
-            }
-            Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
-                *remaining -= 1;
-                self.instret += 1;
-                Some(Flow::Exit(e))
-            }
-            Err(Flow::FenceI) => {
-                *remaining -= 1;
-                self.instret += 1;
-                self.pc = pc.wrapping_add(u64::from(insn.len));
-                Some(Flow::FenceI)
-            }
-            Err(other) => Some(with_raw_bits(mem, pc, other)),
-        }
-    }
-
     /// The rounding mode an FP instruction uses, or `None` if it is reserved.
     #[inline(always)]
     fn rounding(&self, rm: u8) -> Option<RoundingMode> {
         RoundingMode::from_bits(if rm == 7 { self.frm } else { rm })
     }
 
-    /// Execute one instruction at `pc`; returns the next pc.
-    #[inline(always)]
-    fn execute(&mut self, mem: &mut Memory, i: Insn, pc: u64) -> Result<u64, Flow> {
+    /// Execute any instruction at `pc`; returns the next pc. The hot loop inlines the
+    /// common operations and calls this for the rest.
+    #[inline(never)]
+    fn execute(&mut self, mem: &mut Memory, i: &Insn, pc: u64) -> Result<u64, Flow> {
         let rd = (i.rd & 63) as usize;
         let rs1 = (i.rs1 & 63) as usize;
         let rs2 = (i.rs2 & 63) as usize;
@@ -594,7 +724,7 @@ impl Cpu {
             }
 
             Op::Csrrw | Op::Csrrs | Op::Csrrc | Op::Csrrwi | Op::Csrrsi | Op::Csrrci => {
-                return self.csr(i, pc, next);
+                return self.csr(*i, pc, next);
             }
 
             // Zba
@@ -655,7 +785,7 @@ impl Cpu {
             Op::Undecoded | Op::Illegal => {
                 return Err(Flow::Exit(Exit::Illegal { bits: i.imm as u32 }));
             }
-            _ => return self.execute_fp(mem, i, pc, next),
+            _ => return self.execute_fp(mem, *i, pc, next),
         }
         Ok(next)
     }
