@@ -17,8 +17,11 @@
 //! to give the exact answer (special operands, results near overflow or underflow, ...).
 
 mod compare;
+mod fast;
 mod soft;
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod qemu_diff;
 #[cfg(test)]
@@ -27,6 +30,28 @@ mod testgen;
 mod tests;
 
 use soft::{Double, Single};
+
+/// Whether to try the host fast paths (tests can turn them off per thread).
+#[inline(always)]
+fn use_fast_paths() -> bool {
+    #[cfg(test)]
+    return fast::HOST_IS_IEEE && !tests::soft_only();
+    #[cfg(not(test))]
+    return fast::HOST_IS_IEEE;
+}
+
+/// Returns the fast path's answer (merging its flags) if it has one, else evaluates `$soft`.
+macro_rules! fast_or_soft {
+    ($flags:ident, $fast:expr, $soft:expr) => {{
+        if use_fast_paths() {
+            if let Some((result, raised)) = $fast {
+                *$flags |= raised;
+                return result;
+            }
+        }
+        $soft
+    }};
+}
 
 /// fflags bit: inexact.
 pub const NX: u8 = 1;
@@ -77,32 +102,56 @@ impl RoundingMode {
 
 /// `fadd.s`
 pub fn f32_add(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::add::<Single>(a.into(), b.into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_add(a, b, rm),
+        soft::add::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
 
 /// `fsub.s`
 pub fn f32_sub(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::sub::<Single>(a.into(), b.into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_sub(a, b, rm),
+        soft::sub::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
 
 /// `fmul.s`
 pub fn f32_mul(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::mul::<Single>(a.into(), b.into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_mul(a, b, rm),
+        soft::mul::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
 
 /// `fdiv.s`
 pub fn f32_div(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::div::<Single>(a.into(), b.into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_div(a, b, rm),
+        soft::div::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
 
 /// `fsqrt.s`
 pub fn f32_sqrt(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::sqrt::<Single>(a.into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_sqrt(a, rm),
+        soft::sqrt::<Single>(a.into(), rm, flags) as u32
+    )
 }
 
 /// `fmadd.s`: `a * b + c` with a single rounding.
 pub fn f32_mul_add(a: u32, b: u32, c: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::mul_add::<Single>(a.into(), b.into(), c.into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_mul_add(a, b, c, rm),
+        soft::mul_add::<Single>(a.into(), b.into(), c.into(), rm, flags) as u32
+    )
 }
 
 /// `fmin.s`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.
@@ -137,77 +186,137 @@ pub fn f32_classify(a: u32) -> u64 {
 
 /// `fcvt.w.s`: NaN gives `i32::MAX`; out of range saturates with NV (and no NX).
 pub fn f32_to_i32(a: u32, rm: RoundingMode, flags: &mut u8) -> i32 {
-    soft::to_signed::<Single>(a.into(), rm, 32, flags) as i32
+    fast_or_soft!(
+        flags,
+        fast::f32_to_i32(a, rm),
+        soft::to_signed::<Single>(a.into(), rm, 32, flags) as i32
+    )
 }
 
 /// `fcvt.wu.s`: NaN gives `u32::MAX`; negative values that round to 0 give 0 with NX only.
 pub fn f32_to_u32(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::to_unsigned::<Single>(a.into(), rm, 32, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_to_u32(a, rm),
+        soft::to_unsigned::<Single>(a.into(), rm, 32, flags) as u32
+    )
 }
 
 /// `fcvt.l.s`: NaN gives `i64::MAX`; out of range saturates with NV (and no NX).
 pub fn f32_to_i64(a: u32, rm: RoundingMode, flags: &mut u8) -> i64 {
-    soft::to_signed::<Single>(a.into(), rm, 64, flags)
+    fast_or_soft!(
+        flags,
+        fast::f32_to_i64(a, rm),
+        soft::to_signed::<Single>(a.into(), rm, 64, flags)
+    )
 }
 
 /// `fcvt.lu.s`: NaN gives `u64::MAX`; negative values that round to 0 give 0 with NX only.
 pub fn f32_to_u64(a: u32, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::to_unsigned::<Single>(a.into(), rm, 64, flags)
+    fast_or_soft!(
+        flags,
+        fast::f32_to_u64(a, rm),
+        soft::to_unsigned::<Single>(a.into(), rm, 64, flags)
+    )
 }
 
 /// `fcvt.s.w`
 pub fn f32_from_i32(v: i32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::from_integer::<Single>(v < 0, v.unsigned_abs().into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_from_i64(v.into()),
+        soft::from_integer::<Single>(v < 0, v.unsigned_abs().into(), rm, flags) as u32
+    )
 }
 
 /// `fcvt.s.wu`
 pub fn f32_from_u32(v: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::from_integer::<Single>(false, v.into(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_from_u64(v.into()),
+        soft::from_integer::<Single>(false, v.into(), rm, flags) as u32
+    )
 }
 
 /// `fcvt.s.l`
 pub fn f32_from_i64(v: i64, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::from_integer::<Single>(v < 0, v.unsigned_abs(), rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_from_i64(v),
+        soft::from_integer::<Single>(v < 0, v.unsigned_abs(), rm, flags) as u32
+    )
 }
 
 /// `fcvt.s.lu`
 pub fn f32_from_u64(v: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::from_integer::<Single>(false, v, rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f32_from_u64(v),
+        soft::from_integer::<Single>(false, v, rm, flags) as u32
+    )
 }
 
 /// `fcvt.d.s`: exact; a signaling NaN raises NV and every NaN becomes the canonical NaN.
 pub fn f32_to_f64(a: u32, flags: &mut u8) -> u64 {
-    soft::convert::<Single, Double>(a.into(), RoundingMode::Rne, flags)
+    fast_or_soft!(
+        flags,
+        fast::f32_to_f64(a),
+        soft::convert::<Single, Double>(a.into(), RoundingMode::Rne, flags)
+    )
 }
 
 /// `fcvt.s.d`
 pub fn f64_to_f32(a: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::convert::<Double, Single>(a, rm, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f64_to_f32(a, rm),
+        soft::convert::<Double, Single>(a, rm, flags) as u32
+    )
 }
 
 /// `fadd.d`
 pub fn f64_add(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::add::<Double>(a, b, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_add(a, b, rm),
+        soft::add::<Double>(a, b, rm, flags)
+    )
 }
 
 /// `fsub.d`
 pub fn f64_sub(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::sub::<Double>(a, b, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_sub(a, b, rm),
+        soft::sub::<Double>(a, b, rm, flags)
+    )
 }
 
 /// `fmul.d`
 pub fn f64_mul(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::mul::<Double>(a, b, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_mul(a, b, rm),
+        soft::mul::<Double>(a, b, rm, flags)
+    )
 }
 
 /// `fdiv.d`
 pub fn f64_div(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::div::<Double>(a, b, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_div(a, b, rm),
+        soft::div::<Double>(a, b, rm, flags)
+    )
 }
 
 /// `fsqrt.d`
 pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::sqrt::<Double>(a, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_sqrt(a, rm),
+        soft::sqrt::<Double>(a, rm, flags)
+    )
 }
 
 /// `fmadd.d`: `a * b + c` with a single rounding.
@@ -247,40 +356,72 @@ pub fn f64_classify(a: u64) -> u64 {
 
 /// `fcvt.w.d`: NaN gives `i32::MAX`; out of range saturates with NV (and no NX).
 pub fn f64_to_i32(a: u64, rm: RoundingMode, flags: &mut u8) -> i32 {
-    soft::to_signed::<Double>(a, rm, 32, flags) as i32
+    fast_or_soft!(
+        flags,
+        fast::f64_to_i32(a, rm),
+        soft::to_signed::<Double>(a, rm, 32, flags) as i32
+    )
 }
 
 /// `fcvt.wu.d`: NaN gives `u32::MAX`; negative values that round to 0 give 0 with NX only.
 pub fn f64_to_u32(a: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
-    soft::to_unsigned::<Double>(a, rm, 32, flags) as u32
+    fast_or_soft!(
+        flags,
+        fast::f64_to_u32(a, rm),
+        soft::to_unsigned::<Double>(a, rm, 32, flags) as u32
+    )
 }
 
 /// `fcvt.l.d`: NaN gives `i64::MAX`; out of range saturates with NV (and no NX).
 pub fn f64_to_i64(a: u64, rm: RoundingMode, flags: &mut u8) -> i64 {
-    soft::to_signed::<Double>(a, rm, 64, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_to_i64(a, rm),
+        soft::to_signed::<Double>(a, rm, 64, flags)
+    )
 }
 
 /// `fcvt.lu.d`: NaN gives `u64::MAX`; negative values that round to 0 give 0 with NX only.
 pub fn f64_to_u64(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::to_unsigned::<Double>(a, rm, 64, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_to_u64(a, rm),
+        soft::to_unsigned::<Double>(a, rm, 64, flags)
+    )
 }
 
 /// `fcvt.d.w` (always exact).
 pub fn f64_from_i32(v: i32, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::from_integer::<Double>(v < 0, v.unsigned_abs().into(), rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_from_i64(v.into()),
+        soft::from_integer::<Double>(v < 0, v.unsigned_abs().into(), rm, flags)
+    )
 }
 
 /// `fcvt.d.wu` (always exact).
 pub fn f64_from_u32(v: u32, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::from_integer::<Double>(false, v.into(), rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_from_u64(v.into()),
+        soft::from_integer::<Double>(false, v.into(), rm, flags)
+    )
 }
 
 /// `fcvt.d.l`
 pub fn f64_from_i64(v: i64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::from_integer::<Double>(v < 0, v.unsigned_abs(), rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_from_i64(v),
+        soft::from_integer::<Double>(v < 0, v.unsigned_abs(), rm, flags)
+    )
 }
 
 /// `fcvt.d.lu`
 pub fn f64_from_u64(v: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::from_integer::<Double>(false, v, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_from_u64(v),
+        soft::from_integer::<Double>(false, v, rm, flags)
+    )
 }

@@ -8,7 +8,6 @@ std::thread_local! {
 }
 
 /// Whether the public functions must skip the host fast paths on this thread.
-#[allow(dead_code)] // until the fast paths exist
 pub(super) fn soft_only() -> bool {
     SOFT_ONLY.with(Cell::get)
 }
