@@ -1,155 +1,427 @@
 //! IEEE-754 binary32/binary64 arithmetic with RISC-V semantics: rounding modes, exact fflags, canonical NaNs.
-//! TEMPORARY host-float stand-in until the exact implementation lands.
-#![allow(missing_docs, clippy::all)]
+//!
+//! Every function takes and returns raw bit patterns (`u32` for single, `u64` for double) and
+//! ORs the exceptions it raises into `*flags` (the accrued `fflags` bits [`NX`] .. [`NV`]).
+//! Results are bit-identical to RISC-V hardware: NaN results are always the canonical NaN,
+//! tininess is detected after rounding, and fmin/fmax follow the F/D 2.2 definition.
+//! NaN-boxing of single-precision values in the 64-bit registers is left to the caller, as is
+//! the sign extension of 32-bit integer results.
+//!
+//! `fmsub`, `fnmsub` and `fnmadd` are [`f32_mul_add`]/[`f64_mul_add`] with the sign bits of
+//! the inputs flipped (`fmsub`: c; `fnmsub`: a; `fnmadd`: a and c); that is exact here because
+//! signs never affect NaN handling and negation happens before the single rounding.
+//!
+//! Implementation: `soft` is a complete integer implementation that is the reference for
+//! every operation. When the host has IEEE-754 hardware arithmetic, the common cases are
+//! first tried on it (module `fast`) and only handed to `soft` when the host cannot be shown
+//! to give the exact answer (special operands, results near overflow or underflow, ...).
+
+mod compare;
+mod fast;
+mod soft;
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod qemu_diff;
+#[cfg(test)]
+mod testgen;
+#[cfg(test)]
+mod tests;
+
+use soft::{Double, Single};
+
+/// Whether to try the host fast paths (tests can turn them off per thread).
+#[inline(always)]
+fn use_fast_paths() -> bool {
+    #[cfg(test)]
+    return fast::HOST_IS_IEEE && !tests::soft_only();
+    #[cfg(not(test))]
+    return fast::HOST_IS_IEEE;
+}
+
+/// Returns the fast path's answer (merging its flags) if it has one, else evaluates `$soft`.
+macro_rules! fast_or_soft {
+    ($flags:ident, $fast:expr, $soft:expr) => {{
+        if use_fast_paths() {
+            if let Some((result, raised)) = $fast {
+                *$flags |= raised;
+                return result;
+            }
+        }
+        $soft
+    }};
+}
+
+/// fflags bit: inexact.
 pub const NX: u8 = 1;
+/// fflags bit: underflow.
 pub const UF: u8 = 2;
+/// fflags bit: overflow.
 pub const OF: u8 = 4;
+/// fflags bit: division by zero.
 pub const DZ: u8 = 8;
+/// fflags bit: invalid operation.
 pub const NV: u8 = 16;
+
+/// The quiet NaN every RISC-V operation returns in place of a NaN result.
+pub const CANONICAL_NAN_F32: u32 = 0x7fc0_0000;
+/// The quiet NaN every RISC-V operation returns in place of a NaN result.
+pub const CANONICAL_NAN_F64: u64 = 0x7ff8_0000_0000_0000;
+
+/// The five IEEE-754 rounding modes, numbered as in the RISC-V `rm` field and `frm` CSR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RoundingMode {
+    /// Round to nearest, ties to even.
     Rne = 0,
+    /// Round towards zero.
     Rtz = 1,
+    /// Round down (towards negative infinity).
     Rdn = 2,
+    /// Round up (towards positive infinity).
     Rup = 3,
+    /// Round to nearest, ties away from zero.
     Rmm = 4,
 }
+
 impl RoundingMode {
+    /// The mode with RISC-V encoding `bits`; `None` for the reserved values 5, 6 and for 7
+    /// (dynamic), which the caller resolves through `frm`.
     pub const fn from_bits(bits: u8) -> Option<RoundingMode> {
         match bits {
-            0 => Some(Self::Rne),
-            1 => Some(Self::Rtz),
-            2 => Some(Self::Rdn),
-            3 => Some(Self::Rup),
-            4 => Some(Self::Rmm),
+            0 => Some(RoundingMode::Rne),
+            1 => Some(RoundingMode::Rtz),
+            2 => Some(RoundingMode::Rdn),
+            3 => Some(RoundingMode::Rup),
+            4 => Some(RoundingMode::Rmm),
             _ => None,
         }
     }
 }
-pub const CANONICAL_NAN_F32: u32 = 0x7fc0_0000;
-pub const CANONICAL_NAN_F64: u64 = 0x7ff8_0000_0000_0000;
-fn c32(v: f32) -> u32 {
-    if v.is_nan() {
-        CANONICAL_NAN_F32
-    } else {
-        v.to_bits()
-    }
+
+/// `fadd.s`
+pub fn f32_add(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_add(a, b, rm),
+        soft::add::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
-fn c64(v: f64) -> u64 {
-    if v.is_nan() {
-        CANONICAL_NAN_F64
-    } else {
-        v.to_bits()
-    }
+
+/// `fsub.s`
+pub fn f32_sub(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_sub(a, b, rm),
+        soft::sub::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
-macro_rules! bin { ($n32:ident, $n64:ident, $op:tt) => {
-    pub fn $n32(a: u32, b: u32, _rm: RoundingMode, _f: &mut u8) -> u32 { c32(f32::from_bits(a) $op f32::from_bits(b)) }
-    pub fn $n64(a: u64, b: u64, _rm: RoundingMode, _f: &mut u8) -> u64 { c64(f64::from_bits(a) $op f64::from_bits(b)) }
-}}
-bin!(f32_add, f64_add, +);
-bin!(f32_sub, f64_sub, -);
-bin!(f32_mul, f64_mul, *);
-bin!(f32_div, f64_div, /);
-pub fn f32_sqrt(a: u32, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    a
+
+/// `fmul.s`
+pub fn f32_mul(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_mul(a, b, rm),
+        soft::mul::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
-pub fn f64_sqrt(a: u64, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    a
+
+/// `fdiv.s`
+pub fn f32_div(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_div(a, b, rm),
+        soft::div::<Single>(a.into(), b.into(), rm, flags) as u32
+    )
 }
-pub fn f32_mul_add(a: u32, b: u32, c: u32, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    c32(f32::from_bits(a) * f32::from_bits(b) + f32::from_bits(c))
+
+/// `fsqrt.s`
+pub fn f32_sqrt(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_sqrt(a, rm),
+        soft::sqrt::<Single>(a.into(), rm, flags) as u32
+    )
 }
-pub fn f64_mul_add(a: u64, b: u64, c: u64, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    c64(f64::from_bits(a) * f64::from_bits(b) + f64::from_bits(c))
+
+/// `fmadd.s`: `a * b + c` with a single rounding.
+pub fn f32_mul_add(a: u32, b: u32, c: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_mul_add(a, b, c, rm),
+        soft::mul_add::<Single>(a.into(), b.into(), c.into(), rm, flags) as u32
+    )
 }
-pub fn f32_min(a: u32, b: u32, _f: &mut u8) -> u32 {
-    c32(f32::from_bits(a).min(f32::from_bits(b)))
+
+/// `fmin.s`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.
+pub fn f32_min(a: u32, b: u32, flags: &mut u8) -> u32 {
+    compare::min::<Single>(a.into(), b.into(), flags) as u32
 }
-pub fn f32_max(a: u32, b: u32, _f: &mut u8) -> u32 {
-    c32(f32::from_bits(a).max(f32::from_bits(b)))
+
+/// `fmax.s`: +0 is above -0; a single NaN operand is ignored; NV only for signaling NaNs.
+pub fn f32_max(a: u32, b: u32, flags: &mut u8) -> u32 {
+    compare::max::<Single>(a.into(), b.into(), flags) as u32
 }
-pub fn f64_min(a: u64, b: u64, _f: &mut u8) -> u64 {
-    c64(f64::from_bits(a).min(f64::from_bits(b)))
+
+/// `feq.s` (quiet: NV only for signaling NaNs).
+pub fn f32_eq(a: u32, b: u32, flags: &mut u8) -> bool {
+    compare::eq::<Single>(a.into(), b.into(), flags)
 }
-pub fn f64_max(a: u64, b: u64, _f: &mut u8) -> u64 {
-    c64(f64::from_bits(a).max(f64::from_bits(b)))
+
+/// `flt.s` (signaling: NV for any NaN).
+pub fn f32_lt(a: u32, b: u32, flags: &mut u8) -> bool {
+    compare::lt::<Single>(a.into(), b.into(), flags)
 }
-pub fn f32_eq(a: u32, b: u32, _f: &mut u8) -> bool {
-    f32::from_bits(a) == f32::from_bits(b)
+
+/// `fle.s` (signaling: NV for any NaN).
+pub fn f32_le(a: u32, b: u32, flags: &mut u8) -> bool {
+    compare::le::<Single>(a.into(), b.into(), flags)
 }
-pub fn f32_lt(a: u32, b: u32, _f: &mut u8) -> bool {
-    f32::from_bits(a) < f32::from_bits(b)
+
+/// `fclass.s`: the 10-bit class mask.
+pub fn f32_classify(a: u32) -> u64 {
+    compare::classify::<Single>(a.into())
 }
-pub fn f32_le(a: u32, b: u32, _f: &mut u8) -> bool {
-    f32::from_bits(a) <= f32::from_bits(b)
+
+/// `fcvt.w.s`: NaN gives `i32::MAX`; out of range saturates with NV (and no NX).
+pub fn f32_to_i32(a: u32, rm: RoundingMode, flags: &mut u8) -> i32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_to_i32(a, rm),
+        soft::to_signed::<Single>(a.into(), rm, 32, flags) as i32
+    )
 }
-pub fn f64_eq(a: u64, b: u64, _f: &mut u8) -> bool {
-    f64::from_bits(a) == f64::from_bits(b)
+
+/// `fcvt.wu.s`: NaN gives `u32::MAX`; negative values that round to 0 give 0 with NX only.
+pub fn f32_to_u32(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_to_u32(a, rm),
+        soft::to_unsigned::<Single>(a.into(), rm, 32, flags) as u32
+    )
 }
-pub fn f64_lt(a: u64, b: u64, _f: &mut u8) -> bool {
-    f64::from_bits(a) < f64::from_bits(b)
+
+/// `fcvt.l.s`: NaN gives `i64::MAX`; out of range saturates with NV (and no NX).
+pub fn f32_to_i64(a: u32, rm: RoundingMode, flags: &mut u8) -> i64 {
+    fast_or_soft!(
+        flags,
+        fast::f32_to_i64(a, rm),
+        soft::to_signed::<Single>(a.into(), rm, 64, flags)
+    )
 }
-pub fn f64_le(a: u64, b: u64, _f: &mut u8) -> bool {
-    f64::from_bits(a) <= f64::from_bits(b)
+
+/// `fcvt.lu.s`: NaN gives `u64::MAX`; negative values that round to 0 give 0 with NX only.
+pub fn f32_to_u64(a: u32, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f32_to_u64(a, rm),
+        soft::to_unsigned::<Single>(a.into(), rm, 64, flags)
+    )
 }
-pub fn f32_classify(_a: u32) -> u64 {
-    0
+
+/// `fcvt.s.w`
+pub fn f32_from_i32(v: i32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_from_i64(v.into()),
+        soft::from_integer::<Single>(v < 0, v.unsigned_abs().into(), rm, flags) as u32
+    )
 }
-pub fn f64_classify(_a: u64) -> u64 {
-    0
+
+/// `fcvt.s.wu`
+pub fn f32_from_u32(v: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_from_u64(v.into()),
+        soft::from_integer::<Single>(false, v.into(), rm, flags) as u32
+    )
 }
-pub fn f32_to_i32(a: u32, _rm: RoundingMode, _f: &mut u8) -> i32 {
-    f32::from_bits(a) as i32
+
+/// `fcvt.s.l`
+pub fn f32_from_i64(v: i64, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_from_i64(v),
+        soft::from_integer::<Single>(v < 0, v.unsigned_abs(), rm, flags) as u32
+    )
 }
-pub fn f32_to_u32(a: u32, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    f32::from_bits(a) as u32
+
+/// `fcvt.s.lu`
+pub fn f32_from_u64(v: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f32_from_u64(v),
+        soft::from_integer::<Single>(false, v, rm, flags) as u32
+    )
 }
-pub fn f32_to_i64(a: u32, _rm: RoundingMode, _f: &mut u8) -> i64 {
-    f32::from_bits(a) as i64
+
+/// `fcvt.d.s`: exact; a signaling NaN raises NV and every NaN becomes the canonical NaN.
+pub fn f32_to_f64(a: u32, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f32_to_f64(a),
+        soft::convert::<Single, Double>(a.into(), RoundingMode::Rne, flags)
+    )
 }
-pub fn f32_to_u64(a: u32, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    f32::from_bits(a) as u64
+
+/// `fcvt.s.d`
+pub fn f64_to_f32(a: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f64_to_f32(a, rm),
+        soft::convert::<Double, Single>(a, rm, flags) as u32
+    )
 }
-pub fn f64_to_i32(a: u64, _rm: RoundingMode, _f: &mut u8) -> i32 {
-    f64::from_bits(a) as i32
+
+/// `fadd.d`
+pub fn f64_add(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_add(a, b, rm),
+        soft::add::<Double>(a, b, rm, flags)
+    )
 }
-pub fn f64_to_u32(a: u64, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    f64::from_bits(a) as u32
+
+/// `fsub.d`
+pub fn f64_sub(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_sub(a, b, rm),
+        soft::sub::<Double>(a, b, rm, flags)
+    )
 }
-pub fn f64_to_i64(a: u64, _rm: RoundingMode, _f: &mut u8) -> i64 {
-    f64::from_bits(a) as i64
+
+/// `fmul.d`
+pub fn f64_mul(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_mul(a, b, rm),
+        soft::mul::<Double>(a, b, rm, flags)
+    )
 }
-pub fn f64_to_u64(a: u64, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    f64::from_bits(a) as u64
+
+/// `fdiv.d`
+pub fn f64_div(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_div(a, b, rm),
+        soft::div::<Double>(a, b, rm, flags)
+    )
 }
-pub fn f32_from_i32(v: i32, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    (v as f32).to_bits()
+
+/// `fsqrt.d`
+pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_sqrt(a, rm),
+        soft::sqrt::<Double>(a, rm, flags)
+    )
 }
-pub fn f32_from_u32(v: u32, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    (v as f32).to_bits()
+
+/// `fmadd.d`: `a * b + c` with a single rounding.
+pub fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    soft::mul_add::<Double>(a, b, c, rm, flags)
 }
-pub fn f32_from_i64(v: i64, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    (v as f32).to_bits()
+
+/// `fmin.d`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.
+pub fn f64_min(a: u64, b: u64, flags: &mut u8) -> u64 {
+    compare::min::<Double>(a, b, flags)
 }
-pub fn f32_from_u64(v: u64, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    (v as f32).to_bits()
+
+/// `fmax.d`: +0 is above -0; a single NaN operand is ignored; NV only for signaling NaNs.
+pub fn f64_max(a: u64, b: u64, flags: &mut u8) -> u64 {
+    compare::max::<Double>(a, b, flags)
 }
-pub fn f64_from_i32(v: i32, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    (v as f64).to_bits()
+
+/// `feq.d` (quiet: NV only for signaling NaNs).
+pub fn f64_eq(a: u64, b: u64, flags: &mut u8) -> bool {
+    compare::eq::<Double>(a, b, flags)
 }
-pub fn f64_from_u32(v: u32, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    (v as f64).to_bits()
+
+/// `flt.d` (signaling: NV for any NaN).
+pub fn f64_lt(a: u64, b: u64, flags: &mut u8) -> bool {
+    compare::lt::<Double>(a, b, flags)
 }
-pub fn f64_from_i64(v: i64, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    (v as f64).to_bits()
+
+/// `fle.d` (signaling: NV for any NaN).
+pub fn f64_le(a: u64, b: u64, flags: &mut u8) -> bool {
+    compare::le::<Double>(a, b, flags)
 }
-pub fn f64_from_u64(v: u64, _rm: RoundingMode, _f: &mut u8) -> u64 {
-    (v as f64).to_bits()
+
+/// `fclass.d`: the 10-bit class mask.
+pub fn f64_classify(a: u64) -> u64 {
+    compare::classify::<Double>(a)
 }
-pub fn f32_to_f64(a: u32, _f: &mut u8) -> u64 {
-    c64(f32::from_bits(a) as f64)
+
+/// `fcvt.w.d`: NaN gives `i32::MAX`; out of range saturates with NV (and no NX).
+pub fn f64_to_i32(a: u64, rm: RoundingMode, flags: &mut u8) -> i32 {
+    fast_or_soft!(
+        flags,
+        fast::f64_to_i32(a, rm),
+        soft::to_signed::<Double>(a, rm, 32, flags) as i32
+    )
 }
-pub fn f64_to_f32(a: u64, _rm: RoundingMode, _f: &mut u8) -> u32 {
-    c32(f64::from_bits(a) as f32)
+
+/// `fcvt.wu.d`: NaN gives `u32::MAX`; negative values that round to 0 give 0 with NX only.
+pub fn f64_to_u32(a: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
+    fast_or_soft!(
+        flags,
+        fast::f64_to_u32(a, rm),
+        soft::to_unsigned::<Double>(a, rm, 32, flags) as u32
+    )
+}
+
+/// `fcvt.l.d`: NaN gives `i64::MAX`; out of range saturates with NV (and no NX).
+pub fn f64_to_i64(a: u64, rm: RoundingMode, flags: &mut u8) -> i64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_to_i64(a, rm),
+        soft::to_signed::<Double>(a, rm, 64, flags)
+    )
+}
+
+/// `fcvt.lu.d`: NaN gives `u64::MAX`; negative values that round to 0 give 0 with NX only.
+pub fn f64_to_u64(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_to_u64(a, rm),
+        soft::to_unsigned::<Double>(a, rm, 64, flags)
+    )
+}
+
+/// `fcvt.d.w` (always exact).
+pub fn f64_from_i32(v: i32, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_from_i64(v.into()),
+        soft::from_integer::<Double>(v < 0, v.unsigned_abs().into(), rm, flags)
+    )
+}
+
+/// `fcvt.d.wu` (always exact).
+pub fn f64_from_u32(v: u32, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_from_u64(v.into()),
+        soft::from_integer::<Double>(false, v.into(), rm, flags)
+    )
+}
+
+/// `fcvt.d.l`
+pub fn f64_from_i64(v: i64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_from_i64(v),
+        soft::from_integer::<Double>(v < 0, v.unsigned_abs(), rm, flags)
+    )
+}
+
+/// `fcvt.d.lu`
+pub fn f64_from_u64(v: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    fast_or_soft!(
+        flags,
+        fast::f64_from_u64(v),
+        soft::from_integer::<Double>(false, v, rm, flags)
+    )
 }

@@ -1,0 +1,390 @@
+//! Property tests: the host fast paths agree bit for bit (and flag for flag) with the soft
+//! reference on millions of generated operands, and in RNE both agree with the host's own ops.
+
+use super::testgen::{Layout, Rng, DOUBLE, SINGLE};
+use super::{fast, soft, RoundingMode};
+use soft::{Double, Single};
+use std::string::String;
+use std::vec::Vec;
+use std::{format, println};
+
+const MODES: [RoundingMode; 5] = [
+    RoundingMode::Rne,
+    RoundingMode::Rtz,
+    RoundingMode::Rdn,
+    RoundingMode::Rup,
+    RoundingMode::Rmm,
+];
+
+/// One evaluation: the fast path's answer if it gave one, the soft path's, and (in RNE, when
+/// the host has the operation) the host's result bits.
+struct Outcome {
+    fast: Option<(u64, u8)>,
+    soft: (u64, u8),
+    host: Option<u64>,
+}
+
+fn cases_per_mode() -> usize {
+    let default = if cfg!(debug_assertions) {
+        4_000
+    } else {
+        200_000
+    };
+    std::env::var("FPU_PROPERTY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs `evaluate` on generated cases in every mode; returns failures and prints coverage.
+fn check(
+    name: &str,
+    seed: u64,
+    mut evaluate: impl FnMut(&mut Rng, RoundingMode) -> Outcome,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let cases = cases_per_mode();
+    let mut rng = Rng::new(seed);
+    let mut coverage = Vec::new();
+    for rm in MODES {
+        let mut fast_taken = 0;
+        for _ in 0..cases {
+            let outcome = evaluate(&mut rng, rm);
+            if let Some(fast) = outcome.fast {
+                fast_taken += 1;
+                if fast != outcome.soft && failures.len() < 20 {
+                    failures.push(format!(
+                        "{name} {rm:?}: fast {fast:x?} soft {:x?}",
+                        outcome.soft
+                    ));
+                }
+            }
+            if let Some(host) = outcome.host {
+                if rm == RoundingMode::Rne && host != outcome.soft.0 && failures.len() < 20 {
+                    failures.push(format!("{name}: host {host:#x} soft {:x?}", outcome.soft));
+                }
+            }
+        }
+        coverage.push(format!(
+            "{rm:?} {:5.1}%",
+            100.0 * fast_taken as f64 / cases as f64
+        ));
+    }
+    println!("{name:12} fast path taken: {}", coverage.join("  "));
+    failures
+}
+
+/// The host's result unless it is a NaN (whose payload the host does not pin down).
+fn host64(v: f64) -> Option<u64> {
+    (!v.is_nan()).then_some(v.to_bits())
+}
+fn host32(v: f32) -> Option<u64> {
+    (!v.is_nan()).then_some(v.to_bits().into())
+}
+
+fn widen(r: Option<(u32, u8)>) -> Option<(u64, u8)> {
+    r.map(|(v, f)| (v.into(), f))
+}
+
+fn soft_call(op: impl FnOnce(&mut u8) -> u64) -> (u64, u8) {
+    let mut flags = 0;
+    let v = op(&mut flags);
+    (v, flags)
+}
+
+fn operands(layout: Layout, rng: &mut Rng, specials: &[u64]) -> (u64, u64) {
+    let a = layout.operand(rng, specials);
+    (a, layout.partner(rng, a, specials))
+}
+
+fn finish(failures: Vec<String>) {
+    assert!(
+        failures.is_empty(),
+        "fast and soft paths disagree:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn f64_arithmetic_fast_equals_soft() {
+    let specials = DOUBLE.specials();
+    let mut failures = Vec::new();
+    failures.extend(check("f64_add", 1, |rng, rm| {
+        let (a, b) = operands(DOUBLE, rng, &specials);
+        Outcome {
+            fast: fast::f64_add(a, b, rm),
+            soft: soft_call(|f| soft::add::<Double>(a, b, rm, f)),
+            host: host64(f64::from_bits(a) + f64::from_bits(b)),
+        }
+    }));
+    failures.extend(check("f64_sub", 2, |rng, rm| {
+        let (a, b) = operands(DOUBLE, rng, &specials);
+        Outcome {
+            fast: fast::f64_sub(a, b, rm),
+            soft: soft_call(|f| soft::sub::<Double>(a, b, rm, f)),
+            host: host64(f64::from_bits(a) - f64::from_bits(b)),
+        }
+    }));
+    failures.extend(check("f64_mul", 3, |rng, rm| {
+        let (a, b) = operands(DOUBLE, rng, &specials);
+        Outcome {
+            fast: fast::f64_mul(a, b, rm),
+            soft: soft_call(|f| soft::mul::<Double>(a, b, rm, f)),
+            host: host64(f64::from_bits(a) * f64::from_bits(b)),
+        }
+    }));
+    failures.extend(check("f64_div", 4, |rng, rm| {
+        let (mut a, b) = operands(DOUBLE, rng, &specials);
+        if rng.chance(20) {
+            let quotient = DOUBLE.operand(rng, &specials);
+            a = (f64::from_bits(b) * f64::from_bits(quotient)).to_bits();
+        }
+        Outcome {
+            fast: fast::f64_div(a, b, rm),
+            soft: soft_call(|f| soft::div::<Double>(a, b, rm, f)),
+            host: host64(f64::from_bits(a) / f64::from_bits(b)),
+        }
+    }));
+    failures.extend(check("f64_sqrt", 5, |rng, rm| {
+        let mut a = DOUBLE.operand(rng, &specials) & !(1 << 63);
+        if rng.chance(20) {
+            let root = f64::from_bits(a);
+            a = DOUBLE.nudge(rng, (root * root).to_bits());
+        }
+        Outcome {
+            fast: fast::f64_sqrt(a, rm),
+            soft: soft_call(|f| soft::sqrt::<Double>(a, rm, f)),
+            host: host64(f64::from_bits(a).sqrt()),
+        }
+    }));
+    failures.extend(check("f64_mul_add", 6, |rng, rm| {
+        let (a, b) = operands(DOUBLE, rng, &specials);
+        let c = if rng.chance(50) {
+            DOUBLE.near_negation_of(rng, f64::from_bits(a) * f64::from_bits(b))
+        } else {
+            DOUBLE.operand(rng, &specials)
+        };
+        Outcome {
+            fast: None,
+            soft: soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f)),
+            host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
+        }
+    }));
+    finish(failures);
+}
+
+#[test]
+fn f32_arithmetic_fast_equals_soft() {
+    let specials = SINGLE.specials();
+    let mut failures = Vec::new();
+    let single = |bits: u64| f32::from_bits(bits as u32);
+    failures.extend(check("f32_add", 11, |rng, rm| {
+        let (a, b) = operands(SINGLE, rng, &specials);
+        Outcome {
+            fast: widen(fast::f32_add(a as u32, b as u32, rm)),
+            soft: soft_call(|f| soft::add::<Single>(a, b, rm, f)),
+            host: host32(single(a) + single(b)),
+        }
+    }));
+    failures.extend(check("f32_sub", 12, |rng, rm| {
+        let (a, b) = operands(SINGLE, rng, &specials);
+        Outcome {
+            fast: widen(fast::f32_sub(a as u32, b as u32, rm)),
+            soft: soft_call(|f| soft::sub::<Single>(a, b, rm, f)),
+            host: host32(single(a) - single(b)),
+        }
+    }));
+    failures.extend(check("f32_mul", 13, |rng, rm| {
+        let (a, b) = operands(SINGLE, rng, &specials);
+        Outcome {
+            fast: widen(fast::f32_mul(a as u32, b as u32, rm)),
+            soft: soft_call(|f| soft::mul::<Single>(a, b, rm, f)),
+            host: host32(single(a) * single(b)),
+        }
+    }));
+    failures.extend(check("f32_div", 14, |rng, rm| {
+        let (mut a, b) = operands(SINGLE, rng, &specials);
+        if rng.chance(20) {
+            let quotient = SINGLE.operand(rng, &specials);
+            a = (single(b) * single(quotient)).to_bits().into();
+        }
+        Outcome {
+            fast: widen(fast::f32_div(a as u32, b as u32, rm)),
+            soft: soft_call(|f| soft::div::<Single>(a, b, rm, f)),
+            host: host32(single(a) / single(b)),
+        }
+    }));
+    failures.extend(check("f32_sqrt", 15, |rng, rm| {
+        let mut a = SINGLE.operand(rng, &specials) & 0x7fff_ffff;
+        if rng.chance(20) {
+            let root = single(a);
+            a = SINGLE.nudge(rng, (root * root).to_bits().into());
+        }
+        Outcome {
+            fast: widen(fast::f32_sqrt(a as u32, rm)),
+            soft: soft_call(|f| soft::sqrt::<Single>(a, rm, f)),
+            host: host32(single(a).sqrt()),
+        }
+    }));
+    failures.extend(check("f32_mul_add", 16, |rng, rm| {
+        let (a, b) = operands(SINGLE, rng, &specials);
+        let c = if rng.chance(50) {
+            SINGLE.near_negation_of(rng, f64::from(single(a)) * f64::from(single(b)))
+        } else {
+            SINGLE.operand(rng, &specials)
+        };
+        Outcome {
+            fast: widen(fast::f32_mul_add(a as u32, b as u32, c as u32, rm)),
+            soft: soft_call(|f| soft::mul_add::<Single>(a, b, c, rm, f)),
+            host: host32(single(a).mul_add(single(b), single(c))),
+        }
+    }));
+    finish(failures);
+}
+
+#[test]
+fn conversions_fast_equal_soft() {
+    let doubles = DOUBLE.specials();
+    let singles = SINGLE.specials();
+    let mut failures = Vec::new();
+    failures.extend(check("f64_to_f32", 21, |rng, rm| {
+        let a = if rng.chance(50) {
+            DOUBLE.operand(rng, &doubles)
+        } else {
+            // Around the binary32 range, including its subnormals.
+            DOUBLE.pack(
+                rng.chance(50),
+                1023 - 155 + rng.below(290),
+                rng.next_u64() >> rng.below(40),
+            )
+        };
+        Outcome {
+            fast: widen(fast::f64_to_f32(a, rm)),
+            soft: soft_call(|f| soft::convert::<Double, Single>(a, rm, f)),
+            host: host32(f64::from_bits(a) as f32),
+        }
+    }));
+    failures.extend(check("f32_to_f64", 22, |rng, _| {
+        let a = SINGLE.operand(rng, &singles);
+        Outcome {
+            fast: fast::f32_to_f64(a as u32),
+            soft: soft_call(|f| soft::convert::<Single, Double>(a, RoundingMode::Rne, f)),
+            host: host64(f64::from(f32::from_bits(a as u32))),
+        }
+    }));
+    macro_rules! to_integer {
+        ($name:literal, $seed:expr, $layout:expr, $specials:expr, $fast:path, $soft:expr, $as:ty) => {
+            failures.extend(check($name, $seed, |rng, rm| {
+                let a = $layout.operand(rng, $specials);
+                Outcome {
+                    fast: $fast(a as _, rm).map(|(v, f)| (v as $as as u64, f)),
+                    soft: soft_call(|f| $soft(a, rm, f)),
+                    host: None,
+                }
+            }));
+        };
+    }
+    to_integer!(
+        "f64_to_i32",
+        23,
+        DOUBLE,
+        &doubles,
+        fast::f64_to_i32,
+        |a, rm, f| soft::to_signed::<Double>(a, rm, 32, f) as u64,
+        i64
+    );
+    to_integer!(
+        "f64_to_u32",
+        24,
+        DOUBLE,
+        &doubles,
+        fast::f64_to_u32,
+        |a, rm, f| soft::to_unsigned::<Double>(a, rm, 32, f),
+        u64
+    );
+    to_integer!(
+        "f64_to_i64",
+        25,
+        DOUBLE,
+        &doubles,
+        fast::f64_to_i64,
+        |a, rm, f| soft::to_signed::<Double>(a, rm, 64, f) as u64,
+        i64
+    );
+    to_integer!(
+        "f64_to_u64",
+        26,
+        DOUBLE,
+        &doubles,
+        fast::f64_to_u64,
+        |a, rm, f| soft::to_unsigned::<Double>(a, rm, 64, f),
+        u64
+    );
+    to_integer!(
+        "f32_to_i32",
+        27,
+        SINGLE,
+        &singles,
+        fast::f32_to_i32,
+        |a, rm, f| soft::to_signed::<Single>(a, rm, 32, f) as u64,
+        i64
+    );
+    to_integer!(
+        "f32_to_u32",
+        28,
+        SINGLE,
+        &singles,
+        fast::f32_to_u32,
+        |a, rm, f| soft::to_unsigned::<Single>(a, rm, 32, f),
+        u64
+    );
+    to_integer!(
+        "f32_to_i64",
+        29,
+        SINGLE,
+        &singles,
+        fast::f32_to_i64,
+        |a, rm, f| soft::to_signed::<Single>(a, rm, 64, f) as u64,
+        i64
+    );
+    to_integer!(
+        "f32_to_u64",
+        30,
+        SINGLE,
+        &singles,
+        fast::f32_to_u64,
+        |a, rm, f| soft::to_unsigned::<Single>(a, rm, 64, f),
+        u64
+    );
+    failures.extend(check("from_i64", 31, |rng, rm| {
+        let v = (rng.next_u64() >> rng.below(64)) as i64;
+        let v = if rng.chance(50) { v.wrapping_neg() } else { v };
+        let negative = v < 0;
+        let d = soft_call(|f| soft::from_integer::<Double>(negative, v.unsigned_abs(), rm, f));
+        let s = soft_call(|f| soft::from_integer::<Single>(negative, v.unsigned_abs(), rm, f));
+        let fast = match (fast::f64_from_i64(v), widen(fast::f32_from_i64(v))) {
+            (Some(fd), Some(fs)) => Some((fd.0 ^ fs.0 << 1, fd.1 | fs.1 << 5)),
+            _ => None,
+        };
+        Outcome {
+            fast,
+            soft: (d.0 ^ s.0 << 1, d.1 | s.1 << 5),
+            host: Some((v as f64).to_bits() ^ u64::from((v as f32).to_bits()) << 1),
+        }
+    }));
+    failures.extend(check("from_u64", 32, |rng, rm| {
+        let v = rng.next_u64() >> rng.below(64);
+        let d = soft_call(|f| soft::from_integer::<Double>(false, v, rm, f));
+        let s = soft_call(|f| soft::from_integer::<Single>(false, v, rm, f));
+        let fast = match (fast::f64_from_u64(v), widen(fast::f32_from_u64(v))) {
+            (Some(fd), Some(fs)) => Some((fd.0 ^ fs.0 << 1, fd.1 | fs.1 << 5)),
+            _ => None,
+        };
+        Outcome {
+            fast,
+            soft: (d.0 ^ s.0 << 1, d.1 | s.1 << 5),
+            host: Some((v as f64).to_bits() ^ u64::from((v as f32).to_bits()) << 1),
+        }
+    }));
+    finish(failures);
+}
