@@ -22,6 +22,7 @@ pub mod errno {
     pub const ENOTDIR: i32 = 20;
     pub const EISDIR: i32 = 21;
     pub const EINVAL: i32 = 22;
+    pub const ENFILE: i32 = 23;
     pub const EMFILE: i32 = 24;
     pub const ENOTTY: i32 = 25;
     pub const ESPIPE: i32 = 29;
@@ -84,6 +85,11 @@ pub trait Host {
     fn now(&mut self, clock: Clock) -> Option<Timespec> {
         let _ = clock;
         None
+    }
+    /// Block the guest for `duration` (nanosleep and friends). Hosts that cannot block
+    /// (a browser's main thread) may return at once; guests then see a short sleep.
+    fn sleep(&mut self, duration: Timespec) {
+        let _ = duration;
     }
     /// Fill `buf` with random bytes; `false` if the host has no entropy source.
     fn entropy(&mut self, buf: &mut [u8]) -> bool {

@@ -4,11 +4,13 @@
 //! implemented answers `-ENOSYS`. Results follow the kernel's convention: a value in
 //! `-4095..0` is a negated errno.
 
+pub mod fd;
 mod regions;
 
 use crate::cpu::{CodeCache, Cpu};
 use crate::host::{errno::*, Clock, Host, IoResult, SyscallRecord, Timespec};
 use crate::mem::{Memory, PAGE_SIZE};
+pub use fd::{FdTable, Target};
 pub use regions::{Region, Regions};
 
 /// Signals the core names.
@@ -56,6 +58,7 @@ mod nr {
     pub const WRITEV: u64 = 66;
     pub const PREAD64: u64 = 67;
     pub const PWRITE64: u64 = 68;
+    pub const PIPE2: u64 = 59;
     pub const PPOLL: u64 = 73;
     pub const READLINKAT: u64 = 78;
     pub const NEWFSTATAT: u64 = 79;
@@ -236,8 +239,7 @@ pub struct Process {
     /// One past the highest address mmap may hand out (just below the stack).
     pub mmap_max: u64,
     pub stack_top: u64,
-    /// Which console fds (0, 1, 2) are still open.
-    pub console_open: [bool; 3],
+    pub fds: FdTable,
     pub sigactions: [SigAction; NSIG],
     pub sigmask: u64,
     pub clear_child_tid: u64,
@@ -271,7 +273,7 @@ impl Process {
             mmap_min: 0,
             mmap_max: 0,
             stack_top: 0,
-            console_open: [true; 3],
+            fds: FdTable::new(),
             sigactions: [SigAction::default(); NSIG],
             sigmask: 0,
             clear_child_tid: 0,
@@ -396,6 +398,12 @@ impl From<crate::mem::MemFault> for Stop {
 
 type SysResult = Result<u64, Stop>;
 
+fn timespec_ns(t: Timespec) -> u64 {
+    (t.secs.max(0) as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(t.nanos))
+}
+
 fn err(e: i32) -> SysResult {
     Err(Stop::Errno(e))
 }
@@ -431,15 +439,14 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             nr::READV => self.readv(a[0] as i32, a[1], a[2]),
             nr::WRITEV => self.writev(a[0] as i32, a[1], a[2]),
             nr::PREAD64 | nr::PWRITE64 | nr::LSEEK => {
-                self.console_fd(a[0] as i32)?;
+                self.p.fds.file(a[0] as i32).map_err(Stop::Errno)?;
                 err(ESPIPE)
             }
             nr::CLOSE => {
-                let fd = a[0] as i32;
-                self.console_fd(fd)?;
-                self.p.console_open[fd as usize] = false;
+                self.p.fds.close(a[0] as i32).map_err(Stop::Errno)?;
                 Ok(0)
             }
+            nr::PIPE2 => self.pipe2(a[0], a[1]),
             nr::DUP | nr::DUP3 | nr::FCNTL => self.fd_control(number, a),
             nr::IOCTL => self.ioctl(a[0] as i32, a[1], a[2]),
             nr::FSTAT => self.fstat(a[0] as i32, a[1]),
@@ -481,7 +488,20 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             nr::SET_ROBUST_LIST => Ok(0),
             nr::RSEQ => err(ENOSYS),
             nr::FUTEX => self.futex(a[0], a[1], a[2]),
-            nr::NANOSLEEP | nr::CLOCK_NANOSLEEP => Ok(0),
+            nr::NANOSLEEP => self.nanosleep(a[0]),
+            nr::CLOCK_NANOSLEEP => {
+                const TIMER_ABSTIME: u64 = 1;
+                if a[1] & TIMER_ABSTIME != 0 {
+                    let deadline = self.read_timespec(a[2])?;
+                    let now = self.clock(a[0])?;
+                    let ns = timespec_ns(deadline).saturating_sub(timespec_ns(now));
+                    self.sleep_ns(ns);
+                    Ok(0)
+                } else {
+                    self.clock(a[0])?;
+                    self.nanosleep(a[2])
+                }
+            }
             nr::SCHED_YIELD => Ok(0),
             nr::CLOCK_GETTIME => {
                 let t = self.clock(a[0])?;
@@ -630,42 +650,127 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         }
     }
 
-    fn console_fd(&self, fd: i32) -> Result<(), Stop> {
-        if (0..3).contains(&fd) && self.p.console_open[fd as usize] {
-            Ok(())
-        } else {
-            Err(Stop::Errno(EBADF))
-        }
-    }
-
     fn path_arg(&self, addr: u64) -> Result<u64, Stop> {
         Ok(self.mem.c_str_len(addr, 4096)?)
     }
 
     fn read(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
-        self.console_fd(fd)?;
-        if fd != 0 {
+        let file = self.p.fds.file(fd).map_err(Stop::Errno)?;
+        if file.flags & fd::O_ACCMODE == fd::O_WRONLY {
             return err(EBADF);
         }
         let len = len.min(1 << 20);
         let dst = self.mem.slice_mut(buf, len)?;
-        match self.host.read(fd, dst) {
-            IoResult::Done(n) => Ok(n.min(len as usize) as u64),
-            IoResult::Pending => Err(Stop::Pending(fd)),
-            IoResult::Error(e) => err(e),
+        match file.target {
+            Target::Console(n) => match self.host.read(i32::from(n), dst) {
+                IoResult::Done(n) => Ok(n.min(len as usize) as u64),
+                IoResult::Pending => Err(Stop::Pending(fd)),
+                IoResult::Error(e) => err(e),
+            },
+            #[cfg(feature = "alloc")]
+            Target::PipeRead(id) => {
+                let Some(Some(pipe)) = self.p.fds.pipes.get_mut(id) else {
+                    return err(EBADF);
+                };
+                if pipe.buf.is_empty() {
+                    // No other process can fill it yet: a blocking read would never return.
+                    return if pipe.writers == 0 {
+                        Ok(0)
+                    } else {
+                        err(EAGAIN)
+                    };
+                }
+                let n = dst.len().min(pipe.buf.len());
+                for (d, s) in dst.iter_mut().zip(pipe.buf.drain(..n)) {
+                    *d = s;
+                }
+                Ok(n as u64)
+            }
+            _ => err(EBADF),
         }
     }
 
     fn write(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
-        self.console_fd(fd)?;
-        if fd == 0 {
+        let file = self.p.fds.file(fd).map_err(Stop::Errno)?;
+        if file.flags & fd::O_ACCMODE == fd::O_RDONLY {
             return err(EBADF);
         }
         let data = self.mem.slice(buf, len)?;
-        match self.host.write(fd, data) {
-            IoResult::Done(n) => Ok(n.min(data.len()) as u64),
-            IoResult::Pending => Err(Stop::Pending(fd)),
-            IoResult::Error(e) => err(e),
+        match file.target {
+            Target::Console(n) => match self.host.write(i32::from(n), data) {
+                IoResult::Done(n) => Ok(n.min(data.len()) as u64),
+                IoResult::Pending => Err(Stop::Pending(fd)),
+                IoResult::Error(e) => err(e),
+            },
+            #[cfg(feature = "alloc")]
+            Target::PipeWrite(id) => {
+                let Some(Some(pipe)) = self.p.fds.pipes.get_mut(id) else {
+                    return err(EBADF);
+                };
+                if pipe.readers == 0 {
+                    self.p.deliver(signal::SIGPIPE)?;
+                    return err(EPIPE);
+                }
+                let room = fd::PIPE_CAPACITY.saturating_sub(pipe.buf.len());
+                if room == 0 && !data.is_empty() {
+                    return err(EAGAIN);
+                }
+                let n = data.len().min(room);
+                pipe.buf.extend(&data[..n]);
+                Ok(n as u64)
+            }
+            _ => err(EBADF),
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn pipe2(&mut self, fds_addr: u64, flags: u64) -> SysResult {
+        if flags & !u64::from(fd::O_CLOEXEC | fd::O_NONBLOCK) != 0 {
+            return err(EINVAL);
+        }
+        self.mem.slice(fds_addr, 8)?;
+        let (r, w) = self.p.fds.pipe(flags as u32).map_err(Stop::Errno)?;
+        self.mem.write_u32(fds_addr, r as u32)?;
+        self.mem.write_u32(fds_addr + 4, w as u32)?;
+        Ok(0)
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn pipe2(&mut self, _fds_addr: u64, _flags: u64) -> SysResult {
+        // Pipe buffers need an allocator.
+        err(ENOSYS)
+    }
+
+    fn read_timespec(&self, addr: u64) -> Result<Timespec, Stop> {
+        let secs = self.mem.read_u64(addr)? as i64;
+        let nanos = self.mem.read_u64(addr + 8)?;
+        if secs < 0 || nanos >= 1_000_000_000 {
+            return Err(Stop::Errno(EINVAL));
+        }
+        Ok(Timespec {
+            secs,
+            nanos: nanos as u32,
+        })
+    }
+
+    fn nanosleep(&mut self, req: u64) -> SysResult {
+        let t = self.read_timespec(req)?;
+        self.sleep_ns(timespec_ns(t));
+        Ok(0)
+    }
+
+    fn sleep_ns(&mut self, ns: u64) {
+        if ns == 0 {
+            return;
+        }
+        if self.p.config.deterministic {
+            // Virtual time advances with the instruction counter (10 ns per instruction).
+            self.cpu.instret = self.cpu.instret.saturating_add(ns / 10);
+        } else {
+            self.host.sleep(Timespec {
+                secs: (ns / 1_000_000_000) as i64,
+                nanos: (ns % 1_000_000_000) as u32,
+            });
         }
     }
 
@@ -724,21 +829,50 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     fn fd_control(&mut self, number: u64, a: [u64; 6]) -> SysResult {
+        const F_DUPFD: u64 = 0;
         const F_GETFD: u64 = 1;
         const F_SETFD: u64 = 2;
         const F_GETFL: u64 = 3;
         const F_SETFL: u64 = 4;
+        const F_DUPFD_CLOEXEC: u64 = 1030;
+        const FD_CLOEXEC: u64 = 1;
         let fd = a[0] as i32;
-        self.console_fd(fd)?;
-        match number {
-            nr::FCNTL => match a[1] {
-                F_GETFD | F_SETFD | F_SETFL => Ok(0),
-                // O_RDONLY for stdin, O_WRONLY for stdout/stderr.
-                F_GETFL => Ok(if fd == 0 { 0 } else { 1 }),
-                _ => err(EINVAL),
+        let fds = &mut self.p.fds;
+        let r = match number {
+            nr::DUP => fds.dup(fd, 0, false).map(|n| n as u64),
+            nr::DUP3 => {
+                if a[2] & !u64::from(fd::O_CLOEXEC) != 0 {
+                    return err(EINVAL);
+                }
+                fds.dup_to(fd, a[1] as i32, a[2] != 0).map(|n| n as u64)
+            }
+            _ => match a[1] {
+                F_DUPFD | F_DUPFD_CLOEXEC => {
+                    let min = usize::try_from(a[2]).ok().filter(|&m| m < fd::MAX_FDS);
+                    match min {
+                        Some(min) => fds.dup(fd, min, a[1] == F_DUPFD_CLOEXEC).map(|n| n as u64),
+                        None => Err(EINVAL),
+                    }
+                }
+                F_GETFD => fds.get(fd).map(|e| u64::from(e.cloexec)),
+                F_SETFD => fds.set_cloexec(fd, a[2] & FD_CLOEXEC != 0).map(|_| 0),
+                F_GETFL => fds.file(fd).map(|f| u64::from(f.flags)),
+                F_SETFL => fds.file(fd).and_then(|f| {
+                    let settable = fd::O_NONBLOCK | fd::O_APPEND;
+                    let flags = (f.flags & !settable) | (a[2] as u32 & settable);
+                    fds.set_file_flags(fd, flags).map(|_| 0)
+                }),
+                _ => fds.get(fd).and(Err(EINVAL)),
             },
-            // Only the three console descriptors exist until the file layer lands.
-            _ => err(EMFILE),
+        };
+        r.map_err(Stop::Errno)
+    }
+
+    /// The console stream behind `fd`, if it is one.
+    fn console_of(&self, fd: i32) -> Result<Option<i32>, Stop> {
+        match self.p.fds.file(fd).map_err(Stop::Errno)?.target {
+            Target::Console(n) => Ok(Some(i32::from(n))),
+            _ => Ok(None),
         }
     }
 
@@ -746,8 +880,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         const TCGETS: u64 = 0x5401;
         const TIOCGWINSZ: u64 = 0x5413;
         const TIOCGPGRP: u64 = 0x540f;
-        self.console_fd(fd)?;
-        if !self.host.is_terminal(fd) {
+        let Some(console) = self.console_of(fd)? else {
+            return err(ENOTTY);
+        };
+        if !self.host.is_terminal(console) {
             return err(ENOTTY);
         }
         match request {
@@ -777,11 +913,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     fn fstat(&mut self, fd: i32, statbuf: u64) -> SysResult {
         const S_IFCHR: u32 = 0o020000;
         const S_IFIFO: u32 = 0o010000;
-        self.console_fd(fd)?;
-        let mode = if self.host.is_terminal(fd) {
-            S_IFCHR | 0o620
-        } else {
-            S_IFIFO | 0o600
+        let console = self.console_of(fd)?;
+        let mode = match console {
+            Some(c) if self.host.is_terminal(c) => S_IFCHR | 0o620,
+            _ => S_IFIFO | 0o600,
         };
         let mut st = [0u8; 128];
         st[8..16].copy_from_slice(&(fd as u64 + 1).to_le_bytes());
@@ -916,7 +1051,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         if old != 0 {
             let (cur, max) = match resource {
                 RLIMIT_STACK => (self.p.config.stack_size, self.p.config.stack_size),
-                RLIMIT_NOFILE => (1024, 1024),
+                RLIMIT_NOFILE => (fd::MAX_FDS as u64, fd::MAX_FDS as u64),
                 _ => (INFINITY, INFINITY),
             };
             self.mem.write_u64(old, cur)?;

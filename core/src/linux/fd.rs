@@ -1,0 +1,308 @@
+//! File descriptors: the per-process fd table, shared open-file descriptions, and in-memory pipes.
+//!
+//! An fd points at an open-file description (shared by `dup`), which points at what it
+//! reads and writes: the host console or one end of a pipe. Tables are fixed-size so the
+//! layer works without an allocator; pipes need one for their buffers.
+
+use crate::host::errno::*;
+
+/// Highest number of fds a process may hold (RLIMIT_NOFILE).
+pub const MAX_FDS: usize = 256;
+/// Open-file descriptions alive at once.
+const MAX_FILES: usize = 256;
+/// Bytes a pipe holds before writes come up short (Linux's default pipe size).
+pub const PIPE_CAPACITY: usize = 65536;
+
+/// Access-mode and status flags kept on an open file (a subset of O_*).
+pub const O_RDONLY: u32 = 0;
+pub const O_WRONLY: u32 = 1;
+pub const O_RDWR: u32 = 2;
+pub const O_ACCMODE: u32 = 3;
+pub const O_NONBLOCK: u32 = 0o4000;
+pub const O_APPEND: u32 = 0o2000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+
+/// What an open file reads from and writes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Host console stream 0, 1 or 2.
+    Console(u8),
+    /// The read end of pipe N.
+    PipeRead(usize),
+    /// The write end of pipe N.
+    PipeWrite(usize),
+}
+
+/// An open-file description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenFile {
+    pub target: Target,
+    /// O_* status flags (access mode, O_NONBLOCK, O_APPEND).
+    pub flags: u32,
+    refs: u32,
+}
+
+/// One slot of the fd table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fd {
+    pub file: usize,
+    pub cloexec: bool,
+}
+
+/// An in-memory pipe buffer with its open-end counts.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, Default)]
+pub struct Pipe {
+    pub buf: alloc::collections::VecDeque<u8>,
+    pub readers: u32,
+    pub writers: u32,
+}
+
+/// The fd table of a process plus the open files and pipes it refers to.
+#[derive(Clone, Debug)]
+pub struct FdTable {
+    fds: [Option<Fd>; MAX_FDS],
+    files: [Option<OpenFile>; MAX_FILES],
+    #[cfg(feature = "alloc")]
+    pub pipes: alloc::vec::Vec<Option<Pipe>>,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable::new()
+    }
+}
+
+impl FdTable {
+    /// A table with fds 0, 1 and 2 open on the host console.
+    pub fn new() -> FdTable {
+        let mut t = FdTable {
+            fds: [None; MAX_FDS],
+            files: [None; MAX_FILES],
+            #[cfg(feature = "alloc")]
+            pipes: alloc::vec::Vec::new(),
+        };
+        for (n, flags) in [(0u8, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)] {
+            let file = t.new_file(Target::Console(n), flags).unwrap_or(0);
+            t.install(n as usize, file, false);
+        }
+        t
+    }
+
+    fn new_file(&mut self, target: Target, flags: u32) -> Result<usize, i32> {
+        let slot = self.files.iter().position(|f| f.is_none()).ok_or(ENFILE)?;
+        self.files[slot] = Some(OpenFile {
+            target,
+            flags,
+            refs: 0,
+        });
+        Ok(slot)
+    }
+
+    /// The fd entry for `fd`, or EBADF.
+    pub fn get(&self, fd: i32) -> Result<Fd, i32> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get(i).copied().flatten())
+            .ok_or(EBADF)
+    }
+
+    /// The open file behind `fd`, or EBADF.
+    pub fn file(&self, fd: i32) -> Result<OpenFile, i32> {
+        let entry = self.get(fd)?;
+        self.files[entry.file].ok_or(EBADF)
+    }
+
+    pub fn set_file_flags(&mut self, fd: i32, flags: u32) -> Result<(), i32> {
+        let entry = self.get(fd)?;
+        let file = self.files[entry.file].as_mut().ok_or(EBADF)?;
+        file.flags = flags;
+        Ok(())
+    }
+
+    pub fn set_cloexec(&mut self, fd: i32, cloexec: bool) -> Result<(), i32> {
+        let slot = self
+            .fds
+            .get_mut(fd as usize)
+            .and_then(|s| s.as_mut())
+            .ok_or(EBADF)?;
+        slot.cloexec = cloexec;
+        Ok(())
+    }
+
+    /// Lowest free fd at or above `min`.
+    fn free_fd(&self, min: usize) -> Result<usize, i32> {
+        (min..MAX_FDS)
+            .find(|&i| self.fds[i].is_none())
+            .ok_or(EMFILE)
+    }
+
+    fn install(&mut self, fd: usize, file: usize, cloexec: bool) {
+        if let Some(f) = self.files[file].as_mut() {
+            f.refs += 1;
+        }
+        self.fds[fd] = Some(Fd { file, cloexec });
+    }
+
+    /// Open a new file description on `target` at the lowest free fd.
+    pub fn open(&mut self, target: Target, flags: u32) -> Result<i32, i32> {
+        let fd = self.free_fd(0)?;
+        let file = self.new_file(target, flags & !O_CLOEXEC)?;
+        self.install(fd, file, flags & O_CLOEXEC != 0);
+        #[cfg(feature = "alloc")]
+        self.adjust_pipe_ends(target, 1);
+        Ok(fd as i32)
+    }
+
+    /// `dup`/`F_DUPFD`: a new fd (lowest free at or above `min`) sharing `fd`'s description.
+    pub fn dup(&mut self, fd: i32, min: usize, cloexec: bool) -> Result<i32, i32> {
+        let entry = self.get(fd)?;
+        let new = self.free_fd(min)?;
+        self.install(new, entry.file, cloexec);
+        Ok(new as i32)
+    }
+
+    /// `dup3`: make `new` refer to `old`'s description, closing what `new` held.
+    pub fn dup_to(&mut self, old: i32, new: i32, cloexec: bool) -> Result<i32, i32> {
+        let entry = self.get(old)?;
+        let new_idx = usize::try_from(new)
+            .ok()
+            .filter(|&n| n < MAX_FDS)
+            .ok_or(EBADF)?;
+        if old == new {
+            return Err(EINVAL);
+        }
+        if self.fds[new_idx].is_some() {
+            self.close(new)?;
+        }
+        self.install(new_idx, entry.file, cloexec);
+        Ok(new)
+    }
+
+    /// Close `fd`; the description goes away with its last fd.
+    pub fn close(&mut self, fd: i32) -> Result<(), i32> {
+        let entry = self.get(fd)?;
+        self.fds[fd as usize] = None;
+        let file = self.files[entry.file].as_mut().ok_or(EBADF)?;
+        file.refs -= 1;
+        if file.refs == 0 {
+            let _target = file.target;
+            self.files[entry.file] = None;
+            #[cfg(feature = "alloc")]
+            self.adjust_pipe_ends(_target, -1);
+        }
+        Ok(())
+    }
+
+    /// Number of open fds.
+    pub fn count(&self) -> usize {
+        self.fds.iter().filter(|f| f.is_some()).count()
+    }
+
+    /// Create a pipe; returns (read fd, write fd).
+    #[cfg(feature = "alloc")]
+    pub fn pipe(&mut self, flags: u32) -> Result<(i32, i32), i32> {
+        let id = match self.pipes.iter().position(|p| p.is_none()) {
+            Some(i) => i,
+            None => {
+                self.pipes.push(None);
+                self.pipes.len() - 1
+            }
+        };
+        self.pipes[id] = Some(Pipe::default());
+        let status = flags & O_NONBLOCK;
+        let read = self.open(
+            Target::PipeRead(id),
+            O_RDONLY | status | (flags & O_CLOEXEC),
+        );
+        let read = match read {
+            Ok(fd) => fd,
+            Err(e) => {
+                self.pipes[id] = None;
+                return Err(e);
+            }
+        };
+        match self.open(
+            Target::PipeWrite(id),
+            O_WRONLY | status | (flags & O_CLOEXEC),
+        ) {
+            Ok(write) => Ok((read, write)),
+            Err(e) => {
+                let _ = self.close(read);
+                Err(e)
+            }
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn adjust_pipe_ends(&mut self, target: Target, delta: i32) {
+        let (id, reader) = match target {
+            Target::PipeRead(id) => (id, true),
+            Target::PipeWrite(id) => (id, false),
+            Target::Console(_) => return,
+        };
+        if let Some(Some(p)) = self.pipes.get_mut(id) {
+            let count = if reader {
+                &mut p.readers
+            } else {
+                &mut p.writers
+            };
+            *count = count.saturating_add_signed(delta);
+            if p.readers == 0 && p.writers == 0 {
+                self.pipes[id] = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_fds_dup_and_close() {
+        let mut t = FdTable::new();
+        assert_eq!(t.file(1).unwrap().target, Target::Console(1));
+        let d = t.dup(1, 0, false).unwrap();
+        assert_eq!(d, 3);
+        t.close(d).unwrap();
+        assert_eq!(
+            t.file(1).unwrap().target,
+            Target::Console(1),
+            "closing a dup keeps the original"
+        );
+        let d = t.dup(1, 0, false).unwrap();
+        assert_eq!(t.file(d).unwrap().target, Target::Console(1));
+        t.close(1).unwrap();
+        assert_eq!(t.file(1), Err(EBADF));
+        assert_eq!(t.file(d).unwrap().target, Target::Console(1));
+        assert_eq!(t.dup(1, 0, false), Err(EBADF));
+        assert_eq!(t.dup_to(d, 1, false), Ok(1));
+        assert_eq!(t.get(-1), Err(EBADF));
+        assert_eq!(t.get(100000), Err(EBADF));
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn pipe_ends_are_counted() {
+        let mut t = FdTable::new();
+        let (r, w) = t.pipe(0).unwrap();
+        assert_eq!((r, w), (3, 4));
+        let w2 = t.dup(w, 0, false).unwrap();
+        t.close(w).unwrap();
+        assert_eq!(t.pipes[0].as_ref().unwrap().writers, 1);
+        t.close(w2).unwrap();
+        assert_eq!(t.pipes[0].as_ref().unwrap().writers, 0);
+        t.close(r).unwrap();
+        assert!(t.pipes[0].is_none());
+    }
+
+    #[test]
+    fn table_fills_up_with_emfile() {
+        let mut t = FdTable::new();
+        for _ in 3..MAX_FDS {
+            t.dup(0, 0, false).unwrap();
+        }
+        assert_eq!(t.dup(0, 0, false), Err(EMFILE));
+    }
+}
