@@ -77,16 +77,131 @@ enum Flow {
     FenceI,
 }
 
-/// Slots per page: one per 2-byte offset, plus two never-decoded sentinels past the end so
-/// that falling off the page is caught by the "undecoded" test the loop makes anyway.
-const PAGE_SLOTS: usize = SLOTS_PER_PAGE + 2;
-type DecodedPage = [Insn; PAGE_SLOTS];
+/// One pre-decoded instruction in a page's code array, with its offset in the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(16))]
+struct Slot {
+    insn: Insn,
+    pc_off: u16,
+}
 
-/// Pre-decoded instructions, one slot per 2-byte offset of each guest code page.
+/// Marks the end of a straight-line run that did not end in a control transfer:
+/// execution continues at `pc_off` (possibly the next page). It retires nothing.
+const fn continue_at(pc_off: u16) -> Slot {
+    Slot {
+        insn: Insn::UNDECODED,
+        pc_off,
+    }
+}
+
+/// `entry` value of a 2-byte offset where no decoded instruction starts.
+const NO_ENTRY: u32 = u32::MAX;
+/// Longest straight-line run decoded in one go (bounds the work a single decode does).
+const MAX_RUN: usize = 256;
+/// Capacity of a page's code array without an allocator (a full page plus run ends).
+#[cfg(not(feature = "alloc"))]
+const CODE_CAPACITY: usize = 2 * SLOTS_PER_PAGE + MAX_RUN;
+
+#[cfg(feature = "alloc")]
+type CodeVec = alloc::vec::Vec<Slot>;
+#[cfg(not(feature = "alloc"))]
+type CodeVec = heapless::Vec<Slot, CODE_CAPACITY>;
+
+/// The decoded code of one guest page: straight-line runs stored contiguously, so the
+/// interpreter steps to the next instruction by index (no dependence on instruction
+/// length), plus a map from 2-byte offsets to where each decoded instruction lives.
+#[derive(Clone)]
+struct Page {
+    entry: [u32; SLOTS_PER_PAGE],
+    code: CodeVec,
+}
+
+impl Page {
+    fn new() -> Page {
+        Page {
+            entry: [NO_ENTRY; SLOTS_PER_PAGE],
+            code: CodeVec::new(),
+        }
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn clear(&mut self) {
+        self.entry = [NO_ENTRY; SLOTS_PER_PAGE];
+        self.code.clear();
+    }
+
+    fn push(&mut self, slot: Slot) {
+        #[cfg(feature = "alloc")]
+        self.code.push(slot);
+        #[cfg(not(feature = "alloc"))]
+        {
+            // `decode_run` makes room for a whole run before it starts.
+            let _ = self.code.push(slot);
+        }
+    }
+
+    /// Index in `code` of the instruction at `pc` (which must be in this page), decoding a
+    /// new straight-line run from there if needed.
+    #[inline(always)]
+    fn lookup(&mut self, mem: &Memory, page_base: u64, pc: u64) -> Result<usize, Exit> {
+        let slot = ((pc - page_base) >> 1) as usize & (SLOTS_PER_PAGE - 1);
+        match self.entry[slot] {
+            NO_ENTRY => self.decode_run(mem, page_base, pc),
+            k => Ok(k as usize),
+        }
+    }
+
+    #[cold]
+    fn decode_run(&mut self, mem: &Memory, page_base: u64, start: u64) -> Result<usize, Exit> {
+        #[cfg(not(feature = "alloc"))]
+        if self.code.len() + MAX_RUN + 1 > CODE_CAPACITY {
+            self.clear();
+        }
+        let first = self.code.len();
+        let mut pc = start;
+        loop {
+            let off = (pc - page_base) as u16;
+            if self.code.len() - first >= MAX_RUN || pc - page_base >= 1 << PAGE_SHIFT {
+                self.push(continue_at(off));
+                break;
+            }
+            let insn = match fetch_decode(mem, pc) {
+                Ok(i) => i,
+                Err(e) if self.code.len() == first => return Err(e),
+                // Fault when (and if) execution gets there, not now.
+                Err(_) => {
+                    self.push(continue_at(off));
+                    break;
+                }
+            };
+            let slot = (off >> 1) as usize;
+            if self.entry[slot] == NO_ENTRY {
+                self.entry[slot] = self.code.len() as u32;
+            }
+            self.push(Slot { insn, pc_off: off });
+            pc += u64::from(insn.len);
+            if ends_run(insn.op) {
+                break;
+            }
+        }
+        Ok(first)
+    }
+}
+
+/// Operations after which the next instruction is not simply the following one.
+fn ends_run(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Jal | Jalr | Beq | Bne | Blt | Bge | Bltu | Bgeu | Ecall | Ebreak | FenceI | Illegal
+    )
+}
+
+/// Pre-decoded code, per guest page.
 #[cfg(feature = "alloc")]
 #[derive(Clone, Default)]
 pub struct CodeCache {
-    pages: alloc::vec::Vec<Option<alloc::boxed::Box<DecodedPage>>>,
+    pages: alloc::vec::Vec<Option<alloc::boxed::Box<Page>>>,
 }
 
 /// Without an allocator the cache holds the one page being executed.
@@ -94,7 +209,7 @@ pub struct CodeCache {
 #[derive(Clone)]
 pub struct CodeCache {
     page_no: Option<u64>,
-    slots: DecodedPage,
+    page: Page,
 }
 
 #[cfg(not(feature = "alloc"))]
@@ -102,7 +217,7 @@ impl Default for CodeCache {
     fn default() -> Self {
         CodeCache {
             page_no: None,
-            slots: [Insn::UNDECODED; PAGE_SLOTS],
+            page: Page::new(),
         }
     }
 }
@@ -149,7 +264,7 @@ impl CodeCache {
         }
     }
 
-    fn page(&mut self, page_no: u64, mem_size: u64) -> Option<&mut DecodedPage> {
+    fn page(&mut self, page_no: u64, mem_size: u64) -> Option<&mut Page> {
         if page_no >= mem_size >> PAGE_SHIFT {
             return None;
         }
@@ -159,18 +274,15 @@ impl CodeCache {
             if idx >= self.pages.len() {
                 self.pages.resize(idx + 1, None);
             }
-            Some(
-                self.pages[idx]
-                    .get_or_insert_with(|| alloc::boxed::Box::new([Insn::UNDECODED; PAGE_SLOTS])),
-            )
+            Some(self.pages[idx].get_or_insert_with(|| alloc::boxed::Box::new(Page::new())))
         }
         #[cfg(not(feature = "alloc"))]
         {
             if self.page_no != Some(page_no) {
-                self.slots = [Insn::UNDECODED; PAGE_SLOTS];
+                self.page.clear();
                 self.page_no = Some(page_no);
             }
-            Some(&mut self.slots)
+            Some(&mut self.page)
         }
     }
 }
@@ -298,125 +410,99 @@ impl Cpu {
                 access: Access::Fetch,
             }));
         };
+        let mut k = match page.lookup(mem, page_base, pc) {
+            Ok(k) => k,
+            Err(e) => return Some(Flow::Exit(e)),
+        };
         let mut left = *remaining;
         let flow = loop {
-            let slot = (pc.wrapping_sub(page_base) >> 1) as usize;
-            // A jump elsewhere lands outside the slot array; falling off the end hits a sentinel.
-            let Some(i) = page.get(slot) else {
-                break None;
-            };
-            if i.op == Op::Undecoded {
-                if slot >= SLOTS_PER_PAGE {
-                    break None;
-                }
-                match fetch_decode(mem, pc) {
-                    Ok(i) => page[slot] = i,
-                    Err(e) => break Some(Flow::Exit(e)),
-                }
-                continue;
-            }
+            let Slot { insn: i, pc_off } = page.code[k];
+            k += 1;
+            let here = page_base + u64::from(pc_off);
             let x = &mut self.x;
             let rd = (i.rd & 63) as usize;
             let rs1 = (i.rs1 & 63) as usize;
             let rs2 = (i.rs2 & 63) as usize;
             let imm = i.imm as i64 as u64;
-            let next = pc.wrapping_add(u64::from(i.len));
             macro_rules! load {
                 ($read:ident, $conv:expr) => {{
                     match mem.$read(x[rs1].wrapping_add(imm)) {
                         Ok(v) => x[rd] = $conv(v),
-                        Err(f) => break Some(fault(f, Access::Load)),
+                        Err(f) => {
+                            pc = here;
+                            break Some(fault(f, Access::Load));
+                        }
                     }
-                    next
                 }};
             }
             macro_rules! store {
                 ($write:ident, $v:expr) => {{
                     if let Err(f) = mem.$write(x[rs1].wrapping_add(imm), $v) {
+                        pc = here;
                         break Some(fault(f, Access::Store));
                     }
-                    next
+                }};
+            }
+            // Leave the run: count the instruction, then continue at `$target`.
+            macro_rules! transfer {
+                ($target:expr) => {{
+                    pc = $target;
+                    left -= 1;
+                    if left == 0 || pc.wrapping_sub(page_base) >= 1 << PAGE_SHIFT {
+                        break None;
+                    }
+                    match page.lookup(mem, page_base, pc) {
+                        Ok(next) => {
+                            k = next;
+                            continue;
+                        }
+                        Err(e) => break Some(Flow::Exit(e)),
+                    }
                 }};
             }
             macro_rules! branch {
                 ($cond:expr) => {{
-                    if $cond {
-                        pc.wrapping_add(imm)
+                    let target = if $cond {
+                        here.wrapping_add(imm)
                     } else {
-                        next
-                    }
+                        here + u64::from(i.len)
+                    };
+                    transfer!(target)
                 }};
             }
             let (a, b) = (x[rs1], x[rs2]);
-            pc = match i.op {
-                Op::Addi => {
-                    x[rd] = a.wrapping_add(imm);
-                    next
+            match i.op {
+                Op::Undecoded => {
+                    // End of a straight-line run: nothing retires, carry on at its pc.
+                    pc = here;
+                    if pc.wrapping_sub(page_base) >= 1 << PAGE_SHIFT {
+                        break None;
+                    }
+                    match page.lookup(mem, page_base, pc) {
+                        Ok(next) => {
+                            k = next;
+                            continue;
+                        }
+                        Err(e) => break Some(Flow::Exit(e)),
+                    }
                 }
-                Op::Add => {
-                    x[rd] = a.wrapping_add(b);
-                    next
-                }
-                Op::Sub => {
-                    x[rd] = a.wrapping_sub(b);
-                    next
-                }
-                Op::Addiw => {
-                    x[rd] = sext32(a.wrapping_add(imm));
-                    next
-                }
-                Op::Addw => {
-                    x[rd] = sext32(a.wrapping_add(b));
-                    next
-                }
-                Op::Lui => {
-                    x[rd] = imm;
-                    next
-                }
-                Op::Auipc => {
-                    x[rd] = pc.wrapping_add(imm);
-                    next
-                }
-                Op::Andi => {
-                    x[rd] = a & imm;
-                    next
-                }
-                Op::Ori => {
-                    x[rd] = a | imm;
-                    next
-                }
-                Op::Xori => {
-                    x[rd] = a ^ imm;
-                    next
-                }
-                Op::And => {
-                    x[rd] = a & b;
-                    next
-                }
-                Op::Or => {
-                    x[rd] = a | b;
-                    next
-                }
-                Op::Xor => {
-                    x[rd] = a ^ b;
-                    next
-                }
-                Op::Slli => {
-                    x[rd] = a << (imm & 63);
-                    next
-                }
-                Op::Srli => {
-                    x[rd] = a >> (imm & 63);
-                    next
-                }
-                Op::Srai => {
-                    x[rd] = ((a as i64) >> (imm & 63)) as u64;
-                    next
-                }
-                Op::Mul => {
-                    x[rd] = a.wrapping_mul(b);
-                    next
-                }
+                Op::Addi => x[rd] = a.wrapping_add(imm),
+                Op::Add => x[rd] = a.wrapping_add(b),
+                Op::Sub => x[rd] = a.wrapping_sub(b),
+                Op::Addiw => x[rd] = sext32(a.wrapping_add(imm)),
+                Op::Addw => x[rd] = sext32(a.wrapping_add(b)),
+                Op::Lui => x[rd] = imm,
+                Op::Auipc => x[rd] = here.wrapping_add(imm),
+                Op::Andi => x[rd] = a & imm,
+                Op::Ori => x[rd] = a | imm,
+                Op::Xori => x[rd] = a ^ imm,
+                Op::And => x[rd] = a & b,
+                Op::Or => x[rd] = a | b,
+                Op::Xor => x[rd] = a ^ b,
+                Op::Slli => x[rd] = a << (imm & 63),
+                Op::Srli => x[rd] = a >> (imm & 63),
+                Op::Srai => x[rd] = ((a as i64) >> (imm & 63)) as u64,
+                Op::Mul => x[rd] = a.wrapping_mul(b),
                 Op::Ld => load!(read_u64, |v: u64| v),
                 Op::Lw => load!(read_u32, |v: u32| v as i32 as i64 as u64),
                 Op::Lwu => load!(read_u32, u64::from),
@@ -431,30 +517,37 @@ impl Cpu {
                 Op::Bltu => branch!(a < b),
                 Op::Bgeu => branch!(a >= b),
                 Op::Jal => {
-                    x[rd] = next;
-                    pc.wrapping_add(imm)
+                    x[rd] = here + u64::from(i.len);
+                    transfer!(here.wrapping_add(imm))
                 }
                 Op::Jalr => {
                     let target = a.wrapping_add(imm) & !1;
-                    x[rd] = next;
-                    target
+                    x[rd] = here + u64::from(i.len);
+                    transfer!(target)
                 }
-                _ => match self.execute(mem, i, pc) {
-                    Ok(next) => next,
+                _ => match self.execute(mem, &i, here) {
+                    Ok(next) if ends_run(i.op) => transfer!(next),
+                    Ok(_) => {}
                     Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
                         left -= 1;
+                        pc = here;
                         break Some(Flow::Exit(e));
                     }
                     Err(Flow::FenceI) => {
                         left -= 1;
-                        pc = next;
+                        pc = here + u64::from(i.len);
                         break Some(Flow::FenceI);
                     }
-                    Err(other) => break Some(with_raw_bits(mem, pc, other)),
+                    Err(other) => {
+                        pc = here;
+                        break Some(with_raw_bits(mem, pc, other));
+                    }
                 },
-            };
+            }
             left -= 1;
             if left == 0 {
+                // A run always ends in a transfer or a continuation slot, so `k` is valid.
+                pc = page_base + u64::from(page.code[k].pc_off);
                 break None;
             }
         };
