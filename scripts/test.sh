@@ -14,6 +14,7 @@ cargo clippy -p friscy-core --no-default-features -- -D warnings
 
 step "unit and integration tests"
 cargo test --workspace
+cargo test -p friscy-core --no-default-features --lib
 
 step "core builds without std and without alloc (host target)"
 cargo build -p friscy-core --no-default-features

@@ -1104,3 +1104,123 @@ fn misaligned(addr: u64) -> Flow {
         access: Access::Misaligned,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sum 1..=100 in a loop, spill through the stack with compressed sd/ld, then ecall.
+    const PROGRAM: &[u8] = &[
+        0x13, 0x05, 0x00, 0x00, // addi a0, zero, 0
+        0x93, 0x05, 0x40, 0x06, // addi a1, zero, 100
+        0x33, 0x05, 0xb5, 0x00, // loop: add a0, a0, a1
+        0x93, 0x85, 0xf5, 0xff, // addi a1, a1, -1
+        0xe3, 0x9c, 0x05, 0xfe, // bnez a1, loop
+        0x41, 0x11, // c.addi sp, -16
+        0x2a, 0xe4, // c.sdsp a0, 8(sp)
+        0x22, 0x66, // c.ldsp a2, 8(sp)
+        0x93, 0x08, 0xd0, 0x05, // addi a7, zero, 93
+        0x73, 0x00, 0x00, 0x00, // ecall
+    ];
+    const CODE: u64 = 0x2000;
+    /// Instructions up to and including the ecall: 2 + 3 * 100 + 4 + 1.
+    const TOTAL: u64 = 307;
+
+    fn memory() -> Memory {
+        #[cfg(feature = "alloc")]
+        let mut mem = Memory::new(0x10000).unwrap();
+        #[cfg(not(feature = "alloc"))]
+        let mut mem = Memory::from_buffer(std::vec![0u8; 0x10000].leak()).unwrap();
+        mem.write_bytes(CODE, PROGRAM).unwrap();
+        mem
+    }
+
+    fn fresh(mem: &Memory) -> Cpu {
+        let mut cpu = Cpu::default();
+        cpu.pc = CODE;
+        cpu.x[2] = mem.size();
+        cpu
+    }
+
+    #[test]
+    fn runs_loop_to_ecall_with_exact_count() {
+        let mut mem = memory();
+        let mut cache = CodeCache::default();
+        let mut cpu = fresh(&mem);
+        assert_eq!(cpu.run(&mut mem, &mut cache, 1_000_000), Exit::Ecall);
+        assert_eq!(cpu.instret, TOTAL);
+        assert_eq!(cpu.pc, CODE + 0x1e);
+        assert_eq!(cpu.x[10], 5050);
+        assert_eq!(cpu.x[12], 5050);
+        assert_eq!(cpu.x[17], 93);
+        assert_eq!(cpu.x[0], 0);
+    }
+
+    #[test]
+    fn any_budget_split_gives_the_same_state() {
+        let mut reference_mem = memory();
+        let mut cache = CodeCache::default();
+        let mut reference = fresh(&reference_mem);
+        reference.run(&mut reference_mem, &mut cache, u64::MAX);
+        for slice in [1, 2, 3, 7, 100, 306] {
+            let mut mem = memory();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            let mut calls = 0;
+            loop {
+                let before = cpu.instret;
+                match cpu.run(&mut mem, &mut cache, slice) {
+                    Exit::Budget => assert_eq!(cpu.instret - before, slice),
+                    Exit::Ecall => break,
+                    other => panic!("unexpected exit {other:?}"),
+                }
+                calls += 1;
+                assert!(calls <= TOTAL, "no progress with slice {slice}");
+            }
+            assert_eq!(cpu, reference, "slice {slice}");
+        }
+    }
+
+    #[test]
+    fn fetch_outside_memory_faults_without_retiring() {
+        let mut mem = memory();
+        let mut cache = CodeCache::default();
+        let mut cpu = fresh(&mem);
+        cpu.pc = 0x10;
+        assert_eq!(
+            cpu.run(&mut mem, &mut cache, 10),
+            Exit::Fault {
+                addr: 0x10,
+                access: Access::Fetch
+            }
+        );
+        assert_eq!(cpu.instret, 0);
+        // A 32-bit instruction whose second half lies past the end of memory.
+        cpu.pc = mem.size() - 2;
+        mem.write_u16(cpu.pc, 0x0513).unwrap();
+        assert_eq!(
+            cpu.run(&mut mem, &mut cache, 10),
+            Exit::Fault {
+                addr: mem.size(),
+                access: Access::Fetch
+            }
+        );
+        // All-zero parcels are the defined illegal instruction.
+        cpu.pc = CODE + 0x100;
+        assert_eq!(cpu.run(&mut mem, &mut cache, 10), Exit::Illegal { bits: 0 });
+    }
+
+    #[test]
+    fn fence_i_sees_rewritten_code() {
+        let mut mem = memory();
+        let mut cache = CodeCache::default();
+        let mut cpu = fresh(&mem);
+        cpu.run(&mut mem, &mut cache, 2);
+        // Patch `addi a1, zero, 100` into `addi a1, zero, 1` and restart after a flush.
+        mem.write_u32(CODE + 4, 0x0010_0593).unwrap();
+        cache.flush();
+        cpu.pc = CODE;
+        assert_eq!(cpu.run(&mut mem, &mut cache, 1_000), Exit::Ecall);
+        assert_eq!(cpu.x[10], 1);
+    }
+}
