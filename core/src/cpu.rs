@@ -1136,8 +1136,10 @@ mod tests {
     }
 
     fn fresh(mem: &Memory) -> Cpu {
-        let mut cpu = Cpu::default();
-        cpu.pc = CODE;
+        let mut cpu = Cpu {
+            pc: CODE,
+            ..Cpu::default()
+        };
         cpu.x[2] = mem.size();
         cpu
     }
