@@ -16,8 +16,9 @@ const SLOTS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
 /// Architectural state of one hart.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cpu {
-    /// x0..x31, then the x0 write sink and padding (so indices can be masked with 63).
-    pub x: [u64; 64],
+    /// x0..x31, then the x0 write sink (32) and padding: 256 entries so that any `u8`
+    /// register index is in bounds without a mask or a check.
+    pub x: [u64; 256],
     /// f0..f31 as raw 64-bit patterns (singles are NaN-boxed).
     pub f: [u64; 32],
     pub pc: u64,
@@ -34,7 +35,7 @@ pub struct Cpu {
 impl Default for Cpu {
     fn default() -> Self {
         Cpu {
-            x: [0; 64],
+            x: [0; 256],
             f: [0; 32],
             pc: 0,
             fflags: 0,
@@ -415,21 +416,29 @@ impl Cpu {
             Err(e) => return Some(Flow::Exit(e)),
         };
         let mut left = *remaining;
+        // Re-borrowed after every decode so the hot path reads straight from the slice.
+        let mut code: &[Slot] = &page.code;
         let flow = loop {
-            let Slot { insn: i, pc_off } = page.code[k];
+            let slot = &code[k];
+            let i = &slot.insn;
             k += 1;
-            let here = page_base + u64::from(pc_off);
+            // The instruction's own pc, computed only by the operations that need it.
+            macro_rules! here {
+                () => {
+                    page_base + u64::from(slot.pc_off)
+                };
+            }
             let x = &mut self.x;
-            let rd = (i.rd & 63) as usize;
-            let rs1 = (i.rs1 & 63) as usize;
-            let rs2 = (i.rs2 & 63) as usize;
+            let rd = usize::from(i.rd);
+            let rs1 = usize::from(i.rs1);
+            let rs2 = usize::from(i.rs2);
             let imm = i.imm as i64 as u64;
             macro_rules! load {
                 ($read:ident, $conv:expr) => {{
                     match mem.$read(x[rs1].wrapping_add(imm)) {
                         Ok(v) => x[rd] = $conv(v),
                         Err(f) => {
-                            pc = here;
+                            pc = here!();
                             break Some(fault(f, Access::Load));
                         }
                     }
@@ -438,7 +447,7 @@ impl Cpu {
             macro_rules! store {
                 ($write:ident, $v:expr) => {{
                     if let Err(f) = mem.$write(x[rs1].wrapping_add(imm), $v) {
-                        pc = here;
+                        pc = here!();
                         break Some(fault(f, Access::Store));
                     }
                 }};
@@ -454,6 +463,7 @@ impl Cpu {
                     match page.lookup(mem, page_base, pc) {
                         Ok(next) => {
                             k = next;
+                            code = &page.code;
                             continue;
                         }
                         Err(e) => break Some(Flow::Exit(e)),
@@ -463,9 +473,9 @@ impl Cpu {
             macro_rules! branch {
                 ($cond:expr) => {{
                     let target = if $cond {
-                        here.wrapping_add(imm)
+                        here!().wrapping_add(imm)
                     } else {
-                        here + u64::from(i.len)
+                        here!() + u64::from(i.len)
                     };
                     transfer!(target)
                 }};
@@ -474,13 +484,14 @@ impl Cpu {
             match i.op {
                 Op::Undecoded => {
                     // End of a straight-line run: nothing retires, carry on at its pc.
-                    pc = here;
+                    pc = here!();
                     if pc.wrapping_sub(page_base) >= 1 << PAGE_SHIFT {
                         break None;
                     }
                     match page.lookup(mem, page_base, pc) {
                         Ok(next) => {
                             k = next;
+                            code = &page.code;
                             continue;
                         }
                         Err(e) => break Some(Flow::Exit(e)),
@@ -492,7 +503,7 @@ impl Cpu {
                 Op::Addiw => x[rd] = sext32(a.wrapping_add(imm)),
                 Op::Addw => x[rd] = sext32(a.wrapping_add(b)),
                 Op::Lui => x[rd] = imm,
-                Op::Auipc => x[rd] = here.wrapping_add(imm),
+                Op::Auipc => x[rd] = here!().wrapping_add(imm),
                 Op::Andi => x[rd] = a & imm,
                 Op::Ori => x[rd] = a | imm,
                 Op::Xori => x[rd] = a ^ imm,
@@ -517,29 +528,29 @@ impl Cpu {
                 Op::Bltu => branch!(a < b),
                 Op::Bgeu => branch!(a >= b),
                 Op::Jal => {
-                    x[rd] = here + u64::from(i.len);
-                    transfer!(here.wrapping_add(imm))
+                    x[rd] = here!() + u64::from(i.len);
+                    transfer!(here!().wrapping_add(imm))
                 }
                 Op::Jalr => {
                     let target = a.wrapping_add(imm) & !1;
-                    x[rd] = here + u64::from(i.len);
+                    x[rd] = here!() + u64::from(i.len);
                     transfer!(target)
                 }
-                _ => match self.execute(mem, &i, here) {
+                _ => match self.execute(mem, i, here!()) {
                     Ok(next) if ends_run(i.op) => transfer!(next),
                     Ok(_) => {}
                     Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
                         left -= 1;
-                        pc = here;
+                        pc = here!();
                         break Some(Flow::Exit(e));
                     }
                     Err(Flow::FenceI) => {
                         left -= 1;
-                        pc = here + u64::from(i.len);
+                        pc = here!() + u64::from(i.len);
                         break Some(Flow::FenceI);
                     }
                     Err(other) => {
-                        pc = here;
+                        pc = here!();
                         break Some(with_raw_bits(mem, pc, other));
                     }
                 },
@@ -547,7 +558,7 @@ impl Cpu {
             left -= 1;
             if left == 0 {
                 // A run always ends in a transfer or a continuation slot, so `k` is valid.
-                pc = page_base + u64::from(page.code[k].pc_off);
+                pc = page_base + u64::from(code[k].pc_off);
                 break None;
             }
         };
@@ -567,9 +578,9 @@ impl Cpu {
     /// common operations and calls this for the rest.
     #[inline(never)]
     fn execute(&mut self, mem: &mut Memory, i: &Insn, pc: u64) -> Result<u64, Flow> {
-        let rd = (i.rd & 63) as usize;
-        let rs1 = (i.rs1 & 63) as usize;
-        let rs2 = (i.rs2 & 63) as usize;
+        let rd = usize::from(i.rd);
+        let rs1 = usize::from(i.rs1);
+        let rs2 = usize::from(i.rs2);
         let imm = i.imm as i64 as u64;
         let next = pc.wrapping_add(u64::from(i.len));
         let x = &mut self.x;
@@ -885,11 +896,11 @@ impl Cpu {
 
     fn csr(&mut self, i: Insn, pc: u64, next: u64) -> Result<u64, Flow> {
         let _ = pc;
-        let rd = (i.rd & 63) as usize;
+        let rd = usize::from(i.rd);
         let illegal = Err(Flow::Exit(Exit::Illegal { bits: 0 }));
         let operand = match i.op {
             Op::Csrrwi | Op::Csrrsi | Op::Csrrci => u64::from(i.rs1),
-            _ => self.x[(i.rs1 & 63) as usize],
+            _ => self.x[usize::from(i.rs1)],
         };
         let writes = match i.op {
             Op::Csrrw | Op::Csrrwi => true,
@@ -930,14 +941,14 @@ impl Cpu {
 
     #[inline(never)]
     fn execute_fp(&mut self, mem: &mut Memory, i: Insn, _pc: u64, next: u64) -> Result<u64, Flow> {
-        let rd = (i.rd & 63) as usize;
+        let rd = usize::from(i.rd);
         let frd = (i.rd & 31) as usize;
         let fs1 = (i.rs1 & 31) as usize;
         let fs2 = (i.rs2 & 31) as usize;
         let fs3 = (i.rs3 & 31) as usize;
         let illegal = Flow::Exit(Exit::Illegal { bits: 0 });
         let imm = i.imm as i64 as u64;
-        let xa = self.x[(i.rs1 & 63) as usize];
+        let xa = self.x[usize::from(i.rs1)];
         let (d1, d2, d3) = (self.f[fs1], self.f[fs2], self.f[fs3]);
         let (s1, s2, s3) = (unbox32(d1), unbox32(d2), unbox32(d3));
         let mut flags = 0u8;

@@ -83,6 +83,7 @@ impl Memory {
     }
 
     /// Offset into the buffer of an `n`-byte access at `addr`, if it is inside the address space.
+    /// This single compare is the only check on the hot path: `load`/`store` rely on it.
     #[inline(always)]
     fn offset(&self, addr: u64, n: usize) -> Option<usize> {
         let span = self.buf.len() as u64 - GUARD_SIZE - n as u64;
@@ -97,8 +98,10 @@ impl Memory {
     fn load<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemFault> {
         match self.offset(addr, N) {
             Some(o) => {
+                // SAFETY: `offset` proved `GUARD_SIZE <= o` and `o + N <= buf.len()`.
+                let bytes = unsafe { self.buf.get_unchecked(o..o + N) };
                 let mut out = [0u8; N];
-                out.copy_from_slice(&self.buf[o..o + N]);
+                out.copy_from_slice(bytes);
                 Ok(out)
             }
             None => Err(MemFault { addr }),
@@ -109,7 +112,8 @@ impl Memory {
     fn store<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> Result<(), MemFault> {
         match self.offset(addr, N) {
             Some(o) => {
-                self.buf[o..o + N].copy_from_slice(&bytes);
+                // SAFETY: `offset` proved `GUARD_SIZE <= o` and `o + N <= buf.len()`.
+                unsafe { self.buf.get_unchecked_mut(o..o + N) }.copy_from_slice(&bytes);
                 Ok(())
             }
             None => Err(MemFault { addr }),
