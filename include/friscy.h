@@ -115,7 +115,7 @@ typedef enum friscy_result {
      */
     FRISCY_ERR_STACK_TOO_SMALL = 306,
     /**
-     * The host could not allocate memory (guest memory or library state).
+     * The host could not allocate the guest memory or the copy of the program.
      */
     FRISCY_ERR_OUT_OF_MEMORY = 400,
     /**
@@ -266,8 +266,10 @@ typedef struct friscy_config {
      */
     uint64_t stack_size;
     /**
-     * Seed for deterministic random bytes (AT_RANDOM always; getrandom in deterministic
-     * mode or when the host has no entropy callback).
+     * Seed for the guest's pseudo-random bytes: AT_RANDOM (which glibc uses for its stack
+     * protector and pointer guard) always comes from it, and getrandom does in deterministic
+     * mode or without an entropy callback. The default is a fixed value, so a host that
+     * wants unpredictable canaries sets a random seed.
      */
     uint64_t seed;
     /**

@@ -197,6 +197,9 @@ int main(int argc, char **argv) {
         cfg.flags |= FRISCY_CONFIG_DETERMINISTIC;
 
     FILE *urandom = fopen("/dev/urandom", "rb");
+    /* A random seed makes the guest's AT_RANDOM (stack canaries) unpredictable. */
+    if (!deterministic && urandom && fread(&cfg.seed, sizeof cfg.seed, 1, urandom) != 1)
+        cfg.seed ^= (uint64_t)time(NULL);
     friscy_host_io io;
     friscy_host_io_init(&io, sizeof io);
     io.userdata = urandom; /* only host_entropy uses it */

@@ -32,8 +32,10 @@ pub struct friscy_config {
     pub memory_size: u64,
     /// Largest guest stack in bytes (capped at a quarter of `memory_size`). Default 8 MiB.
     pub stack_size: u64,
-    /// Seed for deterministic random bytes (AT_RANDOM always; getrandom in deterministic
-    /// mode or when the host has no entropy callback).
+    /// Seed for the guest's pseudo-random bytes: AT_RANDOM (which glibc uses for its stack
+    /// protector and pointer guard) always comes from it, and getrandom does in deterministic
+    /// mode or without an entropy callback. The default is a fixed value, so a host that
+    /// wants unpredictable canaries sets a random seed.
     pub seed: u64,
     /// `argc` NUL-terminated strings: the guest's argv (argv[0] is the program name the
     /// guest sees). May be NULL when `argc` is 0. Copied when the machine is created.

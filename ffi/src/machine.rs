@@ -303,7 +303,16 @@ pub unsafe extern "C" fn friscy_machine_new_from_elf(
         // SAFETY: the caller promises a valid host_io table (or NULL).
         let io = unsafe { read_host_io(host_io)? };
         // SAFETY: the caller promises `elf_len` readable bytes at `elf`.
-        let bytes: Box<[u8]> = unsafe { core::slice::from_raw_parts(elf, elf_len) }.into();
+        let src = unsafe { core::slice::from_raw_parts(elf, elf_len) };
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(elf_len).map_err(|_| {
+            Error::new(
+                FRISCY_ERR_OUT_OF_MEMORY,
+                format!("cannot allocate {elf_len} bytes for the copy of the program"),
+            )
+        })?;
+        copy.extend_from_slice(src);
+        let bytes = copy.into_boxed_slice();
         let memory_size = settings.core.memory_size;
         let mut machine =
             Machine::new(settings.core).map_err(|e| load_error(e, &bytes, memory_size))?;

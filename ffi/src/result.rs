@@ -45,7 +45,7 @@ pub enum friscy_result {
     FRISCY_ERR_PROGRAM_TOO_BIG = 305,
     /// argv and envp do not fit on the guest stack.
     FRISCY_ERR_STACK_TOO_SMALL = 306,
-    /// The host could not allocate memory (guest memory or library state).
+    /// The host could not allocate the guest memory or the copy of the program.
     FRISCY_ERR_OUT_OF_MEMORY = 400,
     /// The guest memory size is too small or not a multiple of 4096.
     FRISCY_ERR_BAD_MEMORY_SIZE = 401,
@@ -107,7 +107,7 @@ impl friscy_result {
             }
             FRISCY_ERR_PROGRAM_TOO_BIG => "program does not fit in guest memory",
             FRISCY_ERR_STACK_TOO_SMALL => "arguments and environment do not fit on the stack",
-            FRISCY_ERR_OUT_OF_MEMORY => "out of host memory",
+            FRISCY_ERR_OUT_OF_MEMORY => "out of host memory for guest memory or the program",
             FRISCY_ERR_BAD_MEMORY_SIZE => "guest memory size too small or not a multiple of 4096",
             FRISCY_ERR_GUEST_ADDRESS => "guest address range outside guest memory",
             FRISCY_ERR_NOT_FOUND => "symbol not found",
