@@ -4,7 +4,7 @@
  * Conventions: every call returns a friscy_result (FRISCY_OK = 0) unless documented
  * otherwise; outputs are written only on success; every buffer is followed by its length;
  * NULL pointers are reported, never dereferenced; nothing unwinds out of the library.
- * Link with libfriscy.a (plus -lpthread -ldl -lm) or libfriscy.so.
+ * Link with libfriscy.a (plus -lgcc_s -lutil -lrt -lpthread -lm -ldl) or libfriscy.so.
  */
 
 #ifndef FRISCY_H
@@ -606,7 +606,7 @@ enum friscy_result friscy_machine_run(struct friscy_machine *m,
  * stopped by its budget, so hosts should run with bounded budgets.
  *
  * May be called at any time from any thread, including from inside the machine's
- * callbacks; NULL is ignored.
+ * callbacks, as long as the machine is not being freed; NULL is ignored.
  */
 void friscy_machine_stop(struct friscy_machine *m);
 

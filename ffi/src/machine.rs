@@ -482,7 +482,7 @@ pub unsafe extern "C" fn friscy_machine_run(
 /// stopped by its budget, so hosts should run with bounded budgets.
 ///
 /// May be called at any time from any thread, including from inside the machine's
-/// callbacks; NULL is ignored.
+/// callbacks, as long as the machine is not being freed; NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn friscy_machine_stop(m: *mut friscy_machine) {
     let _ = guard_quiet(|| {
