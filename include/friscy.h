@@ -369,10 +369,25 @@ typedef struct friscy_host_io {
      * Passed as the first argument to every callback; never dereferenced by the library.
      */
     void *userdata;
+    /**
+     * Guest writes to fd 1 and 2; NULL: they fail with ENOSYS.
+     */
     friscy_console_write_fn console_write;
+    /**
+     * Guest reads from fd 0; NULL: they fail with ENOSYS.
+     */
     friscy_console_read_fn console_read;
+    /**
+     * Realtime and monotonic clocks; NULL (or deterministic mode): instruction-count clock.
+     */
     friscy_clock_fn clock;
+    /**
+     * getrandom; NULL (or deterministic mode): pseudo-random bytes from the config seed.
+     */
     friscy_entropy_fn entropy;
+    /**
+     * isatty for fd 0..2; NULL: no fd is a terminal.
+     */
     friscy_is_terminal_fn is_terminal;
 } friscy_host_io;
 
@@ -513,7 +528,7 @@ enum friscy_result friscy_guest_write_memory(struct friscy_guest *guest,
  * Copy the NUL-terminated string at guest address `addr` (with its NUL) into `buf`.
  *
  * `*written` receives the string's length without the NUL. With `buf == NULL` and
- * `len == 0` only the length is reported.
+ * `len == 0` only the length is reported. Ownership: `buf` and `written` are the caller's.
  *
  * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`guest` or `written` NULL, or `buf`
  * NULL with a non-zero `len`); `FRISCY_ERR_BUFFER_TOO_SMALL` if the string and its NUL
@@ -530,6 +545,7 @@ enum friscy_result friscy_guest_read_string(struct friscy_guest *guest,
  * Ask the running machine to stop, from inside a custom system-call handler: after this
  * system call completes (with the handler's result), `friscy_machine_run` returns
  * `FRISCY_STOP_HOST_STOP`. The same as `friscy_machine_stop` on the machine.
+ * Ownership: nothing is kept.
  *
  * Returns `FRISCY_OK` or `FRISCY_ERR_NULL_POINTER`.
  */
@@ -537,7 +553,7 @@ enum friscy_result friscy_guest_stop(struct friscy_guest *guest);
 
 /**
  * Size in bytes of the guest address space (valid addresses are 4096 up to this), or 0
- * if `guest` is NULL.
+ * if `guest` is NULL. Never fails otherwise; nothing is kept.
  */
 uint64_t friscy_guest_memory_size(struct friscy_guest *guest);
 
@@ -591,6 +607,8 @@ void friscy_machine_free(struct friscy_machine *m);
  * returns `FRISCY_STOP_PENDING_IO` with the guest still at its system call; once the host
  * has data (or room), it calls `friscy_machine_run` again and the call is retried.
  *
+ * Ownership: `*out_stop` is the caller's and is written, not kept.
+ *
  * Returns `FRISCY_OK` (the stop is in `*out_stop`); `FRISCY_ERR_NULL_POINTER`;
  * `FRISCY_ERR_BUSY` if called from one of this machine's callbacks;
  * `FRISCY_ERR_POISONED`; `FRISCY_ERR_INTERNAL` (the machine is then poisoned).
@@ -614,7 +632,7 @@ void friscy_machine_stop(struct friscy_machine *m);
  * The number of guest instructions retired since the machine was created (an `ecall`
  * that ended in `FRISCY_STOP_PENDING_IO` and a stopping `ebreak` are not counted).
  * Returns 0 for NULL. From inside a callback it returns the count when the current
- * run started.
+ * run started. Never fails otherwise; nothing is kept.
  */
 uint64_t friscy_machine_instructions(const struct friscy_machine *m);
 
@@ -623,6 +641,9 @@ uint64_t friscy_machine_instructions(const struct friscy_machine *m);
  * remove the registration when `handler` is NULL. Handlers are consulted before the
  * built-in Linux system calls, so a number Linux uses can be overridden; numbers from
  * 0x10000 up are free for host APIs. `userdata` is passed to the handler as is.
+ *
+ * Ownership: the machine keeps `handler` and `userdata` but does not own `userdata`: it
+ * must stay valid while the handler is registered and the machine may run.
  *
  * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (machine NULL); `FRISCY_ERR_BUSY` from
  * inside a callback; `FRISCY_ERR_POISONED`.
@@ -664,14 +685,14 @@ enum friscy_result friscy_machine_write_memory(struct friscy_machine *m,
 
 /**
  * Store the size in bytes of the guest address space in `*out_size` (valid guest
- * addresses are 4096 up to it).
+ * addresses are 4096 up to it). Ownership: `out_size` is the caller's.
  *
  * Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
  */
 enum friscy_result friscy_machine_memory_size(const struct friscy_machine *m, uint64_t *out_size);
 
 /**
- * Copy the guest's registers into `*out_regs`.
+ * Copy the guest's registers into `*out_regs`. Ownership: `out_regs` is the caller's.
  *
  * Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
  */
@@ -680,7 +701,7 @@ enum friscy_result friscy_machine_get_registers(const struct friscy_machine *m,
 
 /**
  * Set the guest's registers from `*regs` (x[0] is ignored). The next run continues at
- * `regs->pc`.
+ * `regs->pc`. Ownership: `regs` is only read during the call.
  *
  * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` if fcsr has
  * bits above bit 7 set (nothing is changed); `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
@@ -691,7 +712,8 @@ enum friscy_result friscy_machine_set_registers(struct friscy_machine *m,
 /**
  * Look up symbol `name` (NUL-terminated) in the loaded program's symbol tables and store
  * its guest address (relocated for position-independent programs) in `*out_addr`.
- * Stripped programs have no symbols.
+ * Stripped programs have no symbols. Ownership: `name` is only read during the call;
+ * `out_addr` is the caller's.
  *
  * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_NOT_FOUND`;
  * `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
@@ -704,7 +726,8 @@ enum friscy_result friscy_machine_symbol(const struct friscy_machine *m,
  * Write the detail of the most recent failed call on this machine (which address,
  * argument or field was wrong) into `buf`; empty if none has failed. Buffer rules as for
  * `friscy_result_message` (`buf == NULL && len == 0` queries the length; `*written`
- * excludes the NUL). This call does not change the text.
+ * excludes the NUL). This call does not change the text. Ownership: `buf` and `written`
+ * are the caller's.
  *
  * Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUFFER_TOO_SMALL` or
  * `FRISCY_ERR_BUSY` (from inside a callback). Works on a poisoned machine.

@@ -92,10 +92,15 @@ pub struct friscy_host_io {
     pub reserved: u32,
     /// Passed as the first argument to every callback; never dereferenced by the library.
     pub userdata: *mut c_void,
+    /// Guest writes to fd 1 and 2; NULL: they fail with ENOSYS.
     pub console_write: friscy_console_write_fn,
+    /// Guest reads from fd 0; NULL: they fail with ENOSYS.
     pub console_read: friscy_console_read_fn,
+    /// Realtime and monotonic clocks; NULL (or deterministic mode): instruction-count clock.
     pub clock: friscy_clock_fn,
+    /// getrandom; NULL (or deterministic mode): pseudo-random bytes from the config seed.
     pub entropy: friscy_entropy_fn,
+    /// isatty for fd 0..2; NULL: no fd is a terminal.
     pub is_terminal: friscy_is_terminal_fn,
 }
 
@@ -412,7 +417,7 @@ pub unsafe extern "C" fn friscy_guest_write_memory(
 /// Copy the NUL-terminated string at guest address `addr` (with its NUL) into `buf`.
 ///
 /// `*written` receives the string's length without the NUL. With `buf == NULL` and
-/// `len == 0` only the length is reported.
+/// `len == 0` only the length is reported. Ownership: `buf` and `written` are the caller's.
 ///
 /// Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`guest` or `written` NULL, or `buf`
 /// NULL with a non-zero `len`); `FRISCY_ERR_BUFFER_TOO_SMALL` if the string and its NUL
@@ -480,6 +485,7 @@ pub unsafe extern "C" fn friscy_guest_read_string(
 /// Ask the running machine to stop, from inside a custom system-call handler: after this
 /// system call completes (with the handler's result), `friscy_machine_run` returns
 /// `FRISCY_STOP_HOST_STOP`. The same as `friscy_machine_stop` on the machine.
+/// Ownership: nothing is kept.
 ///
 /// Returns `FRISCY_OK` or `FRISCY_ERR_NULL_POINTER`.
 #[no_mangle]
@@ -494,7 +500,7 @@ pub unsafe extern "C" fn friscy_guest_stop(guest: *mut friscy_guest) -> friscy_r
 }
 
 /// Size in bytes of the guest address space (valid addresses are 4096 up to this), or 0
-/// if `guest` is NULL.
+/// if `guest` is NULL. Never fails otherwise; nothing is kept.
 #[no_mangle]
 pub unsafe extern "C" fn friscy_guest_memory_size(guest: *mut friscy_guest) -> u64 {
     let mut size = 0;

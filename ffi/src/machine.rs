@@ -447,6 +447,8 @@ impl State {
 /// returns `FRISCY_STOP_PENDING_IO` with the guest still at its system call; once the host
 /// has data (or room), it calls `friscy_machine_run` again and the call is retried.
 ///
+/// Ownership: `*out_stop` is the caller's and is written, not kept.
+///
 /// Returns `FRISCY_OK` (the stop is in `*out_stop`); `FRISCY_ERR_NULL_POINTER`;
 /// `FRISCY_ERR_BUSY` if called from one of this machine's callbacks;
 /// `FRISCY_ERR_POISONED`; `FRISCY_ERR_INTERNAL` (the machine is then poisoned).
@@ -497,7 +499,7 @@ pub unsafe extern "C" fn friscy_machine_stop(m: *mut friscy_machine) {
 /// The number of guest instructions retired since the machine was created (an `ecall`
 /// that ended in `FRISCY_STOP_PENDING_IO` and a stopping `ebreak` are not counted).
 /// Returns 0 for NULL. From inside a callback it returns the count when the current
-/// run started.
+/// run started. Never fails otherwise; nothing is kept.
 #[no_mangle]
 pub unsafe extern "C" fn friscy_machine_instructions(m: *const friscy_machine) -> u64 {
     let mut n = 0;
@@ -517,6 +519,9 @@ pub unsafe extern "C" fn friscy_machine_instructions(m: *const friscy_machine) -
 /// remove the registration when `handler` is NULL. Handlers are consulted before the
 /// built-in Linux system calls, so a number Linux uses can be overridden; numbers from
 /// 0x10000 up are free for host APIs. `userdata` is passed to the handler as is.
+///
+/// Ownership: the machine keeps `handler` and `userdata` but does not own `userdata`: it
+/// must stay valid while the handler is registered and the machine may run.
 ///
 /// Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (machine NULL); `FRISCY_ERR_BUSY` from
 /// inside a callback; `FRISCY_ERR_POISONED`.
@@ -588,7 +593,7 @@ pub unsafe extern "C" fn friscy_machine_write_memory(
 }
 
 /// Store the size in bytes of the guest address space in `*out_size` (valid guest
-/// addresses are 4096 up to it).
+/// addresses are 4096 up to it). Ownership: `out_size` is the caller's.
 ///
 /// Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
 #[no_mangle]
@@ -609,7 +614,7 @@ pub unsafe extern "C" fn friscy_machine_memory_size(
     }
 }
 
-/// Copy the guest's registers into `*out_regs`.
+/// Copy the guest's registers into `*out_regs`. Ownership: `out_regs` is the caller's.
 ///
 /// Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
 #[no_mangle]
@@ -641,7 +646,7 @@ pub unsafe extern "C" fn friscy_machine_get_registers(
 }
 
 /// Set the guest's registers from `*regs` (x[0] is ignored). The next run continues at
-/// `regs->pc`.
+/// `regs->pc`. Ownership: `regs` is only read during the call.
 ///
 /// Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` if fcsr has
 /// bits above bit 7 set (nothing is changed); `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
@@ -677,7 +682,8 @@ pub unsafe extern "C" fn friscy_machine_set_registers(
 
 /// Look up symbol `name` (NUL-terminated) in the loaded program's symbol tables and store
 /// its guest address (relocated for position-independent programs) in `*out_addr`.
-/// Stripped programs have no symbols.
+/// Stripped programs have no symbols. Ownership: `name` is only read during the call;
+/// `out_addr` is the caller's.
 ///
 /// Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_NOT_FOUND`;
 /// `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
@@ -720,7 +726,8 @@ pub unsafe extern "C" fn friscy_machine_symbol(
 /// Write the detail of the most recent failed call on this machine (which address,
 /// argument or field was wrong) into `buf`; empty if none has failed. Buffer rules as for
 /// `friscy_result_message` (`buf == NULL && len == 0` queries the length; `*written`
-/// excludes the NUL). This call does not change the text.
+/// excludes the NUL). This call does not change the text. Ownership: `buf` and `written`
+/// are the caller's.
 ///
 /// Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUFFER_TOO_SMALL` or
 /// `FRISCY_ERR_BUSY` (from inside a callback). Works on a poisoned machine.
