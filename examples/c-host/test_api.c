@@ -1,0 +1,794 @@
+/* test_api: checks the libfriscy C API end to end (usage: test_api GUEST_ELF DYNAMIC_GUEST_ELF). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "friscy.h"
+
+static int passed, failed;
+static const char *current;
+
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (cond) {                                                                      \
+            passed++;                                                                    \
+        } else {                                                                         \
+            failed++;                                                                    \
+            fprintf(stderr, "FAIL %s (%s:%d): %s\n", current, __FILE__, __LINE__, #cond); \
+        }                                                                                \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                       \
+    do {                                                                                     \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                                \
+        if (va_ == vb_) {                                                                    \
+            passed++;                                                                        \
+        } else {                                                                             \
+            failed++;                                                                        \
+            fprintf(stderr, "FAIL %s (%s:%d): %s == %s: %lld != %lld\n", current, __FILE__, \
+                    __LINE__, #a, #b, va_, vb_);                                             \
+        }                                                                                    \
+    } while (0)
+
+/* ---- Fixtures ---- */
+
+static uint8_t *guest_elf, *dynamic_elf;
+static size_t guest_len, dynamic_len;
+
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    long size = ftell(f);
+    rewind(f);
+    uint8_t *data = size > 0 ? malloc((size_t)size) : NULL;
+    if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
+        free(data);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)size;
+    return data;
+}
+
+/* A growable byte buffer. */
+typedef struct {
+    char data[8192];
+    size_t len;
+} text;
+
+static void text_add(text *t, const void *p, size_t n) {
+    if (n > sizeof t->data - 1 - t->len)
+        n = sizeof t->data - 1 - t->len;
+    memcpy(t->data + t->len, p, n);
+    t->len += n;
+    t->data[t->len] = 0;
+}
+
+/* Host state shared by the callbacks through userdata. */
+typedef struct {
+    text out, err;
+    char input[256];
+    size_t input_len, input_pos;
+    int input_eof;    /* after the input is consumed: 1 = end of file, 0 = PENDING */
+    int write_pending; /* answer the next N writes with PENDING */
+    int reads, writes, clock_calls, entropy_calls;
+    friscy_machine *machine; /* for calls made from inside callbacks */
+    int stop_after_first_write;
+    int free_inside_callback;
+} host;
+
+static int64_t cb_write(void *ud, int32_t fd, const uint8_t *data, size_t len) {
+    host *h = ud;
+    h->writes++;
+    if (h->write_pending > 0) {
+        h->write_pending--;
+        return FRISCY_IO_PENDING;
+    }
+    text_add(fd == 2 ? &h->err : &h->out, data, len);
+    if (h->stop_after_first_write) {
+        h->stop_after_first_write = 0;
+        friscy_machine_stop(h->machine);
+    }
+    if (h->free_inside_callback) {
+        h->free_inside_callback = 0;
+        friscy_machine_free(h->machine); /* refused while running: must do nothing */
+    }
+    return (int64_t)len;
+}
+
+static int64_t cb_read(void *ud, int32_t fd, uint8_t *buf, size_t len) {
+    host *h = ud;
+    (void)fd;
+    h->reads++;
+    size_t avail = h->input_len - h->input_pos;
+    if (avail == 0)
+        return h->input_eof ? 0 : FRISCY_IO_PENDING;
+    if (len > avail)
+        len = avail;
+    memcpy(buf, h->input + h->input_pos, len);
+    h->input_pos += len;
+    return (int64_t)len;
+}
+
+static void feed(host *h, const char *s) {
+    size_t n = strlen(s);
+    memcpy(h->input + h->input_len, s, n);
+    h->input_len += n;
+}
+
+static int32_t cb_clock(void *ud, friscy_clock clock, friscy_timespec *out) {
+    host *h = ud;
+    h->clock_calls++;
+    out->seconds = clock == FRISCY_CLOCK_REALTIME ? 1234 : 56;
+    out->nanoseconds = 5;
+    return 0;
+}
+
+static int32_t cb_entropy(void *ud, uint8_t *buf, size_t len) {
+    host *h = ud;
+    h->entropy_calls++;
+    memset(buf, 0xab, len);
+    return 0;
+}
+
+static int32_t cb_is_terminal(void *ud, int32_t fd) {
+    (void)ud;
+    return fd == 1;
+}
+
+static friscy_host_io host_io(host *h) {
+    friscy_host_io io;
+    friscy_host_io_init(&io, sizeof io);
+    io.userdata = h;
+    io.console_write = cb_write;
+    io.console_read = cb_read;
+    io.clock = cb_clock;
+    io.entropy = cb_entropy;
+    io.is_terminal = cb_is_terminal;
+    return io;
+}
+
+static friscy_config config(void) {
+    friscy_config cfg;
+    friscy_config_init(&cfg, sizeof cfg);
+    cfg.memory_size = 64u << 20;
+    return cfg;
+}
+
+/* A machine running the guest in `mode` with extra arguments. */
+static friscy_machine *start(host *h, const char *mode, const char *arg, uint32_t flags) {
+    const char *argv[3] = {"guest", mode, arg};
+    friscy_config cfg = config();
+    cfg.argv = argv;
+    cfg.argc = arg ? 3 : 2;
+    cfg.flags = flags;
+    friscy_host_io io = host_io(h);
+    friscy_machine *m = NULL;
+    friscy_result r = friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m);
+    CHECK_EQ(r, FRISCY_OK);
+    h->machine = m;
+    return m;
+}
+
+static friscy_stop run(friscy_machine *m, uint64_t budget) {
+    friscy_stop stop;
+    memset(&stop, 0xff, sizeof stop);
+    CHECK_EQ(friscy_machine_run(m, budget, &stop), FRISCY_OK);
+    return stop;
+}
+
+static friscy_stop run_to_end(friscy_machine *m) {
+    friscy_stop s;
+    do
+        s = run(m, 1000000);
+    while (s.kind == FRISCY_STOP_BUDGET_SPENT);
+    return s;
+}
+
+static const char *machine_error(const friscy_machine *m) {
+    static char buf[512];
+    size_t n;
+    if (friscy_machine_last_error(m, buf, sizeof buf, &n) != FRISCY_OK)
+        strcpy(buf, "(no last error)");
+    return buf;
+}
+
+static const char *thread_error(void) {
+    static char buf[512];
+    size_t n;
+    if (friscy_last_error(buf, sizeof buf, &n) != FRISCY_OK)
+        strcpy(buf, "(no last error)");
+    return buf;
+}
+
+/* ---- Tests ---- */
+
+static const friscy_result all_codes[] = {
+    FRISCY_OK,
+    FRISCY_ERR_NULL_POINTER,
+    FRISCY_ERR_INVALID_ARGUMENT,
+    FRISCY_ERR_BUFFER_TOO_SMALL,
+    FRISCY_ERR_UNSUPPORTED,
+    FRISCY_ERR_BUSY,
+    FRISCY_ERR_POISONED,
+    FRISCY_ERR_NOT_ELF,
+    FRISCY_ERR_WRONG_MACHINE,
+    FRISCY_ERR_NOT_EXECUTABLE,
+    FRISCY_ERR_MALFORMED_ELF,
+    FRISCY_ERR_NEEDS_INTERPRETER,
+    FRISCY_ERR_PROGRAM_TOO_BIG,
+    FRISCY_ERR_STACK_TOO_SMALL,
+    FRISCY_ERR_OUT_OF_MEMORY,
+    FRISCY_ERR_BAD_MEMORY_SIZE,
+    FRISCY_ERR_GUEST_ADDRESS,
+    FRISCY_ERR_NOT_FOUND,
+    FRISCY_ERR_INTERNAL,
+};
+
+static void test_version(void) {
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", FRISCY_VERSION_MAJOR, FRISCY_VERSION_MINOR,
+             FRISCY_VERSION_PATCH);
+    CHECK(strcmp(friscy_version(), want) == 0);
+}
+
+static void test_result_messages(void) {
+    char buf[128], seen[sizeof all_codes / sizeof all_codes[0]][128];
+    size_t n, count = sizeof all_codes / sizeof all_codes[0];
+    for (size_t i = 0; i < count; i++) {
+        size_t need = 0;
+        CHECK_EQ(friscy_result_message((int32_t)all_codes[i], NULL, 0, &need), FRISCY_OK);
+        CHECK(need > 0 && need < 128);
+        CHECK_EQ(friscy_result_message((int32_t)all_codes[i], buf, sizeof buf, &n), FRISCY_OK);
+        CHECK_EQ(n, need);
+        CHECK_EQ(strlen(buf), n);
+        strcpy(seen[i], buf);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(seen[j], buf) != 0); /* every message is distinct */
+        n = 777;
+        CHECK_EQ(friscy_result_message((int32_t)all_codes[i], buf, need, &n), FRISCY_ERR_BUFFER_TOO_SMALL);
+        CHECK_EQ(n, 777); /* outputs only on success */
+    }
+    CHECK_EQ(friscy_result_message(FRISCY_OK, buf, sizeof buf, &n), FRISCY_OK);
+    CHECK(strcmp(buf, "success") == 0);
+    CHECK_EQ(friscy_result_message(-1, buf, sizeof buf, &n), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_result_message(99999, buf, sizeof buf, &n), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_result_message(FRISCY_OK, buf, sizeof buf, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_result_message(FRISCY_OK, NULL, 10, &n), FRISCY_ERR_NULL_POINTER);
+}
+
+static void test_struct_init(void) {
+    friscy_config cfg;
+    CHECK_EQ(friscy_config_init(NULL, sizeof cfg), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_config_init(&cfg, 3), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_config_init(&cfg, sizeof cfg), FRISCY_OK);
+    CHECK_EQ(cfg.struct_size, sizeof cfg);
+    CHECK_EQ(cfg.memory_size, 1u << 30);
+    CHECK_EQ(cfg.stack_size, 8u << 20);
+    CHECK(cfg.argv == NULL && cfg.argc == 0 && cfg.envp == NULL && cfg.working_directory == NULL);
+    friscy_host_io io;
+    CHECK_EQ(friscy_host_io_init(NULL, sizeof io), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_host_io_init(&io, 1), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_host_io_init(&io, sizeof io), FRISCY_OK);
+    CHECK(io.console_write == NULL && io.console_read == NULL && io.userdata == NULL);
+
+    /* A caller built against a newer header: a larger struct whose extra bytes are zero is
+     * accepted, non-zero extra bytes are refused. */
+    struct {
+        friscy_config base;
+        uint64_t future_field;
+    } big;
+    CHECK_EQ(friscy_config_init(&big.base, sizeof big), FRISCY_OK);
+    CHECK_EQ(big.future_field, 0);
+    big.base.memory_size = 64u << 20;
+    friscy_machine *m = NULL;
+    CHECK_EQ(friscy_machine_new_from_elf(&big.base, guest_elf, guest_len, NULL, &m), FRISCY_OK);
+    friscy_machine_free(m);
+    m = NULL;
+    big.future_field = 1;
+    CHECK_EQ(friscy_machine_new_from_elf(&big.base, guest_elf, guest_len, NULL, &m), FRISCY_ERR_UNSUPPORTED);
+    CHECK(m == NULL);
+    cfg.flags = 0x80;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, NULL, &m), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(thread_error(), "flags") != NULL);
+    cfg = config();
+    cfg.working_directory = "relative/dir";
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, NULL, &m), FRISCY_ERR_INVALID_ARGUMENT);
+    cfg = config();
+    cfg.argc = 2; /* argv NULL */
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, NULL, &m), FRISCY_ERR_NULL_POINTER);
+    CHECK(strstr(thread_error(), "argv") != NULL);
+    CHECK(m == NULL);
+}
+
+static int64_t noop_handler(void *ud, friscy_guest *g, uint64_t nr, const uint64_t *args) {
+    (void)ud, (void)g, (void)nr, (void)args;
+    return 0;
+}
+
+static void test_null_arguments(void) {
+    friscy_stop stop;
+    friscy_registers regs;
+    uint8_t buf[8];
+    uint64_t v;
+    size_t n;
+    char text_buf[64];
+    friscy_machine *m = NULL;
+
+    friscy_machine_free(NULL); /* no-op */
+    friscy_machine_stop(NULL); /* no-op */
+    CHECK_EQ(friscy_machine_instructions(NULL), 0);
+    CHECK_EQ(friscy_machine_new_from_elf(NULL, NULL, 0, NULL, &m), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_new_from_elf(NULL, guest_elf, guest_len, NULL, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_run(NULL, 10, &stop), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_get_registers(NULL, &regs), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_set_registers(NULL, &regs), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_read_memory(NULL, 0x10000, buf, 8), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_write_memory(NULL, 0x10000, buf, 8), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_memory_size(NULL, &v), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_symbol(NULL, "main", &v), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_set_syscall_handler(NULL, 0x10001, noop_handler, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_last_error(NULL, text_buf, sizeof text_buf, &n), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_last_error(text_buf, sizeof text_buf, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_guest_read_memory(NULL, 0x10000, buf, 8), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_guest_write_memory(NULL, 0x10000, buf, 8), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_guest_read_string(NULL, 0x10000, text_buf, sizeof text_buf, &n), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_guest_stop(NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_guest_memory_size(NULL), 0);
+
+    host h = {0};
+    m = start(&h, "hello", NULL, 0);
+    CHECK_EQ(friscy_machine_run(m, 10, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK(strcmp(machine_error(m), "out_stop is NULL") == 0);
+    CHECK_EQ(friscy_machine_get_registers(m, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_set_registers(m, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_read_memory(m, 0x10000, NULL, 8), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_write_memory(m, 0x10000, NULL, 8), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_memory_size(m, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_symbol(m, NULL, &v), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_symbol(m, "main", NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_last_error(m, text_buf, sizeof text_buf, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_last_error(m, NULL, 5, &n), FRISCY_ERR_NULL_POINTER);
+    /* NULL config and NULL host_io are allowed: defaults and no services. */
+    friscy_machine *plain = NULL;
+    CHECK_EQ(friscy_machine_new_from_elf(NULL, guest_elf, guest_len, NULL, &plain), FRISCY_OK);
+    friscy_stop s = run_to_end(plain);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED); /* output fails with ENOSYS; exit still works */
+    CHECK_EQ(s.exit_status, 0);
+    friscy_machine_free(plain);
+    friscy_machine_free(m);
+}
+
+static void test_bad_programs(void) {
+    friscy_config cfg = config();
+    friscy_machine *m = NULL;
+    friscy_machine *const untouched = (friscy_machine *)&cfg; /* a sentinel, never used */
+    m = untouched;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, (const uint8_t *)"#!/bin/sh\necho\n", 15, NULL, &m),
+             FRISCY_ERR_NOT_ELF);
+    CHECK(m == untouched); /* outputs only on success */
+    CHECK(strstr(thread_error(), "ELF magic") != NULL);
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, 0, NULL, &m), FRISCY_ERR_NOT_ELF);
+
+    /* This test program itself is an ELF for the host machine, not RISC-V. */
+    size_t self_len = 0;
+    uint8_t *self = read_file("/proc/self/exe", &self_len);
+    CHECK(self != NULL);
+    if (self) {
+        CHECK_EQ(friscy_machine_new_from_elf(&cfg, self, self_len, NULL, &m), FRISCY_ERR_WRONG_MACHINE);
+        CHECK(strstr(thread_error(), "e_machine 62") != NULL);
+        free(self);
+    }
+    /* Truncations: inside the ELF header, inside the program headers, inside the segments. */
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, 40, NULL, &m), FRISCY_ERR_MALFORMED_ELF);
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, 100, NULL, &m), FRISCY_ERR_MALFORMED_ELF);
+    CHECK(strstr(thread_error(), "program headers") != NULL);
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len / 2, NULL, &m), FRISCY_ERR_MALFORMED_ELF);
+    CHECK(strstr(thread_error(), "segment") != NULL);
+    /* A relocatable object (e_type ET_REL). */
+    uint8_t *copy = malloc(guest_len);
+    memcpy(copy, guest_elf, guest_len);
+    copy[16] = 1;
+    copy[17] = 0;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, copy, guest_len, NULL, &m), FRISCY_ERR_NOT_EXECUTABLE);
+    free(copy);
+    /* Dynamically linked. */
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, dynamic_elf, dynamic_len, NULL, &m), FRISCY_ERR_NEEDS_INTERPRETER);
+    CHECK(strstr(thread_error(), "ld-linux-riscv64") != NULL);
+    /* Memory sizes. */
+    cfg.memory_size = 12345;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, NULL, &m), FRISCY_ERR_BAD_MEMORY_SIZE);
+    cfg.memory_size = 256u << 10; /* the program is loaded at 0x10000 and is bigger than this */
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, NULL, &m), FRISCY_ERR_PROGRAM_TOO_BIG);
+    /* An environment too large for the stack. */
+    cfg = config();
+    cfg.stack_size = 4096;
+    static char big_env[8192];
+    memset(big_env, 'x', sizeof big_env - 1);
+    big_env[0] = 'A';
+    big_env[1] = '=';
+    const char *envp[1] = {big_env};
+    cfg.envp = envp;
+    cfg.envc = 1;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, NULL, &m), FRISCY_ERR_STACK_TOO_SMALL);
+    CHECK(m == untouched);
+}
+
+static void test_hello_args_env_cwd(void) {
+    host h = {0};
+    const char *argv[] = {"guest", "hello", "one", "two words"};
+    const char *envp[] = {"WHO=tester", "HOME=/root"};
+    friscy_config cfg = config();
+    cfg.argv = argv;
+    cfg.argc = 4;
+    cfg.envp = envp;
+    cfg.envc = 2;
+    cfg.working_directory = "/srv/app";
+    friscy_host_io io = host_io(&h);
+    friscy_machine *m = NULL;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_OK);
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 0);
+    CHECK(strcmp(h.out.data, "hello from riscv64, argc=4 [one] [two words]\nWHO=tester cwd=/srv/app\n") == 0);
+    CHECK(strcmp(h.err.data, "to stderr\n") == 0);
+    /* Exited stays exited. */
+    s = run(m, 100);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    friscy_machine_free(m);
+}
+
+static void test_budget_exact(void) {
+    host whole = {0}, sliced = {0};
+    friscy_machine *a = start(&whole, "spin", "200000", 0);
+    friscy_stop s = run(a, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    uint64_t total = friscy_machine_instructions(a);
+    CHECK(total > 200000 * 3);
+
+    friscy_machine *b = start(&sliced, "spin", "200000", 0);
+    CHECK_EQ(friscy_machine_instructions(b), 0);
+    s = run(b, 0);
+    CHECK_EQ(s.kind, FRISCY_STOP_BUDGET_SPENT);
+    CHECK_EQ(friscy_machine_instructions(b), 0);
+    uint64_t slices = 0, bad_slices = 0;
+    for (;;) {
+        uint64_t before = friscy_machine_instructions(b);
+        s = run(b, 100000);
+        slices++;
+        if (s.kind != FRISCY_STOP_BUDGET_SPENT)
+            break;
+        if (friscy_machine_instructions(b) - before != 100000)
+            bad_slices++;
+    }
+    CHECK_EQ(bad_slices, 0);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(friscy_machine_instructions(b), total);
+    CHECK_EQ(slices, (total + 99999) / 100000);
+    CHECK(strcmp(whole.out.data, sliced.out.data) == 0);
+    CHECK(strncmp(sliced.out.data, "spin 200000 -> ", 15) == 0);
+
+    /* Stop one instruction short of the exit, then take that last step. */
+    host h = {0};
+    friscy_machine *c = start(&h, "spin", "200000", 0);
+    s = run(c, total - 1);
+    CHECK_EQ(s.kind, FRISCY_STOP_BUDGET_SPENT);
+    CHECK_EQ(friscy_machine_instructions(c), total - 1);
+    s = run(c, 1);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(friscy_machine_instructions(c), total);
+    friscy_machine_free(a);
+    friscy_machine_free(b);
+    friscy_machine_free(c);
+}
+
+static void test_pending_input(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "echo", NULL, 0);
+    friscy_stop s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    CHECK_EQ(s.fd, 0);
+    uint64_t at = friscy_machine_instructions(m);
+    /* Still nothing to read: the read is retried and pends again, counting nothing. */
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    CHECK_EQ(friscy_machine_instructions(m), at);
+    feed(&h, "abc\n");
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    CHECK(strcmp(h.out.data, "ABC\n") == 0);
+    feed(&h, "x y\n");
+    h.input_eof = 1;
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 2);
+    CHECK(strcmp(h.out.data, "ABC\nX Y\n") == 0);
+    friscy_machine_free(m);
+
+    /* Output can pend too: the write is retried and nothing is lost or doubled. */
+    host w = {0};
+    w.write_pending = 2;
+    m = start(&w, "spin", "10", 0);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    CHECK_EQ(s.fd, 1);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK(strncmp(w.out.data, "spin 10 -> ", 11) == 0);
+    CHECK_EQ(w.writes, 3);
+    friscy_machine_free(m);
+}
+
+/* Custom system calls. userdata is the test's host. */
+static int64_t h_add(void *ud, friscy_guest *g, uint64_t nr, const uint64_t *args) {
+    host *h = ud;
+    friscy_registers regs;
+    friscy_stop stop;
+    /* Inside run: the machine refuses other calls, the guest view works. */
+    CHECK_EQ(friscy_machine_get_registers(h->machine, &regs), FRISCY_ERR_BUSY);
+    CHECK_EQ(friscy_machine_run(h->machine, 1, &stop), FRISCY_ERR_BUSY);
+    CHECK_EQ(friscy_machine_set_syscall_handler(h->machine, 1, NULL, NULL), FRISCY_ERR_BUSY);
+    CHECK(friscy_guest_memory_size(g) == 64u << 20);
+    CHECK_EQ(nr, 0x10001);
+    return (int64_t)(args[0] + args[1]);
+}
+
+static int64_t h_log(void *ud, friscy_guest *g, uint64_t nr, const uint64_t *args) {
+    host *h = ud;
+    char buf[64];
+    size_t n = 0;
+    (void)nr;
+    friscy_result r = friscy_guest_read_string(g, args[0], buf, sizeof buf, &n);
+    if (r != FRISCY_OK)
+        return -14; /* EFAULT */
+    text_add(&h->err, "log:", 4);
+    text_add(&h->err, buf, n);
+    /* Small buffer and length query. */
+    CHECK_EQ(friscy_guest_read_string(g, args[0], buf, 4, &n), FRISCY_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(friscy_guest_read_string(g, args[0], NULL, 0, &n), FRISCY_OK);
+    CHECK_EQ(n, 14);
+    /* Round trip through guest memory. */
+    uint8_t bytes[4];
+    CHECK_EQ(friscy_guest_read_memory(g, args[0], bytes, 4), FRISCY_OK);
+    CHECK(memcmp(bytes, "gues", 4) == 0);
+    CHECK_EQ(friscy_guest_read_memory(g, friscy_guest_memory_size(g) - 2, bytes, 4), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_guest_write_memory(g, 0, bytes, 4), FRISCY_ERR_GUEST_ADDRESS);
+    return (int64_t)n;
+}
+
+static void test_custom_syscalls(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "syscall", NULL, 0);
+    CHECK_EQ(friscy_machine_set_syscall_handler(m, 0x10001, h_add, &h), FRISCY_OK);
+    CHECK_EQ(friscy_machine_set_syscall_handler(m, 0x10002, h_log, &h), FRISCY_OK);
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 42);
+    CHECK(strcmp(h.out.data, "host_add(20, 22) = 42, host_log returned 14\nhost_log(bad pointer) = -14\n") == 0);
+    CHECK(strcmp(h.err.data, "log:guest log line") == 0);
+    friscy_machine_free(m);
+
+    /* Without handlers the numbers are unknown: ENOSYS (-38). */
+    host none = {0};
+    m = start(&none, "syscall", NULL, 0);
+    CHECK_EQ(friscy_machine_set_syscall_handler(m, 0x10001, h_add, &none), FRISCY_OK);
+    CHECK_EQ(friscy_machine_set_syscall_handler(m, 0x10001, NULL, NULL), FRISCY_OK); /* removed */
+    s = run_to_end(m);
+    CHECK_EQ(s.exit_status, (-38) & 0xff);
+    CHECK(strcmp(none.out.data, "host_add(20, 22) = -38, host_log returned -38\nhost_log(bad pointer) = -38\n") == 0);
+    friscy_machine_free(m);
+}
+
+static int64_t h_stop(void *ud, friscy_guest *g, uint64_t nr, const uint64_t *args) {
+    (void)ud, (void)nr, (void)args;
+    CHECK_EQ(friscy_guest_stop(g), FRISCY_OK);
+    return 0;
+}
+
+static void test_host_stop(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "stop", NULL, 0);
+    friscy_machine_set_syscall_handler(m, 0x10003, h_stop, &h);
+    friscy_stop s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_HOST_STOP);
+    CHECK(strcmp(h.out.data, "before stop\n") == 0);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 5);
+    CHECK(strcmp(h.out.data, "before stop\nafter stop (0)\n") == 0);
+    friscy_machine_free(m);
+
+    /* friscy_machine_stop from a console callback; friscy_machine_free there is refused. */
+    host c = {0};
+    c.stop_after_first_write = 1;
+    c.free_inside_callback = 1;
+    m = start(&c, "hello", NULL, 0);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_HOST_STOP);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    friscy_machine_free(m);
+
+    /* A stop requested between runs is honoured at the next system call. */
+    host d = {0};
+    m = start(&d, "hello", NULL, 0);
+    friscy_machine_stop(m);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_HOST_STOP);
+    CHECK_EQ(d.out.len, 0);
+    s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    friscy_machine_free(m);
+}
+
+static void test_symbols_and_memory(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "spin", "1000", 0);
+    uint64_t counter = 0, main_addr = 0, value = 0, size = 0;
+    CHECK_EQ(friscy_machine_symbol(m, "guest_counter", &counter), FRISCY_OK);
+    CHECK_EQ(friscy_machine_symbol(m, "main", &main_addr), FRISCY_OK);
+    CHECK(counter >= 0x10000 && main_addr >= 0x10000 && counter != main_addr);
+    CHECK_EQ(friscy_machine_symbol(m, "no_such_symbol", &value), FRISCY_ERR_NOT_FOUND);
+    CHECK(strstr(machine_error(m), "no_such_symbol") != NULL);
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(friscy_machine_read_memory(m, counter, (uint8_t *)&value, sizeof value), FRISCY_OK);
+    CHECK_EQ(value, 0x600d + 1000);
+
+    CHECK_EQ(friscy_machine_memory_size(m, &size), FRISCY_OK);
+    CHECK_EQ(size, 64u << 20);
+    uint8_t buf[8] = "abcdefg";
+    CHECK_EQ(friscy_machine_write_memory(m, size - 8, buf, 8), FRISCY_OK);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(friscy_machine_read_memory(m, size - 8, buf, 8), FRISCY_OK);
+    CHECK(memcmp(buf, "abcdefg", 8) == 0);
+    CHECK_EQ(friscy_machine_read_memory(m, size - 7, buf, 8), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK(strstr(machine_error(m), "outside guest memory") != NULL);
+    CHECK_EQ(friscy_machine_write_memory(m, size, buf, 1), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_machine_read_memory(m, 0, buf, 1), FRISCY_ERR_GUEST_ADDRESS);  /* NULL page */
+    CHECK_EQ(friscy_machine_read_memory(m, 4095, buf, 2), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_machine_read_memory(m, UINT64_MAX - 3, buf, 8), FRISCY_ERR_GUEST_ADDRESS); /* wraps */
+    CHECK_EQ(friscy_machine_write_memory(m, UINT64_MAX, buf, 1), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_machine_read_memory(m, 0, NULL, 0), FRISCY_OK); /* empty copy */
+    CHECK(memcmp(buf, "abcdefg", 8) == 0);                           /* untouched by failures */
+
+    /* last_error buffer rules. */
+    size_t need = 0, n = 0;
+    char small[4];
+    CHECK_EQ(friscy_machine_last_error(m, NULL, 0, &need), FRISCY_OK);
+    CHECK(need > 10);
+    CHECK_EQ(friscy_machine_last_error(m, small, sizeof small, &n), FRISCY_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(friscy_machine_last_error(m, NULL, 0, &n), FRISCY_OK);
+    CHECK_EQ(n, need); /* reading the error does not change it */
+    friscy_machine_free(m);
+}
+
+static void test_registers_and_breakpoint(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "ebreak", NULL, 0);
+    friscy_stop s = run(m, UINT64_MAX);
+    CHECK_EQ(s.kind, FRISCY_STOP_BREAKPOINT);
+    CHECK_EQ(s.signal, 5);
+    friscy_registers regs;
+    CHECK_EQ(friscy_machine_get_registers(m, &regs), FRISCY_OK);
+    CHECK_EQ(regs.pc, s.pc);
+    CHECK_EQ(regs.x[0], 0);
+    CHECK(regs.x[2] > 0x10000); /* sp */
+    uint8_t insn[2];
+    CHECK_EQ(friscy_machine_read_memory(m, regs.pc, insn, 2), FRISCY_OK);
+    CHECK_EQ(insn[0] | insn[1] << 8, 0x9002); /* c.ebreak */
+
+    /* Round trip, then step over the 2-byte ebreak. */
+    friscy_registers saved = regs, back;
+    regs.x[0] = 123; /* ignored */
+    regs.f[7] = 0x400921fb54442d18ULL;
+    regs.fcsr = (1u << 5) | 0x3;
+    CHECK_EQ(friscy_machine_set_registers(m, &regs), FRISCY_OK);
+    CHECK_EQ(friscy_machine_get_registers(m, &back), FRISCY_OK);
+    CHECK_EQ(back.x[0], 0);
+    CHECK_EQ(back.f[7], 0x400921fb54442d18ULL);
+    CHECK_EQ(back.fcsr, (1u << 5) | 0x3);
+    CHECK(memcmp(back.x + 1, regs.x + 1, sizeof regs.x - 8) == 0);
+    regs.fcsr = 0x100;
+    CHECK_EQ(friscy_machine_set_registers(m, &regs), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(machine_error(m), "fcsr") != NULL);
+    saved.pc += 2;
+    CHECK_EQ(friscy_machine_set_registers(m, &saved), FRISCY_OK);
+    s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 9);
+    CHECK(strcmp(h.out.data, "after ebreak\n") == 0);
+    friscy_machine_free(m);
+}
+
+static void test_faults_and_signals(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "segv", NULL, 0);
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_FAULT);
+    CHECK_EQ(s.fault_address, 8);
+    CHECK_EQ(s.access, FRISCY_ACCESS_STORE);
+    CHECK_EQ(s.signal, 11);
+    CHECK(s.pc >= 0x10000);
+    friscy_machine_free(m);
+
+    host a = {0};
+    m = start(&a, "abort", NULL, 0);
+    s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_SIGNALED);
+    CHECK_EQ(s.signal, 6);
+    friscy_machine_free(m);
+}
+
+static void test_clock_entropy_terminal(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "entropy", NULL, 0);
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK(strcmp(h.out.data, "realtime 1234.000000005 monotonic 56.000000005 random(8) ab ab ab ab ab ab ab ab tty 010\n") == 0);
+    CHECK(h.clock_calls == 2 && h.entropy_calls >= 1);
+    friscy_machine_free(m);
+
+    /* Deterministic mode: no clock or entropy callbacks, and identical runs. */
+    host d1 = {0}, d2 = {0};
+    friscy_machine *m1 = start(&d1, "entropy", NULL, FRISCY_CONFIG_DETERMINISTIC);
+    friscy_machine *m2 = start(&d2, "entropy", NULL, FRISCY_CONFIG_DETERMINISTIC);
+    run_to_end(m1);
+    run_to_end(m2);
+    CHECK(d1.out.len > 0 && strcmp(d1.out.data, d2.out.data) == 0);
+    CHECK_EQ(d1.clock_calls + d1.entropy_calls, 0);
+    CHECK(strstr(d1.out.data, "ab ab ab") == NULL);
+    friscy_machine_free(m1);
+    friscy_machine_free(m2);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_api GUEST_ELF DYNAMIC_GUEST_ELF\n");
+        return 2;
+    }
+    guest_elf = read_file(argv[1], &guest_len);
+    dynamic_elf = read_file(argv[2], &dynamic_len);
+    if (!guest_elf || !dynamic_elf) {
+        fprintf(stderr, "test_api: cannot read the guest programs\n");
+        return 2;
+    }
+    struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        {"version", test_version},
+        {"result_messages", test_result_messages},
+        {"struct_init", test_struct_init},
+        {"null_arguments", test_null_arguments},
+        {"bad_programs", test_bad_programs},
+        {"hello_args_env_cwd", test_hello_args_env_cwd},
+        {"budget_exact", test_budget_exact},
+        {"pending_input", test_pending_input},
+        {"custom_syscalls", test_custom_syscalls},
+        {"host_stop", test_host_stop},
+        {"symbols_and_memory", test_symbols_and_memory},
+        {"registers_and_breakpoint", test_registers_and_breakpoint},
+        {"faults_and_signals", test_faults_and_signals},
+        {"clock_entropy_terminal", test_clock_entropy_terminal},
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        int before = failed;
+        current = tests[i].name;
+        tests[i].fn();
+        printf("%s %s\n", failed == before ? "ok  " : "FAIL", tests[i].name);
+    }
+    free(guest_elf);
+    free(dynamic_elf);
+    printf("test_api: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
