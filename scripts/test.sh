@@ -26,5 +26,11 @@ scripts/build-nostd-wasm.sh
 step "release build of the friscy CLI"
 cargo build --release -p friscy-cli
 
+step "C header is what cbindgen generates"
+scripts/check-header.sh
+
+step "C ABI: native C host and API tests under ASan/UBSan"
+make -C examples/c-host check
+
 step "differential and randomised suites against qemu-riscv64"
 tests/run-all.sh --friscy target/release/friscy
