@@ -47,21 +47,28 @@ def cc_identity():
     return _cc_identity
 
 
-def build_if_needed(out: Path, cmd: list, inputs: list) -> bool:
+def build_if_needed(out: Path, cmd: list, inputs: list = (), sources: dict = None) -> bool:
     """Runs cmd to produce out unless out was already built from identical inputs and command.
-    Content hashes (not mtimes) decide, so switching branches or touching files is harmless."""
+    Content hashes (not mtimes) decide, so switching branches or touching files is harmless.
+    `sources` maps paths to generated text: hashed from memory and written only for a build."""
+    sources = sources or {}
     h = hashlib.sha256()
     h.update(cc_identity().encode())
     h.update("\0".join(map(str, cmd)).encode())
     for p in sorted(inputs):
         h.update(str(p).encode())
         h.update(Path(p).read_bytes())
+    for p, text in sorted(sources.items()):
+        h.update(str(p).encode())
+        h.update(text.encode())
     key = h.hexdigest()
     stamp = out.with_name(out.name + ".stamp")
     if out.exists() and stamp.exists() and stamp.read_text() == key:
         return False
     out.parent.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
+    for p, text in sources.items():
+        Path(p).write_text(text)
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise BuildError(f"$ {shlex.join(map(str, cmd))}\n{r.stdout}{r.stderr}")
