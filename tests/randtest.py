@@ -3,13 +3,16 @@
 """
 Each sequence is 20-60 random instructions (RV64I ALU incl. *w, lui/auipc, M, Zba/Zbb/Zbs, Zicond,
 F and D arithmetic/fma/sqrt/conversion/compare/sign-injection/min/max/classify/moves, fflags/frm
-CSR accesses) with random static rounding modes, and dyn under a random frm. Before a sequence
-the program loads every integer register except sp, all 32 FP registers and fcsr (frm+fflags)
-from a table; afterwards it dumps them all as hex through write(2). Many sequences share one
-program (no libc: -nostdlib, only the write and exit syscalls), so process start-up is amortised.
+CSR accesses, loads/stores of every width incl. misaligned, AMOs, LR/SC pairs) with random static
+rounding modes, and dyn under a random frm. Before a sequence the program loads every integer
+register except sp, all 32 FP registers, fcsr (frm+fflags) and 64 bytes of scratch memory from a
+table; afterwards it dumps them all as hex through write(2). Many sequences share one program
+(no libc: -nostdlib, only the write and exit syscalls), so process start-up is amortised. The
+assembler compresses what it can (75% of sequences; the rest are .option norvc).
 
-sp (x2) is reserved: it points at the sequence's state record while the sequence runs, so random
-instructions neither read nor write it. Every other register is random input.
+sp (x2) is reserved: it points at the sequence's state record while the sequence runs. Random
+instructions never write it and use it only as the base address of memory accesses (which all
+land in the record's scratch words). Every other register is random input.
 
   tests/randtest.py [--seed S] [--count N] [--friscy PATH] [--jobs 2] [--only INDEX]
 
@@ -41,16 +44,38 @@ RMS = ["rne", "rtz", "rdn", "rup", "rmm", "dyn"]
 RM_BITS = {"rne": 0, "rtz": 1, "rdn": 2, "rup": 3, "rmm": 4, "dyn": 7}
 FRM_NAMES = ["rne", "rtz", "rdn", "rup", "rmm", "rsv5", "rsv6", "rsv7"]
 M64 = (1 << 64) - 1
-NSLOTS = 64  # record slots: 0 = fcsr, 1..31 = x1..x31 (2 unused), 32..63 = f0..f31
+# A sequence's state record, in 64-bit slots: scratch memory that load/store/AMO instructions use
+# (addressed off sp, which points at the record), then fcsr, x1..x31 (the x2 slot is unused) and
+# f0..f31. The scratch words come first so that sp-relative offsets fit the compressed
+# c.lwsp/c.ldsp/c.fldsp/c.swsp/c.sdsp/c.fsdsp encodings.
+MEM_WORDS = 8
+MEM_BYTES = 8 * MEM_WORDS
+FCSR_SLOT = MEM_WORDS
+NSLOTS = MEM_WORDS + 64
 LINE_LEN = NSLOTS * 17
 
 
+def xslot(n):
+    return MEM_WORDS + n
+
+
+def fslot(n):
+    return MEM_WORDS + 32 + n
+
+
+SP_SLOT = xslot(2)
+
+
 def slot_name(i):
-    if i == 0:
+    if i < MEM_WORDS:
+        return f"mem[{8 * i}..{8 * i + 7}]"
+    if i == FCSR_SLOT:
         return "fcsr"
-    if i < 32:
-        return f"{XN[i]}(x{i})"
-    return f"{FN[i - 32]}(f{i - 32})"
+    if i < fslot(0):
+        n = i - MEM_WORDS
+        return f"{XN[n]}(x{n})"
+    n = i - fslot(0)
+    return f"{FN[n]}(f{n})"
 
 
 # ---------------------------------------------------------------- operand values
@@ -193,6 +218,10 @@ F_BIN_RM = ["fadd", "fsub", "fmul", "fdiv"]
 F_FMA = ["fmadd", "fmsub", "fnmsub", "fnmadd"]
 F_SGN = ["fsgnj", "fsgnjn", "fsgnjx", "fmin", "fmax"]
 F_CMP = ["feq", "flt", "fle"]
+LOADS = {"lb": 1, "lbu": 1, "lh": 2, "lhu": 2, "lw": 4, "lwu": 4, "ld": 8}
+STORES = {"sb": 1, "sh": 2, "sw": 4, "sd": 8}
+AMO_OPS = "amoswap amoadd amoxor amoand amoor amomin amomax amominu amomaxu".split()
+AMO_ORDER = ["", ".aq", ".rl", ".aqrl"]
 
 
 class Gen:
@@ -376,14 +405,64 @@ class Gen:
             return plain(f"{op} {XN[d]}, {XN[a]}", ("x", d), [("x", a)], True)
         return plain(f"{op} {XN[d]}, {csr}, {XN[a]}", ("x", d), [("x", a)], True)
 
+    def mem_off(self, width):
+        r = self.r
+        if r.random() < 0.6:
+            return r.randrange(0, MEM_BYTES - width + 1, width)
+        return r.randint(0, MEM_BYTES - width)  # misaligned: Linux user space allows it
+
+    @staticmethod
+    def words(off, width):
+        return [("m", w) for w in range(off // 8, (off + width - 1) // 8 + 1)]
+
+    def memory(self):
+        """Loads/stores of every width on the scratch words (aligned or not), AMOs, LR/SC pairs.
+        The only base register is sp, the state record, which sequences never modify."""
+        r = self.r
+        k = r.random()
+        if k < 0.3:
+            op = r.choice(list(LOADS))
+            w, d, off = LOADS[op], self.xd(), self.mem_off(LOADS[op])
+            return plain(f"{op} {XN[d]}, {off}(sp)", ("x", d), self.words(off, w))
+        if k < 0.42:
+            op = r.choice(["flw", "fld"])
+            w = 4 if op == "flw" else 8
+            d, off = self.fd(), self.mem_off(w)
+            return plain(f"{op} {FN[d]}, {off}(sp)", ("f", d), self.words(off, w))
+        if k < 0.65:
+            op = r.choice(list(STORES))
+            w, a, off = STORES[op], self.xs(), self.mem_off(STORES[op])
+            return plain(f"{op} {XN[a]}, {off}(sp)", ("m", off // 8), [("x", a)])
+        if k < 0.75:
+            op = r.choice(["fsw", "fsd"])
+            w = 4 if op == "fsw" else 8
+            a, off = self.fs(), self.mem_off(w)
+            return plain(f"{op} {FN[a]}, {off}(sp)", ("m", off // 8), [("f", a)])
+        size, order = r.choice(["w", "d"]), r.choice(AMO_ORDER)
+        if k < 0.92:
+            op, d, b = r.choice(AMO_OPS), self.xd(), self.xs()
+            return plain(f"{op}.{size}{order} {XN[d]}, {XN[b]}, (sp)", ("x", d), [("x", b), ("m", 0)])
+        # LR then SC to the same address with at most two ALU instructions between: the SC must
+        # succeed. (Anything touching memory in between would make the outcome implementation-defined.)
+        d = self.xd()
+        seq = [plain(f"lr.{size}{order} {XN[d]}, (sp)", ("x", d), [("m", 0)])]
+        seq += [r.choice([self.alu_r, self.alu_i, self.bitmanip])() for _ in range(r.randint(0, 2))]
+        d2, b = self.xd(), self.xs()
+        seq.append(plain(f"sc.{size}{r.choice(AMO_ORDER)} {XN[d2]}, {XN[b]}, (sp)", ("x", d2), [("x", b)]))
+        return seq
+
     def make(self, n):
         gens = [
             (14, self.alu_r), (12, self.alu_i), (3, self.upper), (12, self.muldiv),
-            (14, self.bitmanip), (3, self.zicond), (40, self.fp), (3, self.csr),
+            (14, self.bitmanip), (3, self.zicond), (40, self.fp), (3, self.csr), (9, self.memory),
         ]
         funcs = [g for _, g in gens]
         picks = self.r.choices(funcs, [w for w, _ in gens], k=n)
-        return [g() for g in picks]
+        body = []
+        for g in picks:
+            i = g()
+            body.extend(i if isinstance(i, list) else [i])
+        return body
 
 
 @dataclass
@@ -398,11 +477,13 @@ def make_sequence(seed, index):
     # A string seed is hashed (SHA-512) by random.seed, stable across Python versions and runs.
     r = random.Random(f"friscy-randtest:{seed}:{index}")
     state = [0] * NSLOTS
-    state[0] = (r.randrange(5) << 5) | r.getrandbits(5)
+    for i in range(MEM_WORDS):
+        state[i] = rand_int(r) if r.random() < 0.6 else rand_fp(r)
+    state[FCSR_SLOT] = (r.randrange(5) << 5) | r.getrandbits(5)
     for i in range(1, 32):
-        state[i] = 0 if i == 2 else rand_int(r)
+        state[xslot(i)] = 0 if i == 2 else rand_int(r)
     for i in range(32):
-        state[32 + i] = rand_fp(r)
+        state[fslot(i)] = rand_fp(r)
     body = Gen(r).make(r.randint(20, 60))
     return Sequence(index, state, body, rvc=r.random() < 0.75)
 
@@ -430,7 +511,7 @@ DUMP = """\
 
 # Writes the record at sp as one line of {nslots} 16-digit hex words.
 dump:
-    sd zero, 16(sp)
+    sd zero, {sp_off}(sp)     # the sp slot would only show the record's address
     lla a1, outbuf
     mv a2, sp
     li a3, {nslots}
@@ -468,18 +549,18 @@ def program_text(items, ref):
     data = ["    .data\n    .balign 8\n"]
     for k, (label, state, body, rvc) in enumerate(items):
         out.append(f"# {label}\n")
-        out.append(f"    lla sp, rec{k}\n    ld ra, 0(sp)\n    fscsr ra\n")
-        out.extend(f"    fld {FN[i]}, {256 + 8 * i}(sp)\n" for i in range(32))
-        out.extend(f"    ld {XN[i]}, {8 * i}(sp)\n" for i in range(1, 32) if i != 2)
+        out.append(f"    lla sp, rec{k}\n    ld ra, {8 * FCSR_SLOT}(sp)\n    fscsr ra\n")
+        out.extend(f"    fld {FN[i]}, {8 * fslot(i)}(sp)\n" for i in range(32))
+        out.extend(f"    ld {XN[i]}, {8 * xslot(i)}(sp)\n" for i in range(1, 32) if i != 2)
         out.append("    .option push\n" + ("" if rvc else "    .option norvc\n"))
         out.extend(f"    {(i.asm_ref if ref else i.asm)}\n" for i in body)
         out.append("    .option pop\n")
-        out.extend(f"    sd {XN[i]}, {8 * i}(sp)\n" for i in range(1, 32) if i != 2)
-        out.extend(f"    fsd {FN[i]}, {256 + 8 * i}(sp)\n" for i in range(32))
-        out.append("    frcsr ra\n    sd ra, 0(sp)\n    call dump\n")
+        out.extend(f"    sd {XN[i]}, {8 * xslot(i)}(sp)\n" for i in range(1, 32) if i != 2)
+        out.extend(f"    fsd {FN[i]}, {8 * fslot(i)}(sp)\n" for i in range(32))
+        out.append(f"    frcsr ra\n    sd ra, {8 * FCSR_SLOT}(sp)\n    call dump\n")
         data.append(f"rec{k}:\n")
         data.extend(f"    .dword {v:#018x}\n" for v in state)
-    out.append(DUMP.format(nslots=NSLOTS, line_len=LINE_LEN))
+    out.append(DUMP.format(nslots=NSLOTS, line_len=LINE_LEN, sp_off=8 * SP_SLOT))
     return "".join(out + data)
 
 
@@ -528,10 +609,10 @@ def parse_dump(out: bytes):
 def fmt_state(state, only=None):
     parts = []
     for i in range(NSLOTS):
-        if i == 2 or (only is not None and i not in only):
+        if i == SP_SLOT or (only is not None and i not in only):
             continue
         v = state[i]
-        if i == 0:
+        if i == FCSR_SLOT:
             parts.append(f"fcsr={v:#x} (frm={FRM_NAMES[(v >> 5) & 7]} fflags={v & 31:#x})")
         else:
             parts.append(f"{slot_name(i)}={v:016x}")
@@ -540,7 +621,7 @@ def fmt_state(state, only=None):
 
 def slot_of(reg):
     kind, n = reg
-    return n if kind == "x" else 32 + n
+    return {"x": xslot, "f": fslot, "m": lambda w: w}[kind](n)
 
 
 def explain_mismatch(seq, seed, ref_row, sub_row, friscy, timeout, ctx):
@@ -594,7 +675,7 @@ def shrink(seq, friscy, timeout):
     out = note + [f"  first divergent instruction: #{n - 1}: {bad.text}"]
     if bad.asm != bad.text:
         out.append(f"    encoded as: {bad.asm}")
-    srcs = sorted({slot_of(s) for s in bad.srcs if s != ("x", 0)} | ({0} if bad.touches_fcsr else set()))
+    srcs = sorted({slot_of(s) for s in bad.srcs if s != ("x", 0)} | ({FCSR_SLOT} if bad.touches_fcsr else set()))
     if srcs:
         out.append("    operands before it (qemu state): " + "  ".join(fmt_state(before, set(srcs))))
     if n < len(sr):
