@@ -17,8 +17,9 @@ CC = os.environ.get("RISCV_CC", "riscv64-linux-gnu-gcc")
 QEMU = os.environ.get("QEMU_RISCV64", "qemu-riscv64")
 DEFAULT_FRISCY = str(REPO / "target" / "release" / "friscy")
 
-# qemu 7.2 lacks Zicond; its XVentanaCondOps are the same operations under another encoding, so
-# programs using Zicond get a twin "reference" build for qemu run on this CPU model.
+# qemu 7.2 lacks Zicond (its XVentanaCondOps are the same operations under another encoding) and
+# gets ctzw wrong when the low word is zero, so programs using those get a twin "reference" build
+# that works around both, run under qemu on this CPU model.
 QEMU_REF_CPU = "rv64,xventanacondops=true"
 
 # The environment every guest sees unless a test adds to it; given to qemu as its whole process

@@ -1,7 +1,7 @@
 /* Zicond czero.eqz/czero.nez over edge operands, including rd aliasing and x0 operands.
    binutils 2.40 does not know Zicond, so the instructions are spelled with .insn. */
 
-#ifdef FRISCY_REF_XVENTANA
+#ifdef FRISCY_QEMU_REF
 /* qemu 7.2 has no Zicond, but its XVentanaCondOps vt.maskc/vt.maskcn compute exactly
    czero.eqz/czero.nez; the reference build (run with -cpu rv64,xventanacondops=true)
    encodes those instead, with identical instruction sizes so the layout does not change. */
