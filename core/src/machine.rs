@@ -116,6 +116,8 @@ pub struct Machine {
     pub mem: Memory,
     pub cache: CodeCache,
     pub process: Process,
+    /// Open-file descriptions and pipes, shared by every process's fd table.
+    pub files: crate::linux::OpenFiles,
     /// Where the program was loaded (for symbol look-ups: add `image.bias` to ELF addresses).
     pub image: crate::elf::LoadedImage,
     /// Set once the process has terminated; later `run`s return it again.
@@ -143,11 +145,14 @@ impl Machine {
 
     /// A machine over host-provided guest memory.
     pub fn with_memory(mem: Memory, process: ProcessConfig) -> Machine {
+        let mut files = crate::linux::OpenFiles::new();
+        let fds = files.console_table();
         Machine {
             cpu: Cpu::default(),
             mem,
             cache: CodeCache::default(),
-            process: Process::new(process),
+            process: Process::new(process, fds),
+            files,
             image: crate::elf::LoadedImage::default(),
             terminated: None,
         }
@@ -241,10 +246,13 @@ impl Machine {
             match self.cpu.run(&mut self.mem, &mut self.cache, budget - used) {
                 Exit::Budget => return StopReason::BudgetSpent,
                 Exit::Ecall => {
-                    match self
-                        .process
-                        .syscall(&mut self.cpu, &mut self.mem, &mut self.cache, host)
-                    {
+                    match self.process.syscall(
+                        &mut self.cpu,
+                        &mut self.mem,
+                        &mut self.cache,
+                        &mut self.files,
+                        host,
+                    ) {
                         SyscallOutcome::Done => {
                             self.cpu.pc = self.cpu.pc.wrapping_add(4);
                             if host.stop_requested() {

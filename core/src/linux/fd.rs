@@ -58,45 +58,24 @@ pub struct Pipe {
     pub writers: u32,
 }
 
-/// The fd table of a process plus the open files and pipes it refers to.
+/// The fd table of one process: which open file each fd refers to.
 #[derive(Clone, Debug)]
 pub struct FdTable {
     fds: [Option<Fd>; MAX_FDS],
-    files: [Option<OpenFile>; MAX_FILES],
-    #[cfg(feature = "alloc")]
-    pub pipes: alloc::vec::Vec<Option<Pipe>>,
-}
-
-impl Default for FdTable {
-    fn default() -> Self {
-        FdTable::new()
-    }
 }
 
 impl FdTable {
-    /// A table with fds 0, 1 and 2 open on the host console.
-    pub fn new() -> FdTable {
-        let mut t = FdTable {
-            fds: [None; MAX_FDS],
-            files: [None; MAX_FILES],
-            #[cfg(feature = "alloc")]
-            pipes: alloc::vec::Vec::new(),
-        };
-        for (n, flags) in [(0u8, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)] {
-            let file = t.new_file(Target::Console(n), flags).unwrap_or(0);
-            t.install(n as usize, file, false);
-        }
-        t
+    /// Number of open fds.
+    pub fn count(&self) -> usize {
+        self.fds.iter().filter(|f| f.is_some()).count()
     }
 
-    fn new_file(&mut self, target: Target, flags: u32) -> Result<usize, i32> {
-        let slot = self.files.iter().position(|f| f.is_none()).ok_or(ENFILE)?;
-        self.files[slot] = Some(OpenFile {
-            target,
-            flags,
-            refs: 0,
-        });
-        Ok(slot)
+    /// The open fds in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = (i32, Fd)> + '_ {
+        self.fds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.map(|f| (i as i32, f)))
     }
 
     /// The fd entry for `fd`, or EBADF.
@@ -107,23 +86,10 @@ impl FdTable {
             .ok_or(EBADF)
     }
 
-    /// The open file behind `fd`, or EBADF.
-    pub fn file(&self, fd: i32) -> Result<OpenFile, i32> {
-        let entry = self.get(fd)?;
-        self.files[entry.file].ok_or(EBADF)
-    }
-
-    pub fn set_file_flags(&mut self, fd: i32, flags: u32) -> Result<(), i32> {
-        let entry = self.get(fd)?;
-        let file = self.files[entry.file].as_mut().ok_or(EBADF)?;
-        file.flags = flags;
-        Ok(())
-    }
-
     pub fn set_cloexec(&mut self, fd: i32, cloexec: bool) -> Result<(), i32> {
-        let slot = self
-            .fds
-            .get_mut(fd as usize)
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get_mut(i))
             .and_then(|s| s.as_mut())
             .ok_or(EBADF)?;
         slot.cloexec = cloexec;
@@ -136,35 +102,108 @@ impl FdTable {
             .find(|&i| self.fds[i].is_none())
             .ok_or(EMFILE)
     }
+}
 
-    fn install(&mut self, fd: usize, file: usize, cloexec: bool) {
+/// The open-file descriptions and pipes of the whole machine, shared by every process's
+/// fd table (a forked child shares its parent's descriptions, offsets and pipes).
+#[derive(Clone, Debug)]
+pub struct OpenFiles {
+    files: [Option<OpenFile>; MAX_FILES],
+    #[cfg(feature = "alloc")]
+    pub pipes: alloc::vec::Vec<Option<Pipe>>,
+}
+
+impl Default for OpenFiles {
+    fn default() -> Self {
+        OpenFiles::new()
+    }
+}
+
+impl OpenFiles {
+    pub fn new() -> OpenFiles {
+        OpenFiles {
+            files: [None; MAX_FILES],
+            #[cfg(feature = "alloc")]
+            pipes: alloc::vec::Vec::new(),
+        }
+    }
+
+    /// A fd table with fds 0, 1 and 2 open on the host console.
+    pub fn console_table(&mut self) -> FdTable {
+        let mut t = FdTable {
+            fds: [None; MAX_FDS],
+        };
+        for (n, flags) in [(0u8, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)] {
+            if let Ok(file) = self.new_file(Target::Console(n), flags) {
+                self.install(&mut t, n as usize, file, false);
+            }
+        }
+        t
+    }
+
+    fn new_file(&mut self, target: Target, flags: u32) -> Result<usize, i32> {
+        let slot = self.files.iter().position(|f| f.is_none()).ok_or(ENFILE)?;
+        self.files[slot] = Some(OpenFile {
+            target,
+            flags,
+            refs: 0,
+        });
+        #[cfg(feature = "alloc")]
+        self.adjust_pipe_ends(target, 1);
+        Ok(slot)
+    }
+
+    /// The open file behind `fd`, or EBADF.
+    pub fn file(&self, fds: &FdTable, fd: i32) -> Result<OpenFile, i32> {
+        let entry = fds.get(fd)?;
+        self.files[entry.file].ok_or(EBADF)
+    }
+
+    pub fn set_file_flags(&mut self, fds: &FdTable, fd: i32, flags: u32) -> Result<(), i32> {
+        let entry = fds.get(fd)?;
+        let file = self.files[entry.file].as_mut().ok_or(EBADF)?;
+        file.flags = flags;
+        Ok(())
+    }
+
+    fn install(&mut self, fds: &mut FdTable, fd: usize, file: usize, cloexec: bool) {
         if let Some(f) = self.files[file].as_mut() {
             f.refs += 1;
         }
-        self.fds[fd] = Some(Fd { file, cloexec });
+        fds.fds[fd] = Some(Fd { file, cloexec });
     }
 
     /// Open a new file description on `target` at the lowest free fd.
-    pub fn open(&mut self, target: Target, flags: u32) -> Result<i32, i32> {
-        let fd = self.free_fd(0)?;
+    pub fn open(&mut self, fds: &mut FdTable, target: Target, flags: u32) -> Result<i32, i32> {
+        let fd = fds.free_fd(0)?;
         let file = self.new_file(target, flags & !O_CLOEXEC)?;
-        self.install(fd, file, flags & O_CLOEXEC != 0);
-        #[cfg(feature = "alloc")]
-        self.adjust_pipe_ends(target, 1);
+        self.install(fds, fd, file, flags & O_CLOEXEC != 0);
         Ok(fd as i32)
     }
 
     /// `dup`/`F_DUPFD`: a new fd (lowest free at or above `min`) sharing `fd`'s description.
-    pub fn dup(&mut self, fd: i32, min: usize, cloexec: bool) -> Result<i32, i32> {
-        let entry = self.get(fd)?;
-        let new = self.free_fd(min)?;
-        self.install(new, entry.file, cloexec);
+    pub fn dup(
+        &mut self,
+        fds: &mut FdTable,
+        fd: i32,
+        min: usize,
+        cloexec: bool,
+    ) -> Result<i32, i32> {
+        let entry = fds.get(fd)?;
+        let new = fds.free_fd(min)?;
+        self.install(fds, new, entry.file, cloexec);
         Ok(new as i32)
     }
 
     /// `dup3`: make `new` refer to `old`'s description, closing what `new` held.
-    pub fn dup_to(&mut self, old: i32, new: i32, cloexec: bool) -> Result<i32, i32> {
-        let entry = self.get(old)?;
+    pub fn dup_to(
+        &mut self,
+        fds: &mut FdTable,
+        old: i32,
+        new: i32,
+        cloexec: bool,
+    ) -> Result<i32, i32> {
+        let entry = fds.get(old)?;
         let new_idx = usize::try_from(new)
             .ok()
             .filter(|&n| n < MAX_FDS)
@@ -172,36 +211,67 @@ impl FdTable {
         if old == new {
             return Err(EINVAL);
         }
-        if self.fds[new_idx].is_some() {
-            self.close(new)?;
+        if fds.fds[new_idx].is_some() {
+            self.close(fds, new)?;
         }
-        self.install(new_idx, entry.file, cloexec);
+        self.install(fds, new_idx, entry.file, cloexec);
         Ok(new)
     }
 
     /// Close `fd`; the description goes away with its last fd.
-    pub fn close(&mut self, fd: i32) -> Result<(), i32> {
-        let entry = self.get(fd)?;
-        self.fds[fd as usize] = None;
-        let file = self.files[entry.file].as_mut().ok_or(EBADF)?;
-        file.refs -= 1;
-        if file.refs == 0 {
-            let _target = file.target;
-            self.files[entry.file] = None;
-            #[cfg(feature = "alloc")]
-            self.adjust_pipe_ends(_target, -1);
-        }
+    pub fn close(&mut self, fds: &mut FdTable, fd: i32) -> Result<(), i32> {
+        let entry = fds.get(fd)?;
+        fds.fds[fd as usize] = None;
+        self.release(entry.file);
         Ok(())
     }
 
-    /// Number of open fds.
-    pub fn count(&self) -> usize {
-        self.fds.iter().filter(|f| f.is_some()).count()
+    fn release(&mut self, file: usize) {
+        let Some(f) = self.files[file].as_mut() else {
+            return;
+        };
+        f.refs -= 1;
+        if f.refs == 0 {
+            let _target = f.target;
+            self.files[file] = None;
+            #[cfg(feature = "alloc")]
+            self.adjust_pipe_ends(_target, -1);
+        }
+    }
+
+    /// A copy of `fds` for a forked child: every description gains a reference.
+    pub fn fork(&mut self, fds: &FdTable) -> FdTable {
+        for (_, entry) in fds.iter() {
+            if let Some(f) = self.files[entry.file].as_mut() {
+                f.refs += 1;
+            }
+        }
+        fds.clone()
+    }
+
+    /// Close every fd (process exit).
+    pub fn close_all(&mut self, fds: &mut FdTable) {
+        for fd in 0..MAX_FDS {
+            if let Some(entry) = fds.fds[fd].take() {
+                self.release(entry.file);
+            }
+        }
+    }
+
+    /// Close the fds marked close-on-exec (execve).
+    pub fn close_on_exec(&mut self, fds: &mut FdTable) {
+        for fd in 0..MAX_FDS {
+            if fds.fds[fd].is_some_and(|e| e.cloexec) {
+                if let Some(entry) = fds.fds[fd].take() {
+                    self.release(entry.file);
+                }
+            }
+        }
     }
 
     /// Create a pipe; returns (read fd, write fd).
     #[cfg(feature = "alloc")]
-    pub fn pipe(&mut self, flags: u32) -> Result<(i32, i32), i32> {
+    pub fn pipe(&mut self, fds: &mut FdTable, flags: u32) -> Result<(i32, i32), i32> {
         let id = match self.pipes.iter().position(|p| p.is_none()) {
             Some(i) => i,
             None => {
@@ -212,6 +282,7 @@ impl FdTable {
         self.pipes[id] = Some(Pipe::default());
         let status = flags & O_NONBLOCK;
         let read = self.open(
+            fds,
             Target::PipeRead(id),
             O_RDONLY | status | (flags & O_CLOEXEC),
         );
@@ -223,12 +294,13 @@ impl FdTable {
             }
         };
         match self.open(
+            fds,
             Target::PipeWrite(id),
             O_WRONLY | status | (flags & O_CLOEXEC),
         ) {
             Ok(write) => Ok((read, write)),
             Err(e) => {
-                let _ = self.close(read);
+                let _ = self.close(fds, read);
                 Err(e)
             }
         }
@@ -239,7 +311,7 @@ impl FdTable {
         let (id, reader) = match target {
             Target::PipeRead(id) => (id, true),
             Target::PipeWrite(id) => (id, false),
-            Target::Console(_) => return,
+            _ => return,
         };
         if let Some(Some(p)) = self.pipes.get_mut(id) {
             let count = if reader {
@@ -261,48 +333,64 @@ mod tests {
 
     #[test]
     fn console_fds_dup_and_close() {
-        let mut t = FdTable::new();
-        assert_eq!(t.file(1).unwrap().target, Target::Console(1));
-        let d = t.dup(1, 0, false).unwrap();
+        let mut files = OpenFiles::new();
+        let mut t = files.console_table();
+        assert_eq!(files.file(&t, 1).unwrap().target, Target::Console(1));
+        let d = files.dup(&mut t, 1, 0, false).unwrap();
         assert_eq!(d, 3);
-        t.close(d).unwrap();
+        files.close(&mut t, d).unwrap();
         assert_eq!(
-            t.file(1).unwrap().target,
+            files.file(&t, 1).unwrap().target,
             Target::Console(1),
             "closing a dup keeps the original"
         );
-        let d = t.dup(1, 0, false).unwrap();
-        assert_eq!(t.file(d).unwrap().target, Target::Console(1));
-        t.close(1).unwrap();
-        assert_eq!(t.file(1), Err(EBADF));
-        assert_eq!(t.file(d).unwrap().target, Target::Console(1));
-        assert_eq!(t.dup(1, 0, false), Err(EBADF));
-        assert_eq!(t.dup_to(d, 1, false), Ok(1));
+        let d = files.dup(&mut t, 1, 0, false).unwrap();
+        assert_eq!(files.file(&t, d).unwrap().target, Target::Console(1));
+        files.close(&mut t, 1).unwrap();
+        assert_eq!(files.file(&t, 1), Err(EBADF));
+        assert_eq!(files.file(&t, d).unwrap().target, Target::Console(1));
+        assert_eq!(files.dup(&mut t, 1, 0, false), Err(EBADF));
+        assert_eq!(files.dup_to(&mut t, d, 1, false), Ok(1));
         assert_eq!(t.get(-1), Err(EBADF));
         assert_eq!(t.get(100000), Err(EBADF));
     }
 
     #[cfg(feature = "alloc")]
     #[test]
-    fn pipe_ends_are_counted() {
-        let mut t = FdTable::new();
-        let (r, w) = t.pipe(0).unwrap();
+    fn pipe_ends_are_counted_across_fork() {
+        let mut files = OpenFiles::new();
+        let mut t = files.console_table();
+        let (r, w) = files.pipe(&mut t, 0).unwrap();
         assert_eq!((r, w), (3, 4));
-        let w2 = t.dup(w, 0, false).unwrap();
-        t.close(w).unwrap();
-        assert_eq!(t.pipes[0].as_ref().unwrap().writers, 1);
-        t.close(w2).unwrap();
-        assert_eq!(t.pipes[0].as_ref().unwrap().writers, 0);
-        t.close(r).unwrap();
-        assert!(t.pipes[0].is_none());
+        // Ends are counted per open description, which a fork shares.
+        let mut child = files.fork(&t);
+        assert_eq!(files.pipes[0].as_ref().unwrap().writers, 1);
+        files.close(&mut t, w).unwrap();
+        assert_eq!(files.pipes[0].as_ref().unwrap().writers, 1, "the child still holds it");
+        files.close_all(&mut child);
+        assert_eq!(files.pipes[0].as_ref().unwrap().writers, 0);
+        assert_eq!(files.pipes[0].as_ref().unwrap().readers, 1);
+        files.close(&mut t, r).unwrap();
+        assert!(files.pipes[0].is_none());
+    }
+
+    #[test]
+    fn cloexec_fds_close_on_exec() {
+        let mut files = OpenFiles::new();
+        let mut t = files.console_table();
+        let d = files.dup(&mut t, 1, 0, true).unwrap();
+        files.close_on_exec(&mut t);
+        assert_eq!(t.get(d), Err(EBADF));
+        assert!(t.get(1).is_ok());
     }
 
     #[test]
     fn table_fills_up_with_emfile() {
-        let mut t = FdTable::new();
+        let mut files = OpenFiles::new();
+        let mut t = files.console_table();
         for _ in 3..MAX_FDS {
-            t.dup(0, 0, false).unwrap();
+            files.dup(&mut t, 0, 0, false).unwrap();
         }
-        assert_eq!(t.dup(0, 0, false), Err(EMFILE));
+        assert_eq!(files.dup(&mut t, 0, 0, false), Err(EMFILE));
     }
 }

@@ -10,7 +10,7 @@ mod regions;
 use crate::cpu::{CodeCache, Cpu};
 use crate::host::{errno::*, Clock, Host, IoResult, SyscallRecord, Timespec};
 use crate::mem::{Memory, PAGE_SIZE};
-pub use fd::{FdTable, Target};
+pub use fd::{FdTable, OpenFiles, Target};
 pub use regions::{Region, Regions};
 
 /// Signals the core names.
@@ -261,7 +261,8 @@ pub struct SigAction {
 }
 
 impl Process {
-    pub fn new(config: ProcessConfig) -> Process {
+    /// A process with the given fd table (see [`OpenFiles::console_table`]).
+    pub fn new(config: ProcessConfig, fds: FdTable) -> Process {
         let mut cwd = [0u8; 256];
         cwd[0] = b'/';
         let rng_state = config.seed;
@@ -273,7 +274,7 @@ impl Process {
             mmap_min: 0,
             mmap_max: 0,
             stack_top: 0,
-            fds: FdTable::new(),
+            fds,
             sigactions: [SigAction::default(); NSIG],
             sigmask: 0,
             clear_child_tid: 0,
@@ -316,6 +317,7 @@ impl Process {
         cpu: &mut Cpu,
         mem: &mut Memory,
         cache: &mut CodeCache,
+        files: &mut OpenFiles,
         host: &mut H,
     ) -> SyscallOutcome {
         let number = cpu.x[17];
@@ -339,6 +341,7 @@ impl Process {
             cpu,
             mem,
             cache,
+            files,
             host,
             known: true,
         };
@@ -414,6 +417,7 @@ struct Sys<'a, H: Host + ?Sized> {
     cpu: &'a mut Cpu,
     mem: &'a mut Memory,
     cache: &'a mut CodeCache,
+    files: &'a mut OpenFiles,
     host: &'a mut H,
     known: bool,
 }
@@ -439,11 +443,15 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             nr::READV => self.readv(a[0] as i32, a[1], a[2]),
             nr::WRITEV => self.writev(a[0] as i32, a[1], a[2]),
             nr::PREAD64 | nr::PWRITE64 | nr::LSEEK => {
-                self.p.fds.file(a[0] as i32).map_err(Stop::Errno)?;
+                self.files
+                    .file(&self.p.fds, a[0] as i32)
+                    .map_err(Stop::Errno)?;
                 err(ESPIPE)
             }
             nr::CLOSE => {
-                self.p.fds.close(a[0] as i32).map_err(Stop::Errno)?;
+                self.files
+                    .close(&mut self.p.fds, a[0] as i32)
+                    .map_err(Stop::Errno)?;
                 Ok(0)
             }
             nr::PIPE2 => self.pipe2(a[0], a[1]),
@@ -655,7 +663,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     fn read(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
-        let file = self.p.fds.file(fd).map_err(Stop::Errno)?;
+        let file = self.files.file(&self.p.fds, fd).map_err(Stop::Errno)?;
         if file.flags & fd::O_ACCMODE == fd::O_WRONLY {
             return err(EBADF);
         }
@@ -669,7 +677,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             },
             #[cfg(feature = "alloc")]
             Target::PipeRead(id) => {
-                let Some(Some(pipe)) = self.p.fds.pipes.get_mut(id) else {
+                let Some(Some(pipe)) = self.files.pipes.get_mut(id) else {
                     return err(EBADF);
                 };
                 if pipe.buf.is_empty() {
@@ -691,7 +699,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     fn write(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
-        let file = self.p.fds.file(fd).map_err(Stop::Errno)?;
+        let file = self.files.file(&self.p.fds, fd).map_err(Stop::Errno)?;
         if file.flags & fd::O_ACCMODE == fd::O_RDONLY {
             return err(EBADF);
         }
@@ -704,7 +712,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             },
             #[cfg(feature = "alloc")]
             Target::PipeWrite(id) => {
-                let Some(Some(pipe)) = self.p.fds.pipes.get_mut(id) else {
+                let Some(Some(pipe)) = self.files.pipes.get_mut(id) else {
                     return err(EBADF);
                 };
                 if pipe.readers == 0 {
@@ -729,7 +737,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             return err(EINVAL);
         }
         self.mem.slice(fds_addr, 8)?;
-        let (r, w) = self.p.fds.pipe(flags as u32).map_err(Stop::Errno)?;
+        let (r, w) = self
+            .files
+            .pipe(&mut self.p.fds, flags as u32)
+            .map_err(Stop::Errno)?;
         self.mem.write_u32(fds_addr, r as u32)?;
         self.mem.write_u32(fds_addr + 4, w as u32)?;
         Ok(0)
@@ -838,29 +849,34 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         const FD_CLOEXEC: u64 = 1;
         let fd = a[0] as i32;
         let fds = &mut self.p.fds;
+        let files = &mut *self.files;
         let r = match number {
-            nr::DUP => fds.dup(fd, 0, false).map(|n| n as u64),
+            nr::DUP => files.dup(fds, fd, 0, false).map(|n| n as u64),
             nr::DUP3 => {
                 if a[2] & !u64::from(fd::O_CLOEXEC) != 0 {
                     return err(EINVAL);
                 }
-                fds.dup_to(fd, a[1] as i32, a[2] != 0).map(|n| n as u64)
+                files
+                    .dup_to(fds, fd, a[1] as i32, a[2] != 0)
+                    .map(|n| n as u64)
             }
             _ => match a[1] {
                 F_DUPFD | F_DUPFD_CLOEXEC => {
                     let min = usize::try_from(a[2]).ok().filter(|&m| m < fd::MAX_FDS);
                     match min {
-                        Some(min) => fds.dup(fd, min, a[1] == F_DUPFD_CLOEXEC).map(|n| n as u64),
+                        Some(min) => files
+                            .dup(fds, fd, min, a[1] == F_DUPFD_CLOEXEC)
+                            .map(|n| n as u64),
                         None => Err(EINVAL),
                     }
                 }
                 F_GETFD => fds.get(fd).map(|e| u64::from(e.cloexec)),
                 F_SETFD => fds.set_cloexec(fd, a[2] & FD_CLOEXEC != 0).map(|_| 0),
-                F_GETFL => fds.file(fd).map(|f| u64::from(f.flags)),
-                F_SETFL => fds.file(fd).and_then(|f| {
+                F_GETFL => files.file(fds, fd).map(|f| u64::from(f.flags)),
+                F_SETFL => files.file(fds, fd).and_then(|f| {
                     let settable = fd::O_NONBLOCK | fd::O_APPEND;
                     let flags = (f.flags & !settable) | (a[2] as u32 & settable);
-                    fds.set_file_flags(fd, flags).map(|_| 0)
+                    files.set_file_flags(fds, fd, flags).map(|_| 0)
                 }),
                 _ => fds.get(fd).and(Err(EINVAL)),
             },
@@ -870,7 +886,12 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     /// The console stream behind `fd`, if it is one.
     fn console_of(&self, fd: i32) -> Result<Option<i32>, Stop> {
-        match self.p.fds.file(fd).map_err(Stop::Errno)?.target {
+        match self
+            .files
+            .file(&self.p.fds, fd)
+            .map_err(Stop::Errno)?
+            .target
+        {
             Target::Console(n) => Ok(Some(i32::from(n))),
             _ => Ok(None),
         }
