@@ -84,6 +84,9 @@ enum Flow {
 struct Slot {
     insn: Insn,
     pc_off: u16,
+    /// Instructions from this one to the end of its run, inclusive (0 for a continuation):
+    /// the budget is charged once per run entered, not once per instruction.
+    to_end: u16,
 }
 
 /// Marks the end of a straight-line run that did not end in a control transfer:
@@ -92,6 +95,7 @@ const fn continue_at(pc_off: u16) -> Slot {
     Slot {
         insn: Insn::UNDECODED,
         pc_off,
+        to_end: 0,
     }
 }
 
@@ -179,11 +183,24 @@ impl Page {
             if self.entry[slot] == NO_ENTRY {
                 self.entry[slot] = self.code.len() as u32;
             }
-            self.push(Slot { insn, pc_off: off });
+            self.push(Slot {
+                insn,
+                pc_off: off,
+                to_end: 0,
+            });
             pc += u64::from(insn.len);
             if ends_run(insn.op) {
                 break;
             }
+        }
+        let end = self.code.len();
+        let real = if self.code[end - 1].insn.op == Op::Undecoded {
+            end - 1
+        } else {
+            end
+        };
+        for (i, slot) in self.code[first..real].iter_mut().enumerate() {
+            slot.to_end = (real - first - i) as u16;
         }
         Ok(first)
     }
@@ -418,154 +435,178 @@ impl Cpu {
         let mut left = *remaining;
         // Re-borrowed after every decode so the hot path reads straight from the slice.
         let mut code: &[Slot] = &page.code;
-        let flow = loop {
-            let slot = &code[k];
-            let i = &slot.insn;
-            k += 1;
-            // The instruction's own pc, computed only by the operations that need it.
-            macro_rules! here {
-                () => {
-                    page_base + u64::from(slot.pc_off)
-                };
-            }
-            let x = &mut self.x;
-            let rd = usize::from(i.rd);
-            let rs1 = usize::from(i.rs1);
-            let rs2 = usize::from(i.rs2);
-            let imm = i.imm as i64 as u64;
-            macro_rules! load {
-                ($read:ident, $conv:expr) => {{
-                    match mem.$read(x[rs1].wrapping_add(imm)) {
-                        Ok(v) => x[rd] = $conv(v),
-                        Err(f) => {
-                            pc = here!();
-                            break Some(fault(f, Access::Load));
+        // Charge a whole run on entry; a run that does not fit in the budget is stepped.
+        macro_rules! enter_run {
+            () => {{
+                let n = u64::from(code[k].to_end);
+                if n > left {
+                    let steps = left as usize;
+                    match self.step_within_run(mem, &code[k..k + steps], page_base) {
+                        Ok(()) => {
+                            left = 0;
+                            pc = page_base + u64::from(code[k + steps].pc_off);
+                            break None;
+                        }
+                        Err((done, flow)) => {
+                            left -= done as u64;
+                            pc = page_base + u64::from(code[k + done].pc_off);
+                            break Some(with_raw_bits(mem, pc, flow));
                         }
                     }
-                }};
-            }
-            macro_rules! store {
-                ($write:ident, $v:expr) => {{
-                    if let Err(f) = mem.$write(x[rs1].wrapping_add(imm), $v) {
-                        pc = here!();
-                        break Some(fault(f, Access::Store));
-                    }
-                }};
-            }
-            // Leave the run: count the instruction, then continue at `$target`.
-            macro_rules! transfer {
-                ($target:expr) => {{
-                    pc = $target;
-                    left -= 1;
-                    if left == 0 || pc.wrapping_sub(page_base) >= 1 << PAGE_SHIFT {
-                        break None;
-                    }
-                    match page.lookup(mem, page_base, pc) {
-                        Ok(next) => {
-                            k = next;
-                            code = &page.code;
-                            continue;
-                        }
-                        Err(e) => break Some(Flow::Exit(e)),
-                    }
-                }};
-            }
-            macro_rules! branch {
-                ($cond:expr) => {{
-                    let target = if $cond {
-                        here!().wrapping_add(imm)
-                    } else {
-                        here!() + u64::from(i.len)
+                }
+                left -= n;
+            }};
+        }
+        let flow = 'runs: loop {
+            enter_run!();
+            loop {
+                let slot = &code[k];
+                let i = &slot.insn;
+                k += 1;
+                // The instruction's own pc, computed only by the operations that need it.
+                macro_rules! here {
+                    () => {
+                        page_base + u64::from(slot.pc_off)
                     };
-                    transfer!(target)
-                }};
-            }
-            let (a, b) = (x[rs1], x[rs2]);
-            match i.op {
-                Op::Undecoded => {
-                    // End of a straight-line run: nothing retires, carry on at its pc.
-                    pc = here!();
-                    if pc.wrapping_sub(page_base) >= 1 << PAGE_SHIFT {
-                        break None;
-                    }
-                    match page.lookup(mem, page_base, pc) {
-                        Ok(next) => {
-                            k = next;
-                            code = &page.code;
-                            continue;
+                }
+                let x = &mut self.x;
+                let rd = usize::from(i.rd);
+                let rs1 = usize::from(i.rs1);
+                let rs2 = usize::from(i.rs2);
+                let imm = i.imm as i64 as u64;
+                // Leave the run early (fault, trap): give back what was charged for the
+                // instructions from this one on; `$retired` says whether this one counts.
+                macro_rules! exit_run {
+                    ($retired:expr, $pc:expr, $flow:expr) => {{
+                        left += u64::from(slot.to_end) - u64::from($retired);
+                        pc = $pc;
+                        break 'runs Some($flow);
+                    }};
+                }
+                macro_rules! load {
+                    ($read:ident, $conv:expr) => {{
+                        match mem.$read(x[rs1].wrapping_add(imm)) {
+                            Ok(v) => x[rd] = $conv(v),
+                            Err(f) => exit_run!(false, here!(), fault(f, Access::Load)),
                         }
-                        Err(e) => break Some(Flow::Exit(e)),
-                    }
+                    }};
                 }
-                Op::Addi => x[rd] = a.wrapping_add(imm),
-                Op::Add => x[rd] = a.wrapping_add(b),
-                Op::Sub => x[rd] = a.wrapping_sub(b),
-                Op::Addiw => x[rd] = sext32(a.wrapping_add(imm)),
-                Op::Addw => x[rd] = sext32(a.wrapping_add(b)),
-                Op::Lui => x[rd] = imm,
-                Op::Auipc => x[rd] = here!().wrapping_add(imm),
-                Op::Andi => x[rd] = a & imm,
-                Op::Ori => x[rd] = a | imm,
-                Op::Xori => x[rd] = a ^ imm,
-                Op::And => x[rd] = a & b,
-                Op::Or => x[rd] = a | b,
-                Op::Xor => x[rd] = a ^ b,
-                Op::Slli => x[rd] = a << (imm & 63),
-                Op::Srli => x[rd] = a >> (imm & 63),
-                Op::Srai => x[rd] = ((a as i64) >> (imm & 63)) as u64,
-                Op::Mul => x[rd] = a.wrapping_mul(b),
-                Op::Ld => load!(read_u64, |v: u64| v),
-                Op::Lw => load!(read_u32, |v: u32| v as i32 as i64 as u64),
-                Op::Lwu => load!(read_u32, u64::from),
-                Op::Lbu => load!(read_u8, u64::from),
-                Op::Sd => store!(write_u64, b),
-                Op::Sw => store!(write_u32, b as u32),
-                Op::Sb => store!(write_u8, b as u8),
-                Op::Beq => branch!(a == b),
-                Op::Bne => branch!(a != b),
-                Op::Blt => branch!((a as i64) < (b as i64)),
-                Op::Bge => branch!((a as i64) >= (b as i64)),
-                Op::Bltu => branch!(a < b),
-                Op::Bgeu => branch!(a >= b),
-                Op::Jal => {
-                    x[rd] = here!() + u64::from(i.len);
-                    transfer!(here!().wrapping_add(imm))
+                macro_rules! store {
+                    ($write:ident, $v:expr) => {{
+                        if let Err(f) = mem.$write(x[rs1].wrapping_add(imm), $v) {
+                            exit_run!(false, here!(), fault(f, Access::Store));
+                        }
+                    }};
                 }
-                Op::Jalr => {
-                    let target = a.wrapping_add(imm) & !1;
-                    x[rd] = here!() + u64::from(i.len);
-                    transfer!(target)
+                // The run is over: continue at `$target` (this page: next run; else: return).
+                macro_rules! transfer {
+                    ($target:expr) => {{
+                        pc = $target;
+                        if pc.wrapping_sub(page_base) >= 1 << PAGE_SHIFT {
+                            break 'runs None;
+                        }
+                        match page.lookup(mem, page_base, pc) {
+                            Ok(next) => {
+                                k = next;
+                                code = &page.code;
+                                continue 'runs;
+                            }
+                            Err(e) => break 'runs Some(Flow::Exit(e)),
+                        }
+                    }};
                 }
-                _ => match self.execute(mem, i, here!()) {
-                    Ok(next) if ends_run(i.op) => transfer!(next),
-                    Ok(_) => {}
-                    Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
-                        left -= 1;
-                        pc = here!();
-                        break Some(Flow::Exit(e));
+                macro_rules! branch {
+                    ($cond:expr) => {{
+                        let target = if $cond {
+                            here!().wrapping_add(imm)
+                        } else {
+                            here!() + u64::from(i.len)
+                        };
+                        transfer!(target)
+                    }};
+                }
+                let (a, b) = (x[rs1], x[rs2]);
+                match i.op {
+                    // End of a run that fell through: carry on at its pc.
+                    Op::Undecoded => transfer!(here!()),
+                    Op::Addi => x[rd] = a.wrapping_add(imm),
+                    Op::Add => x[rd] = a.wrapping_add(b),
+                    Op::Sub => x[rd] = a.wrapping_sub(b),
+                    Op::Addiw => x[rd] = sext32(a.wrapping_add(imm)),
+                    Op::Addw => x[rd] = sext32(a.wrapping_add(b)),
+                    Op::Lui => x[rd] = imm,
+                    Op::Auipc => x[rd] = here!().wrapping_add(imm),
+                    Op::Andi => x[rd] = a & imm,
+                    Op::Ori => x[rd] = a | imm,
+                    Op::Xori => x[rd] = a ^ imm,
+                    Op::And => x[rd] = a & b,
+                    Op::Or => x[rd] = a | b,
+                    Op::Xor => x[rd] = a ^ b,
+                    Op::Slli => x[rd] = a << (imm & 63),
+                    Op::Srli => x[rd] = a >> (imm & 63),
+                    Op::Srai => x[rd] = ((a as i64) >> (imm & 63)) as u64,
+                    Op::Mul => x[rd] = a.wrapping_mul(b),
+                    Op::Ld => load!(read_u64, |v: u64| v),
+                    Op::Lw => load!(read_u32, |v: u32| v as i32 as i64 as u64),
+                    Op::Lwu => load!(read_u32, u64::from),
+                    Op::Lbu => load!(read_u8, u64::from),
+                    Op::Sd => store!(write_u64, b),
+                    Op::Sw => store!(write_u32, b as u32),
+                    Op::Sb => store!(write_u8, b as u8),
+                    Op::Beq => branch!(a == b),
+                    Op::Bne => branch!(a != b),
+                    Op::Blt => branch!((a as i64) < (b as i64)),
+                    Op::Bge => branch!((a as i64) >= (b as i64)),
+                    Op::Bltu => branch!(a < b),
+                    Op::Bgeu => branch!(a >= b),
+                    Op::Jal => {
+                        x[rd] = here!() + u64::from(i.len);
+                        transfer!(here!().wrapping_add(imm))
                     }
-                    Err(Flow::FenceI) => {
-                        left -= 1;
-                        pc = here!() + u64::from(i.len);
-                        break Some(Flow::FenceI);
+                    Op::Jalr => {
+                        let target = a.wrapping_add(imm) & !1;
+                        x[rd] = here!() + u64::from(i.len);
+                        transfer!(target)
                     }
-                    Err(other) => {
-                        pc = here!();
-                        break Some(with_raw_bits(mem, pc, other));
-                    }
-                },
-            }
-            left -= 1;
-            if left == 0 {
-                // A run always ends in a transfer or a continuation slot, so `k` is valid.
-                pc = page_base + u64::from(code[k].pc_off);
-                break None;
+                    _ => match self.execute(mem, i, here!()) {
+                        Ok(next) if ends_run(i.op) => transfer!(next),
+                        Ok(_) => {}
+                        Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
+                            exit_run!(true, here!(), Flow::Exit(e))
+                        }
+                        Err(Flow::FenceI) => {
+                            exit_run!(true, here!() + u64::from(i.len), Flow::FenceI)
+                        }
+                        Err(other) => {
+                            let at = here!();
+                            exit_run!(false, at, with_raw_bits(mem, at, other))
+                        }
+                    },
+                }
             }
         };
         self.instret += *remaining - left;
         *remaining = left;
         self.pc = pc;
         flow
+    }
+
+    /// Execute the straight-line, non-transferring `slots` one by one (the budget ends
+    /// inside a run). On an exit returns how many retired before it and the exit.
+    #[cold]
+    fn step_within_run(
+        &mut self,
+        mem: &mut Memory,
+        slots: &[Slot],
+        page_base: u64,
+    ) -> Result<(), (usize, Flow)> {
+        for (done, slot) in slots.iter().enumerate() {
+            let here = page_base + u64::from(slot.pc_off);
+            if let Err(flow) = self.execute(mem, &slot.insn, here) {
+                return Err((done, flow));
+            }
+        }
+        Ok(())
     }
 
     /// The rounding mode an FP instruction uses, or `None` if it is reserved.
@@ -1221,6 +1262,35 @@ mod tests {
         // All-zero parcels are the defined illegal instruction.
         cpu.pc = CODE + 0x100;
         assert_eq!(cpu.run(&mut mem, &mut cache, 10), Exit::Illegal { bits: 0 });
+    }
+
+    #[test]
+    fn fault_mid_run_retires_exactly_the_instructions_before_it() {
+        let mut mem = memory();
+        // addi a0, zero, 1; addi a0, a0, 1; ld a1, 0(zero); addi a0, a0, 1; ecall
+        let code: [u32; 5] = [
+            0x0010_0513,
+            0x0015_0513,
+            0x0000_3583,
+            0x0015_0513,
+            0x0000_0073,
+        ];
+        for (n, word) in code.iter().enumerate() {
+            mem.write_u32(CODE + 0x200 + 4 * n as u64, *word).unwrap();
+        }
+        let mut cache = CodeCache::default();
+        let mut cpu = fresh(&mem);
+        cpu.pc = CODE + 0x200;
+        assert_eq!(
+            cpu.run(&mut mem, &mut cache, 100),
+            Exit::Fault {
+                addr: 0,
+                access: Access::Load
+            }
+        );
+        assert_eq!(cpu.instret, 2);
+        assert_eq!(cpu.pc, CODE + 0x208);
+        assert_eq!(cpu.x[10], 2);
     }
 
     #[test]

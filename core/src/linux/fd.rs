@@ -366,7 +366,11 @@ mod tests {
         let mut child = files.fork(&t);
         assert_eq!(files.pipes[0].as_ref().unwrap().writers, 1);
         files.close(&mut t, w).unwrap();
-        assert_eq!(files.pipes[0].as_ref().unwrap().writers, 1, "the child still holds it");
+        assert_eq!(
+            files.pipes[0].as_ref().unwrap().writers,
+            1,
+            "the child still holds it"
+        );
         files.close_all(&mut child);
         assert_eq!(files.pipes[0].as_ref().unwrap().writers, 0);
         assert_eq!(files.pipes[0].as_ref().unwrap().readers, 1);
