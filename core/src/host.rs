@@ -11,13 +11,16 @@ pub mod errno {
     pub const ESRCH: i32 = 3;
     pub const EINTR: i32 = 4;
     pub const EIO: i32 = 5;
+    pub const ENXIO: i32 = 6;
     pub const EBADF: i32 = 9;
     pub const ECHILD: i32 = 10;
     pub const EAGAIN: i32 = 11;
     pub const ENOMEM: i32 = 12;
     pub const EACCES: i32 = 13;
     pub const EFAULT: i32 = 14;
+    pub const EBUSY: i32 = 16;
     pub const EEXIST: i32 = 17;
+    pub const EXDEV: i32 = 18;
     pub const ENODEV: i32 = 19;
     pub const ENOTDIR: i32 = 20;
     pub const EISDIR: i32 = 21;
@@ -25,10 +28,18 @@ pub mod errno {
     pub const ENFILE: i32 = 23;
     pub const EMFILE: i32 = 24;
     pub const ENOTTY: i32 = 25;
+    pub const EFBIG: i32 = 27;
+    pub const ENOSPC: i32 = 28;
     pub const ESPIPE: i32 = 29;
+    pub const EROFS: i32 = 30;
+    pub const EMLINK: i32 = 31;
     pub const EPIPE: i32 = 32;
     pub const ERANGE: i32 = 34;
+    pub const ENAMETOOLONG: i32 = 36;
     pub const ENOSYS: i32 = 38;
+    pub const ENOTEMPTY: i32 = 39;
+    pub const ELOOP: i32 = 40;
+    pub const EOPNOTSUPP: i32 = 95;
 }
 
 /// Outcome of a host I/O request.

@@ -18,6 +18,8 @@ pub mod isa;
 pub mod linux;
 pub mod machine;
 pub mod mem;
+#[cfg(feature = "alloc")]
+pub mod vfs;
 
 pub use host::{Clock, Host, IoResult, NullHost, SyscallRecord, Timespec};
 pub use machine::{Config, LoadError, Machine, StopReason};

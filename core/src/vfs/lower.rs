@@ -1,0 +1,170 @@
+//! The read-only layer under the overlay: nothing, a rootfs tar, or (with `std`) a host directory.
+
+use alloc::vec::Vec;
+
+use super::tar::{ImageBytes, TarError, TarIndex, TarNodeKind};
+use super::{makedev, Errno, FileType, Ino};
+use crate::host::errno::*;
+use crate::host::Timespec;
+
+/// A node of the lower layer; the overlay gives it inode number `id + 1`.
+pub type LowerId = u32;
+
+/// Metadata of a lower node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LowerStat {
+    pub kind: FileType,
+    pub perm: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u32,
+    pub size: u64,
+    pub rdev: u64,
+    pub mtime: Timespec,
+}
+
+/// A rootfs tar and its index.
+#[derive(Debug)]
+pub struct TarLayer {
+    bytes: ImageBytes,
+    index: TarIndex,
+}
+
+impl TarLayer {
+    pub fn new(bytes: ImageBytes) -> Result<TarLayer, TarError> {
+        let index = TarIndex::build(bytes.as_slice())?;
+        Ok(TarLayer { bytes, index })
+    }
+
+    pub fn index(&self) -> &TarIndex {
+        &self.index
+    }
+}
+
+/// The read-only layer a [`super::Vfs`] is built on.
+#[derive(Debug)]
+pub enum Lower {
+    /// No image: the tree starts empty (plus /dev, /proc and the other defaults).
+    Empty,
+    Tar(TarLayer),
+    #[cfg(all(feature = "std", unix))]
+    HostDir(super::host_dir::HostDirLayer),
+}
+
+impl Lower {
+    pub(crate) fn root(&self) -> Option<LowerId> {
+        match self {
+            Lower::Empty => None,
+            Lower::Tar(_) => Some(TarIndex::ROOT),
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(_) => Some(super::host_dir::HostDirLayer::ROOT),
+        }
+    }
+
+    /// First inode number the overlay may hand out for its own nodes.
+    pub(crate) fn first_upper_ino(&self) -> Ino {
+        match self {
+            Lower::Empty => 2,
+            Lower::Tar(tar) => u64::from(tar.index.node_count()) + 1,
+            // Host nodes are numbered as they are discovered, so leave them all of u32.
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(_) => 1 << 32,
+        }
+    }
+
+    pub(crate) fn stat(&mut self, id: LowerId) -> Result<LowerStat, Errno> {
+        match self {
+            Lower::Empty => Err(ENOENT),
+            Lower::Tar(tar) => {
+                let node = tar.index.node(id).ok_or(ENOENT)?;
+                let (kind, size, rdev) = match node.kind {
+                    TarNodeKind::File { size, .. } => (FileType::Regular, size, 0),
+                    TarNodeKind::Dir => (FileType::Directory, 4096, 0),
+                    TarNodeKind::Symlink { len, .. } => (FileType::Symlink, u64::from(len), 0),
+                    TarNodeKind::CharDevice { major, minor } => {
+                        (FileType::CharDevice, 0, makedev(major, minor))
+                    }
+                    TarNodeKind::BlockDevice { major, minor } => {
+                        (FileType::BlockDevice, 0, makedev(major, minor))
+                    }
+                    TarNodeKind::Fifo => (FileType::Fifo, 0, 0),
+                };
+                Ok(LowerStat {
+                    kind,
+                    perm: node.perm,
+                    uid: node.uid,
+                    gid: node.gid,
+                    nlink: tar.index.nlink(id),
+                    size,
+                    rdev,
+                    mtime: Timespec {
+                        secs: node.mtime,
+                        nanos: 0,
+                    },
+                })
+            }
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(host) => host.stat(id),
+        }
+    }
+
+    /// The entries of directory `dir` (without `.` and `..`).
+    pub(crate) fn list(
+        &mut self,
+        dir: LowerId,
+        out: &mut Vec<(Vec<u8>, LowerId)>,
+    ) -> Result<(), Errno> {
+        match self {
+            Lower::Empty => Ok(()),
+            Lower::Tar(tar) => {
+                tar.index
+                    .for_each_child(dir, |name, id| out.push((name.to_vec(), id)));
+                Ok(())
+            }
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(host) => host.list(dir, out),
+        }
+    }
+
+    pub(crate) fn read(
+        &mut self,
+        id: LowerId,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, Errno> {
+        match self {
+            Lower::Empty => Err(EIO),
+            Lower::Tar(tar) => {
+                let TarNodeKind::File {
+                    offset: start,
+                    size,
+                } = tar.index.node(id).ok_or(EIO)?.kind
+                else {
+                    return Err(EIO);
+                };
+                if offset >= size {
+                    return Ok(0);
+                }
+                let count = (size - offset).min(buf.len() as u64) as usize;
+                let from = (start + offset) as usize;
+                buf[..count].copy_from_slice(&tar.bytes.as_slice()[from..from + count]);
+                Ok(count)
+            }
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(host) => host.read(id, offset, buf),
+        }
+    }
+
+    pub(crate) fn read_link(&mut self, id: LowerId) -> Result<Vec<u8>, Errno> {
+        match self {
+            Lower::Empty => Err(EINVAL),
+            Lower::Tar(tar) => tar
+                .index
+                .symlink_target(id)
+                .map(<[u8]>::to_vec)
+                .ok_or(EINVAL),
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(host) => host.read_link(id),
+        }
+    }
+}
