@@ -80,6 +80,8 @@ pub enum LoadError {
     NeedsInterpreter,
     /// argv/envp do not fit on the stack.
     StackTooSmall,
+    /// The program (or its dynamic linker) is not a regular file in the guest's file system.
+    NotFound,
 }
 
 impl core::fmt::Display for LoadError {
@@ -94,6 +96,7 @@ impl core::fmt::Display for LoadError {
             LoadError::StackTooSmall => {
                 f.write_str("arguments and environment do not fit on the stack")
             }
+            LoadError::NotFound => f.write_str("no such file in the guest's root file system"),
         }
     }
 }
@@ -118,6 +121,9 @@ pub struct Machine {
     pub process: Process,
     /// Open-file descriptions and pipes, shared by every process's fd table.
     pub files: crate::linux::OpenFiles,
+    /// The guest's file system (none: every path is absent).
+    #[cfg(feature = "alloc")]
+    pub vfs: Option<crate::vfs::Vfs>,
     /// Where the program was loaded (for symbol look-ups: add `image.bias` to ELF addresses).
     pub image: crate::elf::LoadedImage,
     /// Set once the process has terminated; later `run`s return it again.
@@ -153,13 +159,14 @@ impl Machine {
             cache: CodeCache::default(),
             process: Process::new(process, fds),
             files,
+            #[cfg(feature = "alloc")]
+            vfs: None,
             image: crate::elf::LoadedImage::default(),
             terminated: None,
         }
     }
 
     /// Load a static (ET_EXEC or static-PIE) ELF and set up its stack with `argv` and `envp`.
-    /// `random` seeds AT_RANDOM (the host's entropy, or fixed for determinism).
     pub fn load_elf(
         &mut self,
         elf_bytes: &[u8],
@@ -170,6 +177,18 @@ impl Machine {
         if elf.interpreter()?.is_some() {
             return Err(LoadError::NeedsInterpreter);
         }
+        self.load_images(&elf, None, argv, envp)
+    }
+
+    /// Lay out the program (and its dynamic linker, if any) in the address space, then
+    /// the stack with argv, envp and the auxiliary vector, as Linux's execve does.
+    fn load_images(
+        &mut self,
+        elf: &Elf<'_>,
+        interp: Option<&Elf<'_>>,
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+    ) -> Result<(), LoadError> {
         let (lo, _hi, align) = elf.load_extent()?;
         let bias = if elf.is_pie() {
             let base = (PIE_BASE + align - 1) & !(align - 1);
@@ -194,6 +213,31 @@ impl Machine {
         // Keep a guard gap between mmap space and the stack.
         p.mmap_max = stack_limit - PAGE_SIZE;
         p.mmap_min = heap_start;
+        p.maps = crate::linux::Regions::new();
+
+        // The dynamic linker goes where mmap would put it, leaving room for the heap below.
+        let (entry, interp_base) = match interp {
+            None => (image.entry, 0),
+            Some(ld) => {
+                let (ld_lo, ld_hi, ld_align) = ld.load_extent()?;
+                if !ld.is_pie() {
+                    return Err(
+                        ElfError::Malformed("dynamic linker is not position independent").into(),
+                    );
+                }
+                let span = ld_hi.checked_sub(ld_lo).ok_or(ElfError::TooBig)?;
+                let len = (span + ld_align + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+                let floor = heap_start + (size / 8);
+                let at = p
+                    .maps
+                    .find_gap(floor, p.mmap_max, len)
+                    .ok_or(ElfError::TooBig)?;
+                let base = (at + ld_align - 1) & !(ld_align - 1);
+                p.maps.insert(at, len, 7);
+                let ld_image = ld.load(&mut self.mem, base.wrapping_sub(ld_lo))?;
+                (ld_image.entry, ld_image.bias)
+            }
+        };
 
         let mut random = [0u8; 16];
         p.pseudo_random(&mut random);
@@ -202,7 +246,7 @@ impl Machine {
             (linux::AT_PHENT, 56),
             (linux::AT_PHNUM, u64::from(image.phnum)),
             (linux::AT_PAGESZ, PAGE_SIZE),
-            (linux::AT_BASE, 0),
+            (linux::AT_BASE, interp_base),
             (linux::AT_FLAGS, 0),
             (linux::AT_ENTRY, image.entry),
             (linux::AT_UID, 0),
@@ -225,11 +269,167 @@ impl Machine {
             .ok_or(LoadError::StackTooSmall)?;
         self.cpu = Cpu::default();
         self.cpu.x[2] = sp;
-        self.cpu.pc = image.entry;
+        self.cpu.pc = entry;
         self.cache.flush();
         self.terminated = None;
         self.image = image;
+        #[cfg(feature = "alloc")]
+        {
+            let p = &mut self.process;
+            p.cmdline.clear();
+            for a in argv {
+                p.cmdline.extend_from_slice(a);
+                p.cmdline.push(0);
+            }
+        }
         Ok(())
+    }
+
+    /// Use `vfs` as the guest's file system.
+    #[cfg(feature = "alloc")]
+    pub fn set_vfs(&mut self, vfs: crate::vfs::Vfs) {
+        self.vfs = Some(vfs);
+    }
+
+    /// Load the program at `path` inside the VFS: a static or dynamically linked ELF
+    /// (its PT_INTERP is loaded from the VFS too) or a `#!` script.
+    #[cfg(feature = "alloc")]
+    pub fn load_program(
+        &mut self,
+        path: &[u8],
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+    ) -> Result<(), LoadError> {
+        use alloc::vec::Vec;
+        let mut path: Vec<u8> = path.to_vec();
+        let mut args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+        // Follow up to a few levels of `#!` interpreters, as Linux does.
+        for _ in 0..4 {
+            let bytes = self.read_guest_file(&path)?;
+            if bytes.starts_with(b"#!") {
+                let line_end = bytes
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .unwrap_or(bytes.len())
+                    .min(256);
+                let line = &bytes[2..line_end];
+                let trimmed: Vec<u8> = line
+                    .iter()
+                    .copied()
+                    .skip_while(|b| *b == b' ' || *b == b'\t')
+                    .collect();
+                let mut parts = trimmed.splitn(2, |b| *b == b' ' || *b == b'\t');
+                let interp = parts.next().unwrap_or(&[]).to_vec();
+                if interp.is_empty() {
+                    return Err(LoadError::Elf(ElfError::NotElf));
+                }
+                let arg = parts
+                    .next()
+                    .map(|a| a.trim_ascii().to_vec())
+                    .filter(|a| !a.is_empty());
+                let mut new_args = alloc::vec![interp.clone()];
+                new_args.extend(arg);
+                new_args.push(path.clone());
+                new_args.extend(args.into_iter().skip(1));
+                args = new_args;
+                path = interp;
+                continue;
+            }
+            let elf = Elf::parse(&bytes)?;
+            let interp_bytes = match elf.interpreter()? {
+                Some(ld) => Some(self.read_guest_file(ld)?),
+                None => None,
+            };
+            let interp = match &interp_bytes {
+                Some(b) => Some(Elf::parse(b)?),
+                None => None,
+            };
+            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            self.process.exe = self
+                .vfs
+                .as_mut()
+                .and_then(|v| {
+                    let mut cx = crate::vfs::ProcessView::default();
+                    let root = v.root();
+                    let ino = v.resolve(&mut cx, root, &path, true).ok()?;
+                    let dir_path = v.path_of(ino).ok();
+                    dir_path.or_else(|| Some(path.clone()))
+                })
+                .unwrap_or_else(|| path.clone());
+            return self.load_images(&elf, interp.as_ref(), &argv, envp);
+        }
+        Err(LoadError::Elf(ElfError::Malformed(
+            "too many levels of #! interpreters",
+        )))
+    }
+
+    /// Set the working directory to `path` inside the VFS (must be a directory).
+    #[cfg(feature = "alloc")]
+    pub fn chdir(&mut self, path: &[u8]) -> Result<(), LoadError> {
+        let vfs = self.vfs.as_mut().ok_or(LoadError::NotFound)?;
+        let mut cx = crate::vfs::ProcessView::default();
+        let root = vfs.root();
+        let ino = vfs
+            .resolve(&mut cx, root, path, true)
+            .map_err(|_| LoadError::NotFound)?;
+        let st = vfs.stat(ino).map_err(|_| LoadError::NotFound)?;
+        if st.mode & 0o170000 != 0o040000 {
+            return Err(LoadError::NotFound);
+        }
+        let abs = vfs.path_of(ino).map_err(|_| LoadError::NotFound)?;
+        self.process.set_cwd(&abs);
+        self.process.cwd_ino = ino;
+        Ok(())
+    }
+
+    /// Whether `path` names a regular file in the VFS (for `PATH` searches).
+    #[cfg(feature = "alloc")]
+    pub fn is_guest_file(&mut self, path: &[u8]) -> bool {
+        let Some(vfs) = self.vfs.as_mut() else {
+            return false;
+        };
+        let mut cx = crate::vfs::ProcessView::default();
+        let cwd = if self.process.cwd_ino == 0 {
+            vfs.root()
+        } else {
+            self.process.cwd_ino
+        };
+        vfs.stat_path(&mut cx, cwd, path, true)
+            .is_ok_and(|st| st.mode & 0o170000 == 0o100000)
+    }
+
+    /// The whole content of a regular file in the VFS.
+    #[cfg(feature = "alloc")]
+    fn read_guest_file(&mut self, path: &[u8]) -> Result<alloc::vec::Vec<u8>, LoadError> {
+        let vfs = self.vfs.as_mut().ok_or(LoadError::NotFound)?;
+        let mut cx = crate::vfs::ProcessView::default();
+        let cwd = if self.process.cwd_ino == 0 {
+            vfs.root()
+        } else {
+            self.process.cwd_ino
+        };
+        let ino = vfs
+            .open(&mut cx, cwd, path, 0, 0)
+            .map_err(|_| LoadError::NotFound)?;
+        let st = vfs.stat(ino).map_err(|_| LoadError::NotFound);
+        let result = st.and_then(|st| {
+            if st.mode & 0o170000 != 0o100000 {
+                return Err(LoadError::NotFound);
+            }
+            let mut data = alloc::vec![0u8; st.size as usize];
+            let mut done = 0;
+            while done < data.len() {
+                match vfs.read(&mut cx, ino, done as u64, &mut data[done..]) {
+                    Ok(0) => break,
+                    Ok(n) => done += n,
+                    Err(_) => return Err(LoadError::NotFound),
+                }
+            }
+            data.truncate(done);
+            Ok(data)
+        });
+        vfs.close(ino);
+        result
     }
 
     /// Run at most `budget` instructions (exactly counted), handling system calls through `host`.
@@ -246,11 +446,16 @@ impl Machine {
             match self.cpu.run(&mut self.mem, &mut self.cache, budget - used) {
                 Exit::Budget => return StopReason::BudgetSpent,
                 Exit::Ecall => {
+                    #[cfg(feature = "alloc")]
+                    let vfs = self.vfs.as_mut();
+                    #[cfg(not(feature = "alloc"))]
+                    let vfs = None;
                     match self.process.syscall(
                         &mut self.cpu,
                         &mut self.mem,
                         &mut self.cache,
                         &mut self.files,
+                        vfs,
                         host,
                     ) {
                         SyscallOutcome::Done => {

@@ -260,6 +260,10 @@ fn load_error(e: LoadError, elf: &[u8], memory_size: u64) -> Error {
             FRISCY_ERR_STACK_TOO_SMALL,
             "argv and envp do not fit in config.stack_size (capped at a quarter of memory_size)",
         ),
+        LoadError::NotFound => Error::new(
+            FRISCY_ERR_NOT_FOUND,
+            "the program or its dynamic linker is not a regular file in the root file system",
+        ),
     }
 }
 

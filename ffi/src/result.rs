@@ -110,7 +110,7 @@ impl friscy_result {
             FRISCY_ERR_OUT_OF_MEMORY => "out of host memory for guest memory or the program",
             FRISCY_ERR_BAD_MEMORY_SIZE => "guest memory size too small or not a multiple of 4096",
             FRISCY_ERR_GUEST_ADDRESS => "guest address range outside guest memory",
-            FRISCY_ERR_NOT_FOUND => "symbol not found",
+            FRISCY_ERR_NOT_FOUND => "not found (symbol, or file in the root file system)",
             FRISCY_ERR_INTERNAL => "internal error in libfriscy",
         }
     }

@@ -31,6 +31,8 @@ pub enum Target {
     PipeRead(usize),
     /// The write end of pipe N.
     PipeWrite(usize),
+    /// A file-system object (regular file, directory, device) by inode.
+    File(u64),
 }
 
 /// An open-file description.
@@ -39,6 +41,8 @@ pub struct OpenFile {
     pub target: Target,
     /// O_* status flags (access mode, O_NONBLOCK, O_APPEND).
     pub flags: u32,
+    /// File position (bytes for files, the listing cookie for directories).
+    pub offset: u64,
     refs: u32,
 }
 
@@ -111,6 +115,9 @@ pub struct OpenFiles {
     files: [Option<OpenFile>; MAX_FILES],
     #[cfg(feature = "alloc")]
     pub pipes: alloc::vec::Vec<Option<Pipe>>,
+    /// Inodes whose last open description went away: the caller drops them from the VFS.
+    #[cfg(feature = "alloc")]
+    pub released: alloc::vec::Vec<u64>,
 }
 
 impl Default for OpenFiles {
@@ -125,7 +132,15 @@ impl OpenFiles {
             files: [None; MAX_FILES],
             #[cfg(feature = "alloc")]
             pipes: alloc::vec::Vec::new(),
+            #[cfg(feature = "alloc")]
+            released: alloc::vec::Vec::new(),
         }
+    }
+
+    /// The open file description behind `fd`, for updating its offset or flags.
+    pub fn file_mut(&mut self, fds: &FdTable, fd: i32) -> Result<&mut OpenFile, i32> {
+        let entry = fds.get(fd)?;
+        self.files[entry.file].as_mut().ok_or(EBADF)
     }
 
     /// A fd table with fds 0, 1 and 2 open on the host console.
@@ -146,6 +161,7 @@ impl OpenFiles {
         self.files[slot] = Some(OpenFile {
             target,
             flags,
+            offset: 0,
             refs: 0,
         });
         #[cfg(feature = "alloc")]
@@ -235,7 +251,12 @@ impl OpenFiles {
             let _target = f.target;
             self.files[file] = None;
             #[cfg(feature = "alloc")]
-            self.adjust_pipe_ends(_target, -1);
+            {
+                self.adjust_pipe_ends(_target, -1);
+                if let Target::File(ino) = _target {
+                    self.released.push(ino);
+                }
+            }
         }
     }
 

@@ -5,6 +5,8 @@
 //! `-4095..0` is a negated errno.
 
 pub mod fd;
+#[cfg(feature = "alloc")]
+mod files;
 mod regions;
 
 use crate::cpu::{CodeCache, Cpu};
@@ -58,6 +60,28 @@ mod nr {
     pub const WRITEV: u64 = 66;
     pub const PREAD64: u64 = 67;
     pub const PWRITE64: u64 = 68;
+    pub const STATFS: u64 = 43;
+    pub const FSTATFS: u64 = 44;
+    pub const TRUNCATE: u64 = 45;
+    pub const FTRUNCATE: u64 = 46;
+    pub const FCHDIR: u64 = 50;
+    pub const FCHMOD: u64 = 52;
+    pub const FCHMODAT: u64 = 53;
+    pub const FCHOWNAT: u64 = 54;
+    pub const FCHOWN: u64 = 55;
+    pub const MKNODAT: u64 = 33;
+    pub const MKDIRAT: u64 = 34;
+    pub const UNLINKAT: u64 = 35;
+    pub const SYMLINKAT: u64 = 36;
+    pub const LINKAT: u64 = 37;
+    pub const RENAMEAT: u64 = 38;
+    pub const GETDENTS64: u64 = 61;
+    pub const FSYNC: u64 = 82;
+    pub const FDATASYNC: u64 = 83;
+    pub const UTIMENSAT: u64 = 88;
+    pub const RENAMEAT2: u64 = 276;
+    pub const STATX: u64 = 291;
+    pub const FACCESSAT2: u64 = 439;
     pub const PIPE2: u64 = 59;
     pub const PPOLL: u64 = 73;
     pub const READLINKAT: u64 = 78;
@@ -131,6 +155,29 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::WRITEV => "writev",
         nr::PREAD64 => "pread64",
         nr::PWRITE64 => "pwrite64",
+        nr::STATFS => "statfs",
+        nr::FSTATFS => "fstatfs",
+        nr::TRUNCATE => "truncate",
+        nr::FTRUNCATE => "ftruncate",
+        nr::FCHDIR => "fchdir",
+        nr::FCHMOD => "fchmod",
+        nr::FCHMODAT => "fchmodat",
+        nr::FCHOWNAT => "fchownat",
+        nr::FCHOWN => "fchown",
+        nr::MKNODAT => "mknodat",
+        nr::MKDIRAT => "mkdirat",
+        nr::UNLINKAT => "unlinkat",
+        nr::SYMLINKAT => "symlinkat",
+        nr::LINKAT => "linkat",
+        nr::RENAMEAT => "renameat",
+        nr::GETDENTS64 => "getdents64",
+        nr::FSYNC => "fsync",
+        nr::FDATASYNC => "fdatasync",
+        nr::UTIMENSAT => "utimensat",
+        nr::RENAMEAT2 => "renameat2",
+        nr::STATX => "statx",
+        nr::FACCESSAT2 => "faccessat2",
+        nr::PIPE2 => "pipe2",
         nr::PPOLL => "ppoll",
         nr::READLINKAT => "readlinkat",
         nr::NEWFSTATAT => "newfstatat",
@@ -185,6 +232,12 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// The file system a system call may use (none without an allocator).
+#[cfg(feature = "alloc")]
+pub type VfsRef<'a> = Option<&'a mut crate::vfs::Vfs>;
+#[cfg(not(feature = "alloc"))]
+pub type VfsRef<'a> = Option<&'a mut core::convert::Infallible>;
 
 /// How a guest process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,6 +302,16 @@ pub struct Process {
     pub cwd_len: usize,
     /// Whether every call is reported to the host.
     pub trace: bool,
+    /// Process id (1 for the first process of a machine).
+    pub pid: i32,
+    /// Working directory inode in the VFS (0: the root).
+    pub cwd_ino: u64,
+    /// Guest path of the running program (/proc/self/exe).
+    #[cfg(feature = "alloc")]
+    pub exe: alloc::vec::Vec<u8>,
+    /// argv, each argument followed by a NUL (/proc/self/cmdline).
+    #[cfg(feature = "alloc")]
+    pub cmdline: alloc::vec::Vec<u8>,
     rng_state: u64,
 }
 
@@ -282,6 +345,12 @@ impl Process {
             cwd,
             cwd_len: 1,
             trace: false,
+            pid: 1,
+            cwd_ino: 0,
+            #[cfg(feature = "alloc")]
+            exe: alloc::vec::Vec::new(),
+            #[cfg(feature = "alloc")]
+            cmdline: alloc::vec::Vec::new(),
             rng_state,
         }
     }
@@ -318,6 +387,7 @@ impl Process {
         mem: &mut Memory,
         cache: &mut CodeCache,
         files: &mut OpenFiles,
+        vfs: VfsRef<'_>,
         host: &mut H,
     ) -> SyscallOutcome {
         let number = cpu.x[17];
@@ -342,10 +412,13 @@ impl Process {
             mem,
             cache,
             files,
+            vfs,
             host,
             known: true,
         };
         let result = sys.dispatch(number, args);
+        #[cfg(feature = "alloc")]
+        sys.release_closed();
         let known = sys.known;
         let result = match result {
             Ok(v) => v as i64,
@@ -418,6 +491,8 @@ struct Sys<'a, H: Host + ?Sized> {
     mem: &'a mut Memory,
     cache: &'a mut CodeCache,
     files: &'a mut OpenFiles,
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    vfs: VfsRef<'a>,
     host: &'a mut H,
     known: bool,
 }
@@ -437,15 +512,32 @@ fn page_up(v: u64) -> Option<u64> {
 
 impl<H: Host + ?Sized> Sys<'_, H> {
     fn dispatch(&mut self, number: u64, a: [u64; 6]) -> SysResult {
+        #[cfg(feature = "alloc")]
+        if self.vfs.is_some() {
+            if let Some(result) = self.file_syscall(number, a) {
+                return result;
+            }
+        }
         match number {
             nr::READ => self.read(a[0] as i32, a[1], a[2]),
             nr::WRITE => self.write(a[0] as i32, a[1], a[2]),
             nr::READV => self.readv(a[0] as i32, a[1], a[2]),
             nr::WRITEV => self.writev(a[0] as i32, a[1], a[2]),
             nr::PREAD64 | nr::PWRITE64 | nr::LSEEK => {
-                self.files
+                let file = self
+                    .files
                     .file(&self.p.fds, a[0] as i32)
                     .map_err(Stop::Errno)?;
+                #[cfg(feature = "alloc")]
+                if let Target::File(ino) = file.target {
+                    let fd = a[0] as i32;
+                    return match number {
+                        nr::PREAD64 => self.file_read(fd, ino, a[1], a[2], Some(a[3])),
+                        nr::PWRITE64 => self.file_write(fd, ino, a[1], a[2], Some(a[3])),
+                        _ => self.file_lseek(fd, ino, a[1] as i64, a[2]),
+                    };
+                }
+                let _ = file;
                 err(ESPIPE)
             }
             nr::CLOSE => {
@@ -670,7 +762,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         let len = len.min(1 << 20);
         let dst = self.mem.slice_mut(buf, len)?;
         match file.target {
-            Target::Console(n) => match self.host.read(i32::from(n), dst) {
+            Target::Console(_) => match self.host.read(0, dst) {
                 IoResult::Done(n) => Ok(n.min(len as usize) as u64),
                 IoResult::Pending => Err(Stop::Pending(fd)),
                 IoResult::Error(e) => err(e),
@@ -694,6 +786,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 }
                 Ok(n as u64)
             }
+            #[cfg(feature = "alloc")]
+            Target::File(ino) => self.file_read(fd, ino, buf, len, None),
             _ => err(EBADF),
         }
     }
@@ -705,7 +799,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         }
         let data = self.mem.slice(buf, len)?;
         match file.target {
-            Target::Console(n) => match self.host.write(i32::from(n), data) {
+            // A terminal opened read-write (/dev/tty) writes to the console's output.
+            Target::Console(n) => match self.host.write(i32::from(n.max(1)), data) {
                 IoResult::Done(n) => Ok(n.min(data.len()) as u64),
                 IoResult::Pending => Err(Stop::Pending(fd)),
                 IoResult::Error(e) => err(e),
@@ -727,6 +822,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 pipe.buf.extend(&data[..n]);
                 Ok(n as u64)
             }
+            #[cfg(feature = "alloc")]
+            Target::File(ino) => self.file_write(fd, ino, buf, len, None),
             _ => err(EBADF),
         }
     }
@@ -932,6 +1029,23 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     fn fstat(&mut self, fd: i32, statbuf: u64) -> SysResult {
+        #[cfg(feature = "alloc")]
+        if let Target::File(ino) = self
+            .files
+            .file(&self.p.fds, fd)
+            .map_err(Stop::Errno)?
+            .target
+        {
+            return self.file_stat(ino, statbuf);
+        }
+        let mut st = [0u8; 128];
+        self.fstat_into(fd, &mut st)?;
+        self.mem.write_bytes(statbuf, &st)?;
+        Ok(0)
+    }
+
+    /// `struct stat` of a console or pipe descriptor.
+    fn fstat_into(&mut self, fd: i32, st: &mut [u8; 128]) -> Result<(), Stop> {
         const S_IFCHR: u32 = 0o020000;
         const S_IFIFO: u32 = 0o010000;
         let console = self.console_of(fd)?;
@@ -939,13 +1053,12 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             Some(c) if self.host.is_terminal(c) => S_IFCHR | 0o620,
             _ => S_IFIFO | 0o600,
         };
-        let mut st = [0u8; 128];
+        st.fill(0);
         st[8..16].copy_from_slice(&(fd as u64 + 1).to_le_bytes());
         st[16..20].copy_from_slice(&mode.to_le_bytes());
         st[20..24].copy_from_slice(&1u32.to_le_bytes());
         st[56..60].copy_from_slice(&4096u32.to_le_bytes());
-        self.mem.write_bytes(statbuf, &st)?;
-        Ok(0)
+        Ok(())
     }
 
     fn clock(&mut self, id: u64) -> Result<Timespec, Stop> {
@@ -1132,6 +1245,24 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             MAP_SHARED | MAP_PRIVATE => {}
             _ => return err(EINVAL),
         }
+        #[cfg(feature = "alloc")]
+        let file = if flags & MAP_ANONYMOUS == 0 {
+            if off % PAGE_SIZE != 0 {
+                return err(EINVAL);
+            }
+            match self
+                .files
+                .file(&self.p.fds, fd)
+                .map_err(Stop::Errno)?
+                .target
+            {
+                Target::File(ino) => Some(ino),
+                _ => return err(ENODEV),
+            }
+        } else {
+            None
+        };
+        #[cfg(not(feature = "alloc"))]
         if flags & MAP_ANONYMOUS == 0 {
             // File mappings need the file layer.
             return err(ENODEV);
@@ -1169,6 +1300,12 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             return err(ENOMEM);
         }
         let _ = PROT_WRITE;
+        #[cfg(feature = "alloc")]
+        if let Some(ino) = file {
+            // Private file mappings are copies; the tail past end of file stays zero.
+            self.map_file(ino, off, start, len)?;
+            self.cache.invalidate(start, len);
+        }
         Ok(start)
     }
 

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use friscy_core::host::errno;
+use friscy_core::vfs::{ImageBytes, Vfs};
 use friscy_core::{Clock, Config, Host, IoResult, Machine, StopReason, SyscallRecord, Timespec};
 
 const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--] PROGRAM [ARG]...";
@@ -203,15 +204,40 @@ impl Host for ProcessHost {
     }
 }
 
-fn run(opts: Options) -> Result<u8, String> {
-    if opts.rootfs.is_some() {
-        return Err(
-            "--rootfs is not supported yet: run a static riscv64 ELF by its host path".into(),
-        );
+/// The root file system at `path`: a tar archive or a host directory.
+fn open_rootfs(path: &std::ffi::OsStr) -> Result<Vfs, String> {
+    let shown = path.to_string_lossy();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open rootfs '{shown}': {e}"))?;
+    if meta.is_dir() {
+        return Vfs::from_host_dir(path)
+            .map_err(|e| format!("cannot use rootfs directory '{shown}': {e}"));
     }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read rootfs '{shown}': {e}"))?;
+    Vfs::from_tar(ImageBytes::Owned(bytes.into_boxed_slice()))
+        .map_err(|e| format!("rootfs '{shown}' is not a usable tar archive: {e:?}"))
+}
+
+/// Where a container runtime finds PROGRAM: as given if it has a '/', else on the guest's PATH.
+fn find_in_path(machine: &mut Machine, program: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
+    if program.contains(&b'/') {
+        return Some(program.to_vec());
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    path.split(|&b| b == b':')
+        .filter(|d| !d.is_empty())
+        .find_map(|dir| {
+            let mut candidate = dir.to_vec();
+            candidate.push(b'/');
+            candidate.extend_from_slice(program);
+            machine.is_guest_file(&candidate).then_some(candidate)
+        })
+}
+
+fn run(opts: Options) -> Result<u8, String> {
     let program = &opts.program;
-    let bytes = std::fs::read(program)
-        .map_err(|e| format!("cannot read '{}': {e}", program.to_string_lossy()))?;
     let config = Config {
         memory_size: opts.memory_mib << 20,
         ..Config::default()
@@ -220,10 +246,31 @@ fn run(opts: Options) -> Result<u8, String> {
     let mut argv: Vec<&[u8]> = vec![program.as_bytes()];
     argv.extend(opts.args.iter().map(|a| a.as_bytes()));
     let envp: Vec<&[u8]> = opts.env.iter().map(|e| e.as_slice()).collect();
-    machine
-        .load_elf(&bytes, &argv, &envp)
-        .map_err(|e| format!("cannot run '{}': {e}", program.to_string_lossy()))?;
-    machine.process.set_cwd(&opts.workdir);
+    let shown = program.to_string_lossy();
+    match &opts.rootfs {
+        Some(rootfs) => {
+            machine.set_vfs(open_rootfs(rootfs)?);
+            machine.chdir(&opts.workdir).map_err(|_| {
+                format!(
+                    "working directory '{}' is not a directory in the rootfs",
+                    String::from_utf8_lossy(&opts.workdir)
+                )
+            })?;
+            let path = find_in_path(&mut machine, program.as_bytes(), &opts.env)
+                .ok_or_else(|| format!("'{shown}' not found in the rootfs"))?;
+            machine
+                .load_program(&path, &argv, &envp)
+                .map_err(|e| format!("cannot run '{shown}': {e}"))?;
+        }
+        None => {
+            let bytes =
+                std::fs::read(program).map_err(|e| format!("cannot read '{shown}': {e}"))?;
+            machine
+                .load_elf(&bytes, &argv, &envp)
+                .map_err(|e| format!("cannot run '{shown}': {e}"))?;
+            machine.process.set_cwd(&opts.workdir);
+        }
+    }
     machine.process.trace = opts.strace;
     let opts = &opts;
 
