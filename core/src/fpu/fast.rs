@@ -163,6 +163,92 @@ pub(super) fn f64_mul(a: u64, b: u64, rm: RoundingMode) -> Option<(u64, u8)> {
     Some((adjust(bits, bits & SIGN64 != 0, away, tie, rm), NX))
 }
 
+/// TwoSum (Knuth): `x + y == sum + error` exactly, barring overflow.
+#[inline(always)]
+fn two_sum(x: f64, y: f64) -> (f64, f64) {
+    let sum = x + y;
+    let y_part = sum - x;
+    let x_part = sum - y_part;
+    (sum, (x - x_part) + (y - y_part))
+}
+
+/// binary64 fused multiply-add without a host fma. The exact product is split into the
+/// host product `high` and the remainder `low` (from the integer significand product), so
+/// `a*b + c = s + t + f` exactly after two TwoSums, and `r + g = s + t` after a third.
+///
+/// Requiring `s` to be no more than one binade below `high` (no massive cancellation) bounds
+/// `|t|` by 1.5 units of `s`, so `f` is below half a unit of `t`'s last place: it cannot move
+/// the exact value across a rounding boundary unless `s + t` lies exactly on one (a
+/// midpoint), where its sign decides. `r` is RN(s + t); the sign of `g` (or of `f` when
+/// `g` is zero) says on which side of `r` the exact value lies.
+#[inline(always)]
+pub(super) fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u64, u8)> {
+    let a_field = (a >> 52) & 0x7ff;
+    let b_field = (b >> 52) & 0x7ff;
+    // Normal multiplicands whose product's last bit, 2^(a_field + b_field - 2150), is a
+    // normal binary64 power of two (so `low` is exact), and a finite addend.
+    let operands_ok = a_field.wrapping_sub(1) < 0x7fe
+        && b_field.wrapping_sub(1) < 0x7fe
+        && a_field + b_field >= 1128
+        && c & !SIGN64 < 0x7ff0_0000_0000_0000;
+    if !operands_ok {
+        return None;
+    }
+    let x = f64::from_bits(a);
+    let y = f64::from_bits(b);
+    let high = x * y;
+    let high_bits = high.to_bits();
+    let high_field = (high_bits >> 52) & 0x7ff;
+    if high_field >= 0x7fe {
+        return None;
+    }
+    let exact = (a & FRAC64 | 1 << 52) as u128 * (b & FRAC64 | 1 << 52) as u128;
+    let dropped = 128 - exact.leading_zeros() - 53;
+    let rest = (exact & ((1u128 << dropped) - 1)) as i64;
+    let truncated = (exact >> dropped) as u64;
+    let rounded_up = high_bits & FRAC64 != truncated & FRAC64;
+    let low_units = if rounded_up {
+        rest - (1i64 << dropped)
+    } else {
+        rest
+    };
+    let unit = f64::from_bits((a_field + b_field + 1023 - 2150) << 52);
+    // |low_units| <= 2^53 converts exactly, and the power-of-two scaling stays normal.
+    let low = low_units as f64 * unit;
+    let low = if high < 0.0 { -low } else { low };
+
+    let (s, e) = two_sum(high, f64::from_bits(c));
+    let s_field = (s.to_bits() >> 52) & 0x7ff;
+    if s_field + 1 < high_field || s_field >= 0x7fe {
+        return None;
+    }
+    let (t, f) = two_sum(e, low);
+    let (r, g) = two_sum(s, t);
+    let r_bits = r.to_bits();
+    if !well_inside_normal_range((r_bits >> 52) & 0x7ff, 0x7ff) {
+        return None;
+    }
+    if g == 0.0 && f == 0.0 {
+        return Some((r_bits, 0));
+    }
+    let negative = r < 0.0;
+    // Exact value = r + g + f, with |f| < |g| whenever g != 0.
+    let (result, away, tie) = if g != 0.0 {
+        let g_away = (g > 0.0) != negative;
+        let neighbour = if g_away { r_bits + 1 } else { r_bits - 1 };
+        let midpoint = f64::from_bits(neighbour) - r == g + g;
+        if midpoint && f != 0.0 && (f > 0.0) == (g > 0.0) {
+            // Past the midpoint: the neighbour is nearest; it lies beyond the exact value.
+            (neighbour, g_away, false)
+        } else {
+            (r_bits, !g_away, midpoint && f == 0.0)
+        }
+    } else {
+        (r_bits, (f > 0.0) == negative, false)
+    };
+    Some((adjust(result, negative, away, tie, rm), NX))
+}
+
 /// binary64 quotient of normal operands: `q` is exact iff `q * b == a`, which the integer
 /// significands decide exactly; an exact quotient is never halfway between two doubles.
 #[inline(always)]
@@ -252,7 +338,8 @@ pub(super) fn f64_sqrt(a: u64, rm: RoundingMode) -> Option<(u64, u8)> {
     }
     // sqrt(a) = sqrt(significand * 2^52) * 2^((exp - 52) / 2), the first factor in [2^52, 2^53).
     let radicand = (significand as u128) << 52;
-    let estimate = approximate_sqrt(radicand as f64, 4);
+    // Converting the u128 would be a library call; the scaled significand is the same value.
+    let estimate = approximate_sqrt(significand as i64 as f64 * (1u64 << 52) as f64, 4);
     let (root, inexact) = round_integer_sqrt(radicand, estimate, rm)?;
     let root_field = ((exp - 52) / 2 + 1075) as u64;
     // A root rounded up to 2^53 carries into the exponent by itself.
@@ -276,7 +363,7 @@ pub(super) fn f32_sqrt(a: u32, rm: RoundingMode) -> Option<(u32, u8)> {
         exp -= 1;
     }
     let radicand = significand << 23;
-    let estimate = approximate_sqrt(radicand as f64, 3);
+    let estimate = approximate_sqrt(radicand as i64 as f64, 3);
     let (root, inexact) = round_integer_sqrt(radicand.into(), estimate, rm)?;
     let root_field = ((exp - 23) / 2 + 150) as u32;
     Some((

@@ -21,6 +21,8 @@ mod fast;
 mod soft;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod properties;
 #[cfg(test)]
 mod qemu_diff;
@@ -321,7 +323,11 @@ pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 
 /// `fmadd.d`: `a * b + c` with a single rounding.
 pub fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::mul_add::<Double>(a, b, c, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_mul_add(a, b, c, rm),
+        soft::mul_add::<Double>(a, b, c, rm, flags)
+    )
 }
 
 /// `fmin.d`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.

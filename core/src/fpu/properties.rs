@@ -159,13 +159,21 @@ fn f64_arithmetic_fast_equals_soft() {
     }));
     failures.extend(check("f64_mul_add", 6, |rng, rm| {
         let (a, b) = operands(DOUBLE, rng, &specials);
-        let c = if rng.chance(50) {
-            DOUBLE.near_negation_of(rng, f64::from_bits(a) * f64::from_bits(b))
-        } else {
-            DOUBLE.operand(rng, &specials)
+        let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+        let c = match rng.below(4) {
+            0 | 1 => DOUBLE.near_negation_of(rng, x * y),
+            // An addend that puts a*b + c on (or next to) a midpoint of the product's binade.
+            2 => {
+                let high = x * y;
+                let low = x.mul_add(y, -high);
+                let half_ulp = f64::from_bits(high.to_bits() & (0xfff << 52)) * f64::EPSILON / 2.0;
+                let offset = if rng.chance(50) { half_ulp } else { -half_ulp };
+                DOUBLE.nudge(rng, (offset - low).to_bits())
+            }
+            _ => DOUBLE.operand(rng, &specials),
         };
         Outcome {
-            fast: None,
+            fast: fast::f64_mul_add(a, b, c, rm),
             soft: soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f)),
             host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
         }
@@ -228,10 +236,18 @@ fn f32_arithmetic_fast_equals_soft() {
     }));
     failures.extend(check("f32_mul_add", 16, |rng, rm| {
         let (a, b) = operands(SINGLE, rng, &specials);
-        let c = if rng.chance(50) {
-            SINGLE.near_negation_of(rng, f64::from(single(a)) * f64::from(single(b)))
-        } else {
-            SINGLE.operand(rng, &specials)
+        let product = f64::from(single(a)) * f64::from(single(b));
+        let c = match rng.below(4) {
+            0 | 1 => SINGLE.near_negation_of(rng, product),
+            2 => {
+                let high = f64::from(product as f32);
+                let low = product - high;
+                let half_ulp =
+                    f64::from_bits(high.to_bits() & (0xfff << 52)) * f64::from(f32::EPSILON) / 2.0;
+                let offset = if rng.chance(50) { half_ulp } else { -half_ulp };
+                SINGLE.nudge(rng, u64::from(((offset - low) as f32).to_bits()))
+            }
+            _ => SINGLE.operand(rng, &specials),
         };
         Outcome {
             fast: widen(fast::f32_mul_add(a as u32, b as u32, c as u32, rm)),
