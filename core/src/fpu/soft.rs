@@ -337,22 +337,28 @@ pub(crate) fn div<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(sign != 0, x.exp - y.exp + leading - 64, sig, rm, flags)
 }
 
-/// Floor of the square root of `n`, and the remainder `n - root^2`.
-fn isqrt_rem(n: u128) -> (u128, u128) {
-    let mut remainder = n;
-    let mut root = 0u128;
-    let mut bit = 1u128 << ((127 - n.leading_zeros()) & !1);
-    while bit != 0 {
-        if remainder >= root + bit {
-            remainder -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
+/// Floor of the square root of `n` and the remainder `n - root^2`, one result bit per step
+/// (digit recurrence), without data-dependent branches.
+macro_rules! isqrt_rem {
+    ($name:ident, $int:ty) => {
+        fn $name(n: $int) -> ($int, $int) {
+            let mut remainder = n;
+            let mut root: $int = 0;
+            let mut bit: $int = 1 << ((<$int>::BITS - 1 - n.leading_zeros()) & !1);
+            while bit != 0 {
+                let trial = root + bit;
+                let fits = <$int>::from(remainder >= trial).wrapping_neg();
+                remainder -= trial & fits;
+                root = (root >> 1) + (bit & fits);
+                bit >>= 2;
+            }
+            (root, remainder)
         }
-        bit >>= 2;
-    }
-    (root, remainder)
+    };
 }
+
+isqrt_rem!(isqrt_rem64, u64);
+isqrt_rem!(isqrt_rem128, u128);
 
 pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) {
@@ -369,13 +375,21 @@ pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
         return a;
     }
     let x = unpack::<F>(a);
-    // Scale the radicand so that the power of two left over is even.
-    let shift = if x.exp & 1 == 0 { 64 } else { 63 };
-    let radicand = (x.sig as u128) << shift;
-    let half_scale = (x.exp - 62 - shift) / 2;
-    let (root, remainder) = isqrt_rem(radicand);
+    // a = significand * 2^exp with a (FRAC_BITS + 1)-bit significand.
+    let significand = x.sig >> F::ROUND_BITS;
+    let exp = x.exp - F::FRAC_BITS as i32;
+    // Scale so the root has FRAC_BITS + 3 or more bits (a round bit and a bit to hold the
+    // sticky remainder) and the power of two left over is even.
+    let shift = F::FRAC_BITS as i32 + 5 + ((exp - F::FRAC_BITS as i32 - 5) & 1);
+    let radicand = (significand as u128) << shift;
+    let (root, remainder) = if radicand >> 64 == 0 {
+        let (root, remainder) = isqrt_rem64(radicand as u64);
+        (root as u128, remainder as u128)
+    } else {
+        isqrt_rem128(radicand)
+    };
     let (sig, leading) = normalize128(root | u128::from(remainder != 0));
-    round_pack::<F>(false, half_scale + leading, sig, rm, flags)
+    round_pack::<F>(false, (exp - shift) / 2 + leading, sig, rm, flags)
 }
 
 /// `a * b + c` with a single rounding.
