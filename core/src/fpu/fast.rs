@@ -3,10 +3,11 @@
 //! The host computes in round-to-nearest-even (the only mode Rust exposes). Each function
 //! below recovers, with error-free transformations or exact integer checks, whether that
 //! result was inexact and on which side of the exact value it lies; the other rounding modes
-//! are then at most one unit in the last place away. Results are only accepted when they are
-//! normal and at least one binade away from both ends of the exponent range, so stepping by
-//! one unit can neither overflow nor underflow and UF/OF never arise; zeros are accepted only
-//! when exact. Everything else returns `None` and is left to the `soft` reference code.
+//! are then at most one unit in the last place away. Inexact results are only accepted when
+//! they are normal and at least one binade away from both ends of the exponent range, so
+//! stepping by one unit can neither overflow nor underflow and UF/OF never arise; zeros and
+//! subnormals are accepted only when exact. Everything else returns `None` and is left to
+//! the `soft` reference code.
 //!
 //! This relies on the host's default floating-point environment (round to nearest, no
 //! flush-to-zero), which Rust itself assumes.
