@@ -20,8 +20,8 @@ fn typical_f32(rng: &mut Rng) -> u32 {
 }
 
 const OPERANDS: usize = 4096;
-const ROUNDS: usize = 100;
-const TRIALS: usize = 9;
+const ROUNDS: usize = 10;
+const TRIALS: usize = 60;
 
 /// Nanoseconds per call of `op` over the operand triples, with and without fast paths: the
 /// best of several interleaved trials, since the machine may be shared.
