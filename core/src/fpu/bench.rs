@@ -141,3 +141,42 @@ fn fast_versus_soft_throughput() {
         );
     }
 }
+
+/// A fixed workload for counting instructions, which unlike time does not depend on the
+/// machine's load: run the test binary under `valgrind --tool=cachegrind` with
+/// `FPU_PROBE_OP` set to add, mul, div, sqrt, fma, cvt or none (the loop alone), and
+/// `FPU_PROBE_SOFT=1` for the soft path; each run makes 204,800 calls.
+#[test]
+#[ignore = "instruction-count probe; run under cachegrind"]
+fn instruction_probe() {
+    let mut rng = Rng::new(7);
+    let doubles: Vec<(u64, u64, u64)> = (0..OPERANDS)
+        .map(|_| {
+            (
+                typical_f64(&mut rng),
+                typical_f64(&mut rng),
+                typical_f64(&mut rng),
+            )
+        })
+        .collect();
+    let op = std::env::var("FPU_PROBE_OP").unwrap_or_default();
+    let soft_only = std::env::var_os("FPU_PROBE_SOFT").is_some();
+    let (rne, rtz) = (RoundingMode::Rne, RoundingMode::Rtz);
+    super::tests::with_soft_only(soft_only, || {
+        let mut flags = 0;
+        for _ in 0..50 {
+            for &(a, b, c) in &doubles {
+                let result = match op.as_str() {
+                    "add" => f64_add(a, b, rne, &mut flags),
+                    "mul" => f64_mul(a, b, rne, &mut flags),
+                    "div" => f64_div(a, b, rne, &mut flags),
+                    "sqrt" => f64_sqrt(a & !(1 << 63), rne, &mut flags),
+                    "fma" => f64_mul_add(a, b, c, rne, &mut flags),
+                    "cvt" => f64_to_i32(a, rtz, &mut flags) as u64,
+                    _ => a,
+                };
+                black_box(result);
+            }
+        }
+    });
+}

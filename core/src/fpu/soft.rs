@@ -234,6 +234,7 @@ fn round_pack<F: Format>(
     sign | ((exp + F::BIAS) as u64) << F::FRAC_BITS | (kept & F::FRAC_MASK)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn add<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) || is_nan::<F>(b) {
         return nan_result::<F>(a, b, flags);
@@ -275,10 +276,12 @@ pub(crate) fn add<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(big.negative, big.exp + leading - 126, sig, rm, flags)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn sub<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     add::<F>(a, b ^ F::SIGN, rm, flags)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn mul<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) || is_nan::<F>(b) {
         return nan_result::<F>(a, b, flags);
@@ -300,6 +303,7 @@ pub(crate) fn mul<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(negative, x.exp + y.exp + leading - 124, sig, rm, flags)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn div<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) || is_nan::<F>(b) {
         return nan_result::<F>(a, b, flags);
@@ -360,6 +364,7 @@ macro_rules! isqrt_rem {
 isqrt_rem!(isqrt_rem64, u64);
 isqrt_rem!(isqrt_rem128, u128);
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) {
         return nan_result::<F>(a, a, flags);
@@ -393,6 +398,7 @@ pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 }
 
 /// `a * b + c` with a single rounding.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn mul_add<F: Format>(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     let product_negative = is_negative::<F>(a ^ b);
     let inf_times_zero = (is_inf::<F>(a) && is_zero::<F>(b)) || (is_zero::<F>(a) && is_inf::<F>(b));
@@ -476,6 +482,7 @@ pub(crate) fn mul_add<F: Format>(a: u64, b: u64, c: u64, rm: RoundingMode, flags
 }
 
 /// Rounds an integer magnitude to format `F`.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn from_integer<F: Format>(
     negative: bool,
     magnitude: u64,
@@ -560,6 +567,7 @@ fn round_to_integral<F: Format>(a: u64, rm: RoundingMode) -> Integral {
 }
 
 /// Converts to a signed integer of `width` bits with RISC-V saturation.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn to_signed<F: Format>(a: u64, rm: RoundingMode, width: u32, flags: &mut u8) -> i64 {
     let max = (1u128 << (width - 1)) - 1;
     match round_to_integral::<F>(a, rm) {
@@ -599,6 +607,7 @@ pub(crate) fn to_signed<F: Format>(a: u64, rm: RoundingMode, width: u32, flags: 
 }
 
 /// Converts to an unsigned integer of `width` bits with RISC-V saturation.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn to_unsigned<F: Format>(a: u64, rm: RoundingMode, width: u32, flags: &mut u8) -> u64 {
     let max = (1u128 << width) - 1;
     match round_to_integral::<F>(a, rm) {
@@ -628,6 +637,7 @@ pub(crate) fn to_unsigned<F: Format>(a: u64, rm: RoundingMode, width: u32, flags
 }
 
 /// Converts between formats; widening is always exact.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn convert<From: Format, To: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<From>(a) {
         nan_result::<From>(a, a, flags);
