@@ -341,28 +341,24 @@ pub(crate) fn div<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(sign != 0, x.exp - y.exp + leading - 64, sig, rm, flags)
 }
 
-/// Floor of the square root of `n` and the remainder `n - root^2`, one result bit per step
-/// (digit recurrence), without data-dependent branches.
-macro_rules! isqrt_rem {
-    ($name:ident, $int:ty) => {
-        fn $name(n: $int) -> ($int, $int) {
-            let mut remainder = n;
-            let mut root: $int = 0;
-            let mut bit: $int = 1 << ((<$int>::BITS - 1 - n.leading_zeros()) & !1);
-            while bit != 0 {
-                let trial = root + bit;
-                let fits = <$int>::from(remainder >= trial).wrapping_neg();
-                remainder -= trial & fits;
-                root = (root >> 1) + (bit & fits);
-                bit >>= 2;
-            }
-            (root, remainder)
-        }
-    };
+/// Floor of the square root of `n` (below 2^120) and the remainder `n - root^2`, one root
+/// bit per pair of radicand bits from the top (digit recurrence), without data-dependent
+/// branches. The partial remainder never exceeds twice the partial root, so both fit a u64.
+fn isqrt_rem(n: u128) -> (u64, u64) {
+    debug_assert!(n >> 120 == 0);
+    let (high, low) = ((n >> 64) as u64, n as u64);
+    let mut root = 0u64;
+    let mut remainder = 0u64;
+    for pair in (0..(128 - n.leading_zeros()).div_ceil(2)).rev() {
+        let word = if pair >= 32 { high } else { low };
+        remainder = remainder << 2 | (word >> (2 * (pair % 32)) & 3);
+        let trial = root << 2 | 1;
+        let fits = u64::from(remainder >= trial);
+        remainder -= trial & fits.wrapping_neg();
+        root = root << 1 | fits;
+    }
+    (root, remainder)
 }
-
-isqrt_rem!(isqrt_rem64, u64);
-isqrt_rem!(isqrt_rem128, u128);
 
 #[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
@@ -387,13 +383,8 @@ pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     // sticky remainder) and the power of two left over is even.
     let shift = F::FRAC_BITS as i32 + 5 + ((exp - F::FRAC_BITS as i32 - 5) & 1);
     let radicand = (significand as u128) << shift;
-    let (root, remainder) = if radicand >> 64 == 0 {
-        let (root, remainder) = isqrt_rem64(radicand as u64);
-        (root as u128, remainder as u128)
-    } else {
-        isqrt_rem128(radicand)
-    };
-    let (sig, leading) = normalize128(root | u128::from(remainder != 0));
+    let (root, remainder) = isqrt_rem(radicand);
+    let (sig, leading) = normalize128(u128::from(root | u64::from(remainder != 0)));
     round_pack::<F>(false, (exp - shift) / 2 + leading, sig, rm, flags)
 }
 
