@@ -135,8 +135,9 @@ fn significand64(bits: u64) -> u64 {
     }
 }
 
-/// binary64 product: the exact product of the integer significands tells which two
-/// neighbours the host chose between and how far the exact value is from each.
+/// binary64 product: the exact product of the integer significands tells whether the host
+/// product is exact and, for the other modes, which two neighbours the host chose between
+/// and how far the exact value is from each.
 #[inline(always)]
 pub(super) fn f64_mul(a: u64, b: u64, rm: RoundingMode) -> Option<(u64, u8)> {
     let product = f64::from_bits(a) * f64::from_bits(b);
@@ -146,16 +147,23 @@ pub(super) fn f64_mul(a: u64, b: u64, rm: RoundingMode) -> Option<(u64, u8)> {
         // A zero product (not NaN: 0 * inf is NaN) of a zero operand is exact.
         return (bits & !SIGN64 == 0 && zero_operand).then_some((bits, 0));
     }
-    let exact = significand64(a) as u128 * significand64(b) as u128;
-    let length = 128 - exact.leading_zeros();
-    if length <= 53 {
+    let (a_significand, b_significand) = (significand64(a), significand64(b));
+    // Without their trailing zeros, the significands' product fits in 53 bits iff the
+    // product is exact; in round-to-nearest that is all there is to know.
+    let a_odd = a_significand >> a_significand.trailing_zeros();
+    let b_odd = b_significand >> b_significand.trailing_zeros();
+    if a_odd
+        .checked_mul(b_odd)
+        .is_some_and(|odd_product| odd_product >> 53 == 0)
+    {
         return Some((bits, 0));
     }
-    let dropped = length - 53;
+    if rm == RoundingMode::Rne {
+        return Some((bits, NX));
+    }
+    let exact = a_significand as u128 * b_significand as u128;
+    let dropped = 128 - exact.leading_zeros() - 53;
     let rest = exact & ((1u128 << dropped) - 1);
-    if rest == 0 {
-        return Some((bits, 0));
-    }
     let truncated = (exact >> dropped) as u64;
     // The host result is either the truncation or the next value up (which may carry into
     // the next binade, leaving a zero fraction): comparing fractions tells them apart.
