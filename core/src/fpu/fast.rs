@@ -181,9 +181,18 @@ fn two_sum(x: f64, y: f64) -> (f64, f64) {
     (sum, (x - x_part) + (y - y_part))
 }
 
-/// binary64 fused multiply-add without a host fma. The exact product is split into the
-/// host product `high` and the remainder `low` (from the integer significand product), so
-/// `a*b + c = s + t + f` exactly after two TwoSums, and `r + g = s + t` after a third.
+/// Veltkamp's split: `x == high + low` with both halves of at most 26 significant bits, so
+/// their pairwise products are exact (needs `|x| < 2^996`).
+#[inline(always)]
+fn split(x: f64) -> (f64, f64) {
+    let scaled = 134_217_729.0 * x; // 2^27 + 1
+    let high = scaled - (scaled - x);
+    (high, x - high)
+}
+
+/// binary64 fused multiply-add without a host fma. Dekker's product gives the exact product
+/// as the host product `high` plus a remainder `low`, so `a*b + c = s + t + f` exactly after
+/// two TwoSums, and `r + g = s + t` after a third.
 ///
 /// Requiring `s` to be no more than one binade below `high` (no massive cancellation) bounds
 /// `|t|` by 1.5 units of `s`, so `f` is below half a unit of `t`'s last place: it cannot move
@@ -194,10 +203,11 @@ fn two_sum(x: f64, y: f64) -> (f64, f64) {
 pub(super) fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u64, u8)> {
     let a_field = (a >> 52) & 0x7ff;
     let b_field = (b >> 52) & 0x7ff;
-    // Normal multiplicands whose product's last bit, 2^(a_field + b_field - 2150), is a
-    // normal binary64 power of two (so `low` is exact), and a finite addend.
-    let operands_ok = a_field.wrapping_sub(1) < 0x7fe
-        && b_field.wrapping_sub(1) < 0x7fe
+    // Multiplicands that split without overflow (below 2^996), whose product's last bit,
+    // 2^(a_field + b_field - 2150), is a normal power of two (so Dekker's `low` is exact),
+    // and a finite addend.
+    let operands_ok = a_field.wrapping_sub(1) < 2018
+        && b_field.wrapping_sub(1) < 2018
         && a_field + b_field >= 1128
         && c & !SIGN64 < 0x7ff0_0000_0000_0000;
     if !operands_ok {
@@ -206,30 +216,45 @@ pub(super) fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u
     let x = f64::from_bits(a);
     let y = f64::from_bits(b);
     let high = x * y;
-    let high_bits = high.to_bits();
-    let high_field = (high_bits >> 52) & 0x7ff;
+    let high_field = (high.to_bits() >> 52) & 0x7ff;
     if high_field >= 0x7fe {
         return None;
     }
-    let exact = (a & FRAC64 | 1 << 52) as u128 * (b & FRAC64 | 1 << 52) as u128;
-    let dropped = 128 - exact.leading_zeros() - 53;
-    let rest = (exact & ((1u128 << dropped) - 1)) as i64;
-    let truncated = (exact >> dropped) as u64;
-    let rounded_up = high_bits & FRAC64 != truncated & FRAC64;
-    let low_units = if rounded_up {
-        rest - (1i64 << dropped)
-    } else {
-        rest
-    };
-    let unit = f64::from_bits((a_field + b_field + 1023 - 2150) << 52);
-    // |low_units| <= 2^53 converts exactly, and the power-of-two scaling stays normal.
-    let low = low_units as f64 * unit;
-    let low = if high < 0.0 { -low } else { low };
+    let (x_high, x_low) = split(x);
+    let (y_high, y_low) = split(y);
+    let low = ((x_high * y_high - high) + x_high * y_low + x_low * y_high) + x_low * y_low;
 
     let (s, e) = two_sum(high, f64::from_bits(c));
-    let s_field = (s.to_bits() >> 52) & 0x7ff;
+    let s_bits = s.to_bits();
+    let s_field = (s_bits >> 52) & 0x7ff;
     if s_field + 1 < high_field || s_field >= 0x7fe {
         return None;
+    }
+    // The usual case, with no cancellation at all and `s` not a power of two (so its
+    // neighbours are one unit away on both sides): the exact value is s + T with
+    // T = e + low and |T| <= 2h, h being half a unit of s; t = RN(T) compares with h and 2h
+    // as T does unless it equals one of them, which the general code below sorts out.
+    if s_field >= high_field && s_bits & FRAC64 != 0 {
+        let t = e + low;
+        let t_magnitude = t.to_bits() & !SIGN64;
+        let half_unit = (s_field - 53) << 52;
+        let unit = half_unit + (1 << 52);
+        if t_magnitude == 0 {
+            // T is a multiple of the smallest subnormal, so RN(T) = 0 only if T = 0.
+            return Some((s_bits, 0));
+        }
+        if t_magnitude != half_unit && t_magnitude != unit {
+            let negative = s < 0.0;
+            let t_points_away = (t > 0.0) != negative;
+            let (nearest, away) = if t_magnitude < half_unit {
+                (s_bits, !t_points_away)
+            } else if t_points_away {
+                (s_bits + 1, true)
+            } else {
+                (s_bits - 1, false)
+            };
+            return Some((adjust(nearest, negative, away, false, rm), NX));
+        }
     }
     let (t, f) = two_sum(e, low);
     let (r, g) = two_sum(s, t);
