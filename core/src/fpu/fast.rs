@@ -3,10 +3,11 @@
 //! The host computes in round-to-nearest-even (the only mode Rust exposes). Each function
 //! below recovers, with error-free transformations or exact integer checks, whether that
 //! result was inexact and on which side of the exact value it lies; the other rounding modes
-//! are then at most one unit in the last place away. Results are only accepted when they are
-//! normal and at least one binade away from both ends of the exponent range, so stepping by
-//! one unit can neither overflow nor underflow and UF/OF never arise; zeros are accepted only
-//! when exact. Everything else returns `None` and is left to the `soft` reference code.
+//! are then at most one unit in the last place away. Inexact results are only accepted when
+//! they are normal and at least one binade away from both ends of the exponent range, so
+//! stepping by one unit can neither overflow nor underflow and UF/OF never arise; zeros and
+//! subnormals are accepted only when exact. Everything else returns `None` and is left to
+//! the `soft` reference code.
 //!
 //! This relies on the host's default floating-point environment (round to nearest, no
 //! flush-to-zero), which Rust itself assumes.
@@ -134,8 +135,9 @@ fn significand64(bits: u64) -> u64 {
     }
 }
 
-/// binary64 product: the exact product of the integer significands tells which two
-/// neighbours the host chose between and how far the exact value is from each.
+/// binary64 product: the exact product of the integer significands tells whether the host
+/// product is exact and, for the other modes, which two neighbours the host chose between
+/// and how far the exact value is from each.
 #[inline(always)]
 pub(super) fn f64_mul(a: u64, b: u64, rm: RoundingMode) -> Option<(u64, u8)> {
     let product = f64::from_bits(a) * f64::from_bits(b);
@@ -145,22 +147,140 @@ pub(super) fn f64_mul(a: u64, b: u64, rm: RoundingMode) -> Option<(u64, u8)> {
         // A zero product (not NaN: 0 * inf is NaN) of a zero operand is exact.
         return (bits & !SIGN64 == 0 && zero_operand).then_some((bits, 0));
     }
-    let exact = significand64(a) as u128 * significand64(b) as u128;
-    let length = 128 - exact.leading_zeros();
-    if length <= 53 {
+    let (a_significand, b_significand) = (significand64(a), significand64(b));
+    // Without their trailing zeros, the significands' product fits in 53 bits iff the
+    // product is exact; in round-to-nearest that is all there is to know.
+    let a_odd = a_significand >> a_significand.trailing_zeros();
+    let b_odd = b_significand >> b_significand.trailing_zeros();
+    if a_odd
+        .checked_mul(b_odd)
+        .is_some_and(|odd_product| odd_product >> 53 == 0)
+    {
         return Some((bits, 0));
     }
-    let dropped = length - 53;
+    if rm == RoundingMode::Rne {
+        return Some((bits, NX));
+    }
+    let exact = a_significand as u128 * b_significand as u128;
+    let dropped = 128 - exact.leading_zeros() - 53;
     let rest = exact & ((1u128 << dropped) - 1);
-    if rest == 0 {
-        return Some((bits, 0));
-    }
     let truncated = (exact >> dropped) as u64;
     // The host result is either the truncation or the next value up (which may carry into
     // the next binade, leaving a zero fraction): comparing fractions tells them apart.
     let away = bits & FRAC64 != truncated & FRAC64;
     let tie = rest == 1u128 << (dropped - 1);
     Some((adjust(bits, bits & SIGN64 != 0, away, tie, rm), NX))
+}
+
+/// TwoSum (Knuth): `x + y == sum + error` exactly, barring overflow.
+#[inline(always)]
+fn two_sum(x: f64, y: f64) -> (f64, f64) {
+    let sum = x + y;
+    let y_part = sum - x;
+    let x_part = sum - y_part;
+    (sum, (x - x_part) + (y - y_part))
+}
+
+/// Veltkamp's split: `x == high + low` with both halves of at most 26 significant bits, so
+/// their pairwise products are exact (needs `|x| < 2^996`).
+#[inline(always)]
+fn split(x: f64) -> (f64, f64) {
+    let scaled = 134_217_729.0 * x; // 2^27 + 1
+    let high = scaled - (scaled - x);
+    (high, x - high)
+}
+
+/// binary64 fused multiply-add without a host fma. Dekker's product gives the exact product
+/// as the host product `high` plus a remainder `low`, so `a*b + c = s + t + f` exactly after
+/// two TwoSums, and `r + g = s + t` after a third.
+///
+/// Requiring `s` to be no more than one binade below `high` (no massive cancellation) bounds
+/// `|t|` by 1.5 units of `s`, so `f` is below half a unit of `t`'s last place: it cannot move
+/// the exact value across a rounding boundary unless `s + t` lies exactly on one (a
+/// midpoint), where its sign decides. `r` is RN(s + t); the sign of `g` (or of `f` when
+/// `g` is zero) says on which side of `r` the exact value lies.
+#[inline(always)]
+pub(super) fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u64, u8)> {
+    let a_field = (a >> 52) & 0x7ff;
+    let b_field = (b >> 52) & 0x7ff;
+    // Multiplicands that split without overflow (below 2^996), whose product's last bit,
+    // 2^(a_field + b_field - 2150), is a normal power of two (so Dekker's `low` is exact),
+    // and a finite addend.
+    let operands_ok = a_field.wrapping_sub(1) < 2018
+        && b_field.wrapping_sub(1) < 2018
+        && a_field + b_field >= 1128
+        && c & !SIGN64 < 0x7ff0_0000_0000_0000;
+    if !operands_ok {
+        return None;
+    }
+    let x = f64::from_bits(a);
+    let y = f64::from_bits(b);
+    let high = x * y;
+    let high_field = (high.to_bits() >> 52) & 0x7ff;
+    if high_field >= 0x7fe {
+        return None;
+    }
+    let (x_high, x_low) = split(x);
+    let (y_high, y_low) = split(y);
+    let low = ((x_high * y_high - high) + x_high * y_low + x_low * y_high) + x_low * y_low;
+
+    let (s, e) = two_sum(high, f64::from_bits(c));
+    let s_bits = s.to_bits();
+    let s_field = (s_bits >> 52) & 0x7ff;
+    if s_field + 1 < high_field || s_field >= 0x7fe {
+        return None;
+    }
+    // The usual case, with no cancellation at all and `s` not a power of two (so its
+    // neighbours are one unit away on both sides): the exact value is s + T with
+    // T = e + low and |T| <= 2h, h being half a unit of s; t = RN(T) compares with h and 2h
+    // as T does unless it equals one of them, which the general code below sorts out.
+    if s_field >= high_field && s_bits & FRAC64 != 0 {
+        let t = e + low;
+        let t_magnitude = t.to_bits() & !SIGN64;
+        let half_unit = (s_field - 53) << 52;
+        let unit = half_unit + (1 << 52);
+        if t_magnitude == 0 {
+            // T is a multiple of the smallest subnormal, so RN(T) = 0 only if T = 0.
+            return Some((s_bits, 0));
+        }
+        if t_magnitude != half_unit && t_magnitude != unit {
+            let negative = s < 0.0;
+            let t_points_away = (t > 0.0) != negative;
+            let (nearest, away) = if t_magnitude < half_unit {
+                (s_bits, !t_points_away)
+            } else if t_points_away {
+                (s_bits + 1, true)
+            } else {
+                (s_bits - 1, false)
+            };
+            return Some((adjust(nearest, negative, away, false, rm), NX));
+        }
+    }
+    let (t, f) = two_sum(e, low);
+    let (r, g) = two_sum(s, t);
+    let r_bits = r.to_bits();
+    if !well_inside_normal_range((r_bits >> 52) & 0x7ff, 0x7ff) {
+        return None;
+    }
+    if g == 0.0 && f == 0.0 {
+        return Some((r_bits, 0));
+    }
+    let negative = r < 0.0;
+    // Exact value = r + g + f, with |f| < |g| whenever g != 0.
+    let (result, away, tie) = if g != 0.0 {
+        let g_away = (g > 0.0) != negative;
+        let neighbour = if g_away { r_bits + 1 } else { r_bits - 1 };
+        let midpoint = f64::from_bits(neighbour) - r == g + g;
+        if midpoint && f != 0.0 && (f > 0.0) == (g > 0.0) {
+            // Past the midpoint: the neighbour is nearest; it lies beyond the exact value.
+            (neighbour, g_away, false)
+        } else {
+            (r_bits, !g_away, midpoint && f == 0.0)
+        }
+    } else {
+        (r_bits, (f > 0.0) == negative, false)
+    };
+    Some((adjust(result, negative, away, tie, rm), NX))
 }
 
 /// binary64 quotient of normal operands: `q` is exact iff `q * b == a`, which the integer
@@ -252,7 +372,8 @@ pub(super) fn f64_sqrt(a: u64, rm: RoundingMode) -> Option<(u64, u8)> {
     }
     // sqrt(a) = sqrt(significand * 2^52) * 2^((exp - 52) / 2), the first factor in [2^52, 2^53).
     let radicand = (significand as u128) << 52;
-    let estimate = approximate_sqrt(radicand as f64, 4);
+    // Converting the u128 would be a library call; the scaled significand is the same value.
+    let estimate = approximate_sqrt(significand as i64 as f64 * (1u64 << 52) as f64, 4);
     let (root, inexact) = round_integer_sqrt(radicand, estimate, rm)?;
     let root_field = ((exp - 52) / 2 + 1075) as u64;
     // A root rounded up to 2^53 carries into the exponent by itself.
@@ -276,7 +397,7 @@ pub(super) fn f32_sqrt(a: u32, rm: RoundingMode) -> Option<(u32, u8)> {
         exp -= 1;
     }
     let radicand = significand << 23;
-    let estimate = approximate_sqrt(radicand as f64, 3);
+    let estimate = approximate_sqrt(radicand as i64 as f64, 3);
     let (root, inexact) = round_integer_sqrt(radicand.into(), estimate, rm)?;
     let root_field = ((exp - 23) / 2 + 150) as u32;
     Some((

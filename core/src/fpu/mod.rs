@@ -15,11 +15,20 @@
 //! every operation. When the host has IEEE-754 hardware arithmetic, the common cases are
 //! first tried on it (module `fast`) and only handed to `soft` when the host cannot be shown
 //! to give the exact answer (special operands, results near overflow or underflow, ...).
+//! Comparisons, fmin/fmax and fclass work on the bit patterns directly (module `compare`).
+//!
+//! Tests: `tests` (hand-checked cases), `properties` (fast == soft, and RNE == host, on
+//! generated operands; `FPU_PROPERTY_CASES` per mode, 200k in release), `qemu_diff` (every
+//! operation in every mode against `testdata/fpu_oracle.c` under qemu-riscv64, which needs
+//! `riscv64-linux-gnu-gcc` and `qemu-riscv64`; `FPU_DIFF_CASES` per mode) and `bench`:
+//! `cargo test --release -p friscy-core fpu::bench -- --ignored --nocapture`.
 
 mod compare;
 mod fast;
 mod soft;
 
+#[cfg(test)]
+mod bench;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
@@ -321,7 +330,11 @@ pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 
 /// `fmadd.d`: `a * b + c` with a single rounding.
 pub fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    soft::mul_add::<Double>(a, b, c, rm, flags)
+    fast_or_soft!(
+        flags,
+        fast::f64_mul_add(a, b, c, rm),
+        soft::mul_add::<Double>(a, b, c, rm, flags)
+    )
 }
 
 /// `fmin.d`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.

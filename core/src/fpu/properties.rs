@@ -159,13 +159,21 @@ fn f64_arithmetic_fast_equals_soft() {
     }));
     failures.extend(check("f64_mul_add", 6, |rng, rm| {
         let (a, b) = operands(DOUBLE, rng, &specials);
-        let c = if rng.chance(50) {
-            DOUBLE.near_negation_of(rng, f64::from_bits(a) * f64::from_bits(b))
-        } else {
-            DOUBLE.operand(rng, &specials)
+        let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+        let c = match rng.below(4) {
+            0 | 1 => DOUBLE.near_negation_of(rng, x * y),
+            // An addend that puts a*b + c on (or next to) a midpoint of the product's binade.
+            2 => {
+                let high = x * y;
+                let low = x.mul_add(y, -high);
+                let half_ulp = f64::from_bits(high.to_bits() & (0xfff << 52)) * f64::EPSILON / 2.0;
+                let offset = if rng.chance(50) { half_ulp } else { -half_ulp };
+                DOUBLE.nudge(rng, (offset - low).to_bits())
+            }
+            _ => DOUBLE.operand(rng, &specials),
         };
         Outcome {
-            fast: None,
+            fast: fast::f64_mul_add(a, b, c, rm),
             soft: soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f)),
             host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
         }
@@ -228,10 +236,18 @@ fn f32_arithmetic_fast_equals_soft() {
     }));
     failures.extend(check("f32_mul_add", 16, |rng, rm| {
         let (a, b) = operands(SINGLE, rng, &specials);
-        let c = if rng.chance(50) {
-            SINGLE.near_negation_of(rng, f64::from(single(a)) * f64::from(single(b)))
-        } else {
-            SINGLE.operand(rng, &specials)
+        let product = f64::from(single(a)) * f64::from(single(b));
+        let c = match rng.below(4) {
+            0 | 1 => SINGLE.near_negation_of(rng, product),
+            2 => {
+                let high = f64::from(product as f32);
+                let low = product - high;
+                let half_ulp =
+                    f64::from_bits(high.to_bits() & (0xfff << 52)) * f64::from(f32::EPSILON) / 2.0;
+                let offset = if rng.chance(50) { half_ulp } else { -half_ulp };
+                SINGLE.nudge(rng, u64::from(((offset - low) as f32).to_bits()))
+            }
+            _ => SINGLE.operand(rng, &specials),
         };
         Outcome {
             fast: widen(fast::f32_mul_add(a as u32, b as u32, c as u32, rm)),
@@ -386,5 +402,162 @@ fn conversions_fast_equal_soft() {
             host: Some((v as f64).to_bits() ^ u64::from((v as f32).to_bits()) << 1),
         }
     }));
+    finish(failures);
+}
+
+/// Every pair (and, for fma, every triple of a subset) of special values in every mode:
+/// deterministic coverage of the boundaries the random generators only sample.
+#[test]
+fn special_values_fast_equals_soft() {
+    let mut failures = Vec::new();
+    let mut compare = |name: &str,
+                       rm: RoundingMode,
+                       operands: &[u64],
+                       fast: Option<(u64, u8)>,
+                       soft: (u64, u8)| {
+        if fast.is_some_and(|fast| fast != soft) && failures.len() < 20 {
+            failures.push(format!(
+                "{name} {rm:?} {operands:x?}: fast {fast:x?} soft {soft:x?}"
+            ));
+        }
+    };
+    let doubles = DOUBLE.specials();
+    let singles = SINGLE.specials();
+    for rm in MODES {
+        for &a in &doubles {
+            for &b in &doubles {
+                let ops = [a, b];
+                compare(
+                    "f64_add",
+                    rm,
+                    &ops,
+                    fast::f64_add(a, b, rm),
+                    soft_call(|f| soft::add::<Double>(a, b, rm, f)),
+                );
+                compare(
+                    "f64_sub",
+                    rm,
+                    &ops,
+                    fast::f64_sub(a, b, rm),
+                    soft_call(|f| soft::sub::<Double>(a, b, rm, f)),
+                );
+                compare(
+                    "f64_mul",
+                    rm,
+                    &ops,
+                    fast::f64_mul(a, b, rm),
+                    soft_call(|f| soft::mul::<Double>(a, b, rm, f)),
+                );
+                compare(
+                    "f64_div",
+                    rm,
+                    &ops,
+                    fast::f64_div(a, b, rm),
+                    soft_call(|f| soft::div::<Double>(a, b, rm, f)),
+                );
+            }
+            compare(
+                "f64_sqrt",
+                rm,
+                &[a],
+                fast::f64_sqrt(a, rm),
+                soft_call(|f| soft::sqrt::<Double>(a, rm, f)),
+            );
+            let narrowed = soft_call(|f| soft::convert::<Double, Single>(a, rm, f));
+            compare(
+                "f64_to_f32",
+                rm,
+                &[a],
+                widen(fast::f64_to_f32(a, rm)),
+                narrowed,
+            );
+            let signed = soft_call(|f| soft::to_signed::<Double>(a, rm, 32, f) as u64);
+            compare(
+                "f64_to_i32",
+                rm,
+                &[a],
+                fast::f64_to_i32(a, rm).map(|(v, f)| (v as i64 as u64, f)),
+                signed,
+            );
+            let unsigned = soft_call(|f| soft::to_unsigned::<Double>(a, rm, 64, f));
+            compare("f64_to_u64", rm, &[a], fast::f64_to_u64(a, rm), unsigned);
+        }
+        for &a in &singles {
+            for &b in &singles {
+                let (x, y) = (a as u32, b as u32);
+                let ops = [a, b];
+                compare(
+                    "f32_add",
+                    rm,
+                    &ops,
+                    widen(fast::f32_add(x, y, rm)),
+                    soft_call(|f| soft::add::<Single>(a, b, rm, f)),
+                );
+                compare(
+                    "f32_mul",
+                    rm,
+                    &ops,
+                    widen(fast::f32_mul(x, y, rm)),
+                    soft_call(|f| soft::mul::<Single>(a, b, rm, f)),
+                );
+                compare(
+                    "f32_div",
+                    rm,
+                    &ops,
+                    widen(fast::f32_div(x, y, rm)),
+                    soft_call(|f| soft::div::<Single>(a, b, rm, f)),
+                );
+            }
+            compare(
+                "f32_sqrt",
+                rm,
+                &[a],
+                widen(fast::f32_sqrt(a as u32, rm)),
+                soft_call(|f| soft::sqrt::<Single>(a, rm, f)),
+            );
+            let signed = soft_call(|f| soft::to_signed::<Single>(a, rm, 64, f) as u64);
+            compare(
+                "f32_to_i64",
+                rm,
+                &[a],
+                fast::f32_to_i64(a as u32, rm).map(|(v, f)| (v as u64, f)),
+                signed,
+            );
+            let unsigned = soft_call(|f| soft::to_unsigned::<Single>(a, rm, 32, f));
+            compare(
+                "f32_to_u32",
+                rm,
+                &[a],
+                fast::f32_to_u32(a as u32, rm).map(|(v, f)| (v.into(), f)),
+                unsigned,
+            );
+        }
+        // Triples: every third special, so the cube stays small.
+        let few_doubles: Vec<u64> = doubles.iter().copied().step_by(3).collect();
+        let few_singles: Vec<u64> = singles.iter().copied().step_by(3).collect();
+        for &a in &few_doubles {
+            for &b in &few_doubles {
+                for &c in &few_doubles {
+                    let soft = soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f));
+                    compare(
+                        "f64_mul_add",
+                        rm,
+                        &[a, b, c],
+                        fast::f64_mul_add(a, b, c, rm),
+                        soft,
+                    );
+                }
+            }
+        }
+        for &a in &few_singles {
+            for &b in &few_singles {
+                for &c in &few_singles {
+                    let soft = soft_call(|f| soft::mul_add::<Single>(a, b, c, rm, f));
+                    let fast = widen(fast::f32_mul_add(a as u32, b as u32, c as u32, rm));
+                    compare("f32_mul_add", rm, &[a, b, c], fast, soft);
+                }
+            }
+        }
+    }
     finish(failures);
 }

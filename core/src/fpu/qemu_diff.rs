@@ -209,6 +209,27 @@ fn generate(kind: Kind, double: bool, rm: RoundingMode, count: usize, rng: &mut 
                 let flip = matches!(kind, Kind::MulSub | Kind::NegMulSub);
                 c = layout.near_negation_of(rng, product) ^ if flip { layout.sign() } else { 0 };
             }
+            Kind::Add | Kind::Sub if rng.chance(20) => b = layout.tie_partner(rng, a),
+            Kind::MulAdd | Kind::MulSub | Kind::NegMulSub | Kind::NegMulAdd if rng.chance(30) => {
+                // An addend that puts the exact result on (or next to) a midpoint.
+                let product = layout.host_value(a) * layout.host_value(b);
+                let high = layout.host_value(layout.round_host(product));
+                let low = if double {
+                    layout.host_value(a).mul_add(layout.host_value(b), -high)
+                } else {
+                    product - high
+                };
+                let half_ulp = layout
+                    .host_value(layout.tie_partner(rng, layout.round_host(high)) & !layout.sign());
+                let flip = matches!(kind, Kind::MulSub | Kind::NegMulSub);
+                let addend = if rng.chance(50) {
+                    half_ulp - low
+                } else {
+                    -half_ulp - low
+                };
+                c = layout.nudge(rng, layout.round_host(addend))
+                    ^ if flip { layout.sign() } else { 0 };
+            }
             Kind::Div if rng.chance(30) => {
                 // A dividend that is an exact multiple of the divisor.
                 let quotient = layout.operand(rng, &specials);

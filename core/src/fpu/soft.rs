@@ -234,6 +234,7 @@ fn round_pack<F: Format>(
     sign | ((exp + F::BIAS) as u64) << F::FRAC_BITS | (kept & F::FRAC_MASK)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn add<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) || is_nan::<F>(b) {
         return nan_result::<F>(a, b, flags);
@@ -275,10 +276,12 @@ pub(crate) fn add<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(big.negative, big.exp + leading - 126, sig, rm, flags)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn sub<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     add::<F>(a, b ^ F::SIGN, rm, flags)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn mul<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) || is_nan::<F>(b) {
         return nan_result::<F>(a, b, flags);
@@ -300,6 +303,7 @@ pub(crate) fn mul<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(negative, x.exp + y.exp + leading - 124, sig, rm, flags)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn div<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) || is_nan::<F>(b) {
         return nan_result::<F>(a, b, flags);
@@ -337,23 +341,26 @@ pub(crate) fn div<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(sign != 0, x.exp - y.exp + leading - 64, sig, rm, flags)
 }
 
-/// Floor of the square root of `n`, and the remainder `n - root^2`.
-fn isqrt_rem(n: u128) -> (u128, u128) {
-    let mut remainder = n;
-    let mut root = 0u128;
-    let mut bit = 1u128 << ((127 - n.leading_zeros()) & !1);
-    while bit != 0 {
-        if remainder >= root + bit {
-            remainder -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
-        }
-        bit >>= 2;
+/// Floor of the square root of `n` (below 2^120) and the remainder `n - root^2`, one root
+/// bit per pair of radicand bits from the top (digit recurrence), without data-dependent
+/// branches. The partial remainder never exceeds twice the partial root, so both fit a u64.
+fn isqrt_rem(n: u128) -> (u64, u64) {
+    debug_assert!(n >> 120 == 0);
+    let (high, low) = ((n >> 64) as u64, n as u64);
+    let mut root = 0u64;
+    let mut remainder = 0u64;
+    for pair in (0..(128 - n.leading_zeros()).div_ceil(2)).rev() {
+        let word = if pair >= 32 { high } else { low };
+        remainder = remainder << 2 | (word >> (2 * (pair % 32)) & 3);
+        let trial = root << 2 | 1;
+        let fits = u64::from(remainder >= trial);
+        remainder -= trial & fits.wrapping_neg();
+        root = root << 1 | fits;
     }
     (root, remainder)
 }
 
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<F>(a) {
         return nan_result::<F>(a, a, flags);
@@ -369,16 +376,20 @@ pub(crate) fn sqrt<F: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
         return a;
     }
     let x = unpack::<F>(a);
-    // Scale the radicand so that the power of two left over is even.
-    let shift = if x.exp & 1 == 0 { 64 } else { 63 };
-    let radicand = (x.sig as u128) << shift;
-    let half_scale = (x.exp - 62 - shift) / 2;
+    // a = significand * 2^exp with a (FRAC_BITS + 1)-bit significand.
+    let significand = x.sig >> F::ROUND_BITS;
+    let exp = x.exp - F::FRAC_BITS as i32;
+    // Scale so the root has FRAC_BITS + 3 or more bits (a round bit and a bit to hold the
+    // sticky remainder) and the power of two left over is even.
+    let shift = F::FRAC_BITS as i32 + 5 + ((exp - F::FRAC_BITS as i32 - 5) & 1);
+    let radicand = (significand as u128) << shift;
     let (root, remainder) = isqrt_rem(radicand);
-    let (sig, leading) = normalize128(root | u128::from(remainder != 0));
-    round_pack::<F>(false, half_scale + leading, sig, rm, flags)
+    let (sig, leading) = normalize128(u128::from(root | u64::from(remainder != 0)));
+    round_pack::<F>(false, (exp - shift) / 2 + leading, sig, rm, flags)
 }
 
 /// `a * b + c` with a single rounding.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn mul_add<F: Format>(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     let product_negative = is_negative::<F>(a ^ b);
     let inf_times_zero = (is_inf::<F>(a) && is_zero::<F>(b)) || (is_zero::<F>(a) && is_inf::<F>(b));
@@ -462,6 +473,7 @@ pub(crate) fn mul_add<F: Format>(a: u64, b: u64, c: u64, rm: RoundingMode, flags
 }
 
 /// Rounds an integer magnitude to format `F`.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn from_integer<F: Format>(
     negative: bool,
     magnitude: u64,
@@ -546,6 +558,7 @@ fn round_to_integral<F: Format>(a: u64, rm: RoundingMode) -> Integral {
 }
 
 /// Converts to a signed integer of `width` bits with RISC-V saturation.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn to_signed<F: Format>(a: u64, rm: RoundingMode, width: u32, flags: &mut u8) -> i64 {
     let max = (1u128 << (width - 1)) - 1;
     match round_to_integral::<F>(a, rm) {
@@ -585,6 +598,7 @@ pub(crate) fn to_signed<F: Format>(a: u64, rm: RoundingMode, width: u32, flags: 
 }
 
 /// Converts to an unsigned integer of `width` bits with RISC-V saturation.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn to_unsigned<F: Format>(a: u64, rm: RoundingMode, width: u32, flags: &mut u8) -> u64 {
     let max = (1u128 << width) - 1;
     match round_to_integral::<F>(a, rm) {
@@ -614,6 +628,7 @@ pub(crate) fn to_unsigned<F: Format>(a: u64, rm: RoundingMode, width: u32, flags
 }
 
 /// Converts between formats; widening is always exact.
+#[inline(never)] // keeps the callers' fast paths small
 pub(crate) fn convert<From: Format, To: Format>(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     if is_nan::<From>(a) {
         nan_result::<From>(a, a, flags);

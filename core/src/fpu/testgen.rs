@@ -232,6 +232,15 @@ impl Layout {
         }
     }
 
+    /// A second operand whose sum with `a` is a rounding tie or next to one: half a unit of
+    /// `a`'s last place (or of the place below) times a small odd number, either sign.
+    pub(crate) fn tie_partner(self, rng: &mut Rng, a: u64) -> u64 {
+        let field = self.field(a);
+        let tie_field = (field + rng.below(3)).saturating_sub(u64::from(self.frac_bits) + 1);
+        let odd_multiple = rng.below(4) << (self.frac_bits - 2);
+        self.pack(rng.chance(50), tie_field.max(1), odd_multiple)
+    }
+
     /// The host's approximation of `v`, negated and nudged: an addend that nearly cancels.
     pub(crate) fn near_negation_of(self, rng: &mut Rng, v: f64) -> u64 {
         let bits = self.round_host(-v);

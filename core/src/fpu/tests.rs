@@ -548,6 +548,58 @@ fn float_to_int_boundaries() {
         both(|f| f32_to_i64(s(-9223372036854775808.0), Rne, f)),
         (i64::MIN, 0)
     );
+    // Single-precision limits: 2^31 and 2^32 are just out of range, -2^31 just in.
+    for rm in MODES {
+        assert_eq!(
+            both(|f| f32_to_i32(0x4f00_0000, rm, f)),
+            (i32::MAX, NV),
+            "{rm:?}"
+        );
+        assert_eq!(
+            both(|f| f32_to_i32(0xcf00_0000, rm, f)),
+            (i32::MIN, 0),
+            "{rm:?}"
+        );
+        assert_eq!(
+            both(|f| f32_to_i32(0xcf00_0001, rm, f)),
+            (i32::MIN, NV),
+            "{rm:?}"
+        );
+        assert_eq!(
+            both(|f| f32_to_u32(0x4f80_0000, rm, f)),
+            (u32::MAX, NV),
+            "{rm:?}"
+        );
+        assert_eq!(
+            both(|f| f32_to_u32(0x4f7f_ffff, rm, f)),
+            (4294967040, 0),
+            "{rm:?}"
+        );
+        assert_eq!(
+            both(|f| f64_to_u64(d(18446744073709549568.0), rm, f)),
+            (18446744073709549568, 0)
+        );
+        assert_eq!(
+            both(|f| f64_to_i64(d(-9223372036854775808.0) + 1, rm, f)),
+            (i64::MIN, NV)
+        );
+    }
+    let below_min = d(-2147483648.9);
+    for (rm, flags) in [(Rne, NV), (Rtz, NX), (Rdn, NV), (Rup, NX), (Rmm, NV)] {
+        assert_eq!(
+            both(|f| f64_to_i32(below_min, rm, f)),
+            (i32::MIN, flags),
+            "{rm:?}"
+        );
+    }
+    let minus_nine_tenths = s(-0.9);
+    for (rm, flags) in [(Rne, NV), (Rtz, NX), (Rdn, NV), (Rup, NX), (Rmm, NV)] {
+        assert_eq!(
+            both(|f| f32_to_u64(minus_nine_tenths, rm, f)),
+            (0, flags),
+            "{rm:?}"
+        );
+    }
     // NaN gives the largest value, infinities saturate by sign; none is NX.
     for rm in MODES {
         assert_eq!(
@@ -633,6 +685,37 @@ fn int_to_float_rounding() {
         (d(-9223372036854775808.0), 0)
     );
     assert_eq!(both(|f| f64_from_i32(-7, Rne, f)), (d(-7.0), 0));
+    // 2^53 + 1 and 2^63 + 2^10 are ties for binary64.
+    let two_53 = 1i64 << 53;
+    assert_eq!(
+        both(|f| f64_from_i64(two_53 + 1, Rne, f)),
+        (d(9007199254740992.0), NX)
+    );
+    assert_eq!(
+        both(|f| f64_from_i64(two_53 + 1, Rup, f)),
+        (d(9007199254740994.0), NX)
+    );
+    assert_eq!(
+        both(|f| f64_from_i64(-two_53 - 1, Rmm, f)),
+        (d(-9007199254740994.0), NX)
+    );
+    assert_eq!(
+        both(|f| f64_from_i64(-two_53 - 1, Rtz, f)),
+        (d(-9007199254740992.0), NX)
+    );
+    let above_2_63 = (1u64 << 63) + 1024;
+    assert_eq!(
+        both(|f| f64_from_u64(above_2_63, Rne, f)),
+        (d(9223372036854775808.0), NX)
+    );
+    assert_eq!(
+        both(|f| f64_from_u64(above_2_63, Rmm, f)),
+        (d(9223372036854775808.0) + 1, NX)
+    );
+    assert_eq!(
+        both(|f| f64_from_u64(above_2_63 + 1, Rne, f)),
+        (d(9223372036854775808.0) + 1, NX)
+    );
     assert_eq!(
         both(|f| f64_from_u32(u32::MAX, Rne, f)),
         (d(4294967295.0), 0)
