@@ -39,6 +39,17 @@ impl TarLayer {
     pub fn index(&self) -> &TarIndex {
         &self.index
     }
+
+    /// The bytes of regular file `id`, straight from the image.
+    pub fn file_bytes(&self, id: LowerId) -> Option<&[u8]> {
+        match self.index.node(id)?.kind {
+            TarNodeKind::File { offset, size } => self
+                .bytes
+                .as_slice()
+                .get(offset as usize..(offset + size) as usize),
+            _ => None,
+        }
+    }
 }
 
 /// The read-only layer a [`super::Vfs`] is built on.

@@ -1066,7 +1066,7 @@ impl Vfs {
             return Err(EFBIG);
         }
         let now = cx.now();
-        let bytes = self.data_mut(ino)?;
+        let bytes = self.data_mut_keeping(ino, len)?;
         let len = len as usize;
         if len > bytes.len() {
             bytes.try_reserve(len - bytes.len()).map_err(|_| ENOSPC)?;
@@ -1080,8 +1080,13 @@ impl Vfs {
 
     /// The overlay's copy of a regular file's data, copying a lower file up first.
     fn data_mut(&mut self, ino: Ino) -> VfsResult<&mut Vec<u8>> {
+        self.data_mut_keeping(ino, u64::MAX)
+    }
+
+    /// Like [`Vfs::data_mut`], copying up at most `keep` bytes (a truncate needs no more).
+    fn data_mut_keeping(&mut self, ino: Ino, keep: u64) -> VfsResult<&mut Vec<u8>> {
         if let Body::Lower(id, size) = self.inode(ino)?.body {
-            let size = usize::try_from(size).map_err(|_| EFBIG)?;
+            let size = usize::try_from(size.min(keep)).map_err(|_| EFBIG)?;
             let mut data = Vec::new();
             data.try_reserve_exact(size).map_err(|_| ENOSPC)?;
             data.resize(size, 0);
@@ -1100,6 +1105,48 @@ impl Vfs {
             Body::Data(data) => Ok(data),
             _ => Err(EINVAL),
         }
+    }
+
+    /// A regular file's whole content without copying, when it is in memory (overlay data or
+    /// a tar image); `None` for other files, which [`Vfs::read`] serves. For loading ELF
+    /// images and file mappings.
+    pub fn contents(&self, ino: Ino) -> Option<&[u8]> {
+        match &self.inodes.get(&ino)?.body {
+            Body::Data(data) => Some(data),
+            Body::Lower(id, _) => match &self.lower {
+                Lower::Tar(tar) => tar.file_bytes(*id),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `faccessat` for a caller with root's powers: the path must resolve, and `X_OK` (1)
+    /// needs an execute bit on a non-directory; `W_OK` (2) fails with EROFS on /proc
+    /// files or a read-only VFS.
+    pub fn access(
+        &mut self,
+        cx: &mut dyn Context,
+        at: Ino,
+        path: &[u8],
+        mode: u32,
+        follow_last: bool,
+    ) -> VfsResult<()> {
+        let ino = self.resolve(cx, at, path, follow_last)?;
+        let inode = self.inode(ino)?;
+        if mode & 1 != 0 && inode.kind != FileType::Directory && inode.perm & 0o111 == 0 {
+            return Err(EACCES);
+        }
+        if mode & 2 != 0 && (inode.on_proc && inode.kind == FileType::Regular) {
+            return Err(EACCES);
+        }
+        if mode & 2 != 0
+            && self.read_only
+            && matches!(inode.body, Body::Lower(..) | Body::Data(_) | Body::Dir(_))
+        {
+            return Err(EROFS);
+        }
+        Ok(())
     }
 
     /// Lists directory `ino` from position `cookie` (0 to start): `.`, `..`, then the entries.

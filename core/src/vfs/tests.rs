@@ -373,6 +373,40 @@ fn create_write_and_copy_up_anywhere() {
 }
 
 #[test]
+fn contents_access_and_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Vfs>();
+    let mut vfs = sample();
+    let root = vfs.root();
+    let prog = resolve(&mut vfs, "/usr/bin/prog").unwrap();
+    assert_eq!(vfs.contents(prog), Some(&b"#!prog"[..]));
+    let new = write_file(&mut vfs, "/tmp/x", b"xyz");
+    assert_eq!(vfs.contents(new), Some(&b"xyz"[..]));
+    let etc = resolve(&mut vfs, "/etc").unwrap();
+    assert_eq!(vfs.contents(etc), None);
+    assert_eq!(vfs.access(&mut cx(), root, b"/bin/prog", 1, true), Ok(()));
+    assert_eq!(
+        vfs.access(&mut cx(), root, b"/etc/passwd", 1, true),
+        Err(EACCES)
+    );
+    assert_eq!(vfs.access(&mut cx(), root, b"/etc/passwd", 6, true), Ok(()));
+    assert_eq!(
+        vfs.access(&mut cx(), root, b"/etc/nothing", 0, true),
+        Err(ENOENT)
+    );
+    assert_eq!(
+        vfs.access(&mut cx(), root, b"/proc/cpuinfo", 2, true),
+        Err(EACCES)
+    );
+    // Truncating a lower file copies up only what is kept.
+    let passwd = vfs
+        .open(&mut cx(), root, b"/etc/passwd", O_WRONLY | O_TRUNC, 0)
+        .unwrap();
+    assert_eq!(vfs.contents(passwd), Some(&b""[..]));
+    assert_eq!(vfs.stat(passwd).unwrap().size, 0);
+}
+
+#[test]
 fn open_flag_errors() {
     let mut vfs = sample();
     let root = vfs.root();
