@@ -1033,7 +1033,9 @@ impl Vfs {
         }
         let now = cx.now();
         let bytes = self.data_mut(ino)?;
-        let (start, end) = (offset as usize, end as usize);
+        // Both fit: `end` is within max_file_size, which a 32-bit host may have set high.
+        let start = usize::try_from(offset).map_err(|_| EFBIG)?;
+        let end = usize::try_from(end).map_err(|_| EFBIG)?;
         if bytes.len() < end {
             bytes.try_reserve(end - bytes.len()).map_err(|_| ENOSPC)?;
             if bytes.len() < start {
@@ -1067,7 +1069,7 @@ impl Vfs {
         }
         let now = cx.now();
         let bytes = self.data_mut_keeping(ino, len)?;
-        let len = len as usize;
+        let len = usize::try_from(len).map_err(|_| EFBIG)?;
         if len > bytes.len() {
             bytes.try_reserve(len - bytes.len()).map_err(|_| ENOSPC)?;
         }
@@ -1181,7 +1183,11 @@ impl Vfs {
         }
         self.materialize(ino)?;
         let dir = self.inode(ino)?.dir().ok_or(ENOTDIR)?;
-        for (&position, (name, child)) in dir.entries.by_cookie.range(cookie.max(2) + 1..) {
+        for (&position, (name, child)) in dir
+            .entries
+            .by_cookie
+            .range(cookie.max(2).saturating_add(1)..)
+        {
             let Some(child_inode) = self.inodes.get(child) else {
                 continue;
             };
