@@ -1025,3 +1025,84 @@ fn index_timing() {
         best
     );
 }
+
+/// Every path of a tree built by scripts/debian-rootfs.sh looks the same through the tar
+/// layer and through the host-directory layer.
+#[cfg(all(feature = "std", unix))]
+#[test]
+#[ignore = "needs a built rootfs: FRISCY_ROOTFS=OUTDIR cargo test -p friscy-core rootfs_tar_matches_tree -- --ignored"]
+fn rootfs_tar_matches_tree() {
+    extern crate std;
+    let Ok(out) = std::env::var("FRISCY_ROOTFS") else {
+        return;
+    };
+    let out = std::path::PathBuf::from(out);
+    let bytes = std::fs::read(out.join("rootfs.tar")).unwrap();
+    let mut tar_vfs = Vfs::from_tar(ImageBytes::Owned(bytes.into_boxed_slice())).unwrap();
+    let mut dir_vfs = Vfs::from_host_dir(out.join("root")).unwrap();
+    let mut c = cx();
+    let mut pending = vec![Vec::from(&b"/"[..])];
+    let mut checked = 0;
+    while let Some(path) = pending.pop() {
+        if path.starts_with(b"/proc") || path.starts_with(b"/dev") {
+            continue;
+        }
+        let (t_root, d_root) = (tar_vfs.root(), dir_vfs.root());
+        let t = tar_vfs.resolve(&mut c, t_root, &path, false).unwrap();
+        let d = dir_vfs.resolve(&mut c, d_root, &path, false).unwrap();
+        let (ts, ds) = (tar_vfs.stat(t).unwrap(), dir_vfs.stat(d).unwrap());
+        let shown = String::from_utf8_lossy(&path).into_owned();
+        assert_eq!(ts.mode, ds.mode, "{shown}");
+        checked += 1;
+        match ts.mode & S_IFMT {
+            S_IFREG => {
+                assert_eq!(ts.size, ds.size, "{shown}");
+                assert_eq!(
+                    read_all(&mut tar_vfs, t),
+                    read_all(&mut dir_vfs, d),
+                    "{shown}"
+                );
+            }
+            S_IFLNK => assert_eq!(
+                tar_vfs.read_link(&mut c, t),
+                dir_vfs.read_link(&mut c, d),
+                "{shown}"
+            ),
+            S_IFDIR => {
+                let mut names = Vec::new();
+                tar_vfs
+                    .read_dir(&mut c, t, 2, &mut |e| {
+                        names.push(e.name.to_vec());
+                        true
+                    })
+                    .unwrap();
+                let mut dir_names = Vec::new();
+                dir_vfs
+                    .read_dir(&mut c, d, 2, &mut |e| {
+                        dir_names.push(e.name.to_vec());
+                        true
+                    })
+                    .unwrap();
+                names.sort();
+                dir_names.sort();
+                assert_eq!(names, dir_names, "{shown}");
+                for name in names {
+                    let mut child = path.clone();
+                    if child.len() > 1 {
+                        child.push(b'/');
+                    }
+                    child.extend_from_slice(&name);
+                    pending.push(child);
+                }
+            }
+            _ => {}
+        }
+    }
+    // The dynamic loader is reached through the merged-/usr link, as the kernel would.
+    let root = tar_vfs.root();
+    let loader = tar_vfs
+        .resolve(&mut c, root, b"/lib/ld-linux-riscv64-lp64d.so.1", true)
+        .unwrap();
+    assert!(tar_vfs.contents(loader).unwrap().starts_with(b"\x7fELF"));
+    std::println!("{checked} paths agree");
+}
