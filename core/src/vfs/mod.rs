@@ -20,6 +20,14 @@
 //! vfs.read_dir(cx, dir_ino, cookie, &mut |entry| { /* copy out; false stops */ true })?;
 //! vfs.close(fd_ino);
 //! ```
+//!
+//! What stays with the caller: the access mode, offset and `O_APPEND` of each open file
+//! (pass the size as the offset to append); `umask` (apply it to `mode` before `open`,
+//! `mkdir`, `mknod`); the terminal behind `/dev/tty` ([`Vfs::device`] says `Tty`); FIFOs
+//! and sockets, which the VFS only names; and `/proc/self/fd/N`, which resolves to a link
+//! inode that [`Vfs::proc_fd`] identifies so the caller can reopen its own descriptor.
+//! Every call that may reach /dev or /proc takes a [`Context`] for the clock, random bytes
+//! and what /proc shows of the calling process.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
