@@ -8,7 +8,7 @@
 //!
 //! Inode numbers are stable for the life of the `Vfs`: a lower node `id` is inode `id + 1`
 //! (hard links in the image share one), nodes the guest creates count up from
-//! [`Lower::first_upper_ino`]. Paths are resolved component by component here, with `..`
+//! the end of the lower range. Paths are resolved component by component here, with `..`
 //! stopping at the root and symlinks (absolute ones included) resolved inside the tree.
 //!
 //! A caller resolves or opens a path against a directory inode (its cwd or a dirfd),

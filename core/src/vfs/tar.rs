@@ -2,7 +2,7 @@
 //!
 //! Headers are walked with `tar-no-std` when it accepts the archive. It refuses some archives
 //! a rootfs commonly is (GNU format with `L`/`K` long-name entries, sparse or dump-dir
-//! entries, a missing end-of-archive marker), so those are walked by [`walk_headers`] here
+//! entries, a missing end-of-archive marker), so those are walked by `walk_headers` here
 //! instead. Either way the fields tar-no-std cannot give are decoded from the raw header
 //! block: names are only offered as UTF-8 `&str` (a rootfs may hold other bytes), `mtime` is
 //! read as decimal although tar stores it in octal, PAX records (`path`, `linkpath`, `size`,
