@@ -49,10 +49,9 @@ pub(crate) mod test_tar;
 mod tests;
 
 pub use context::{Context, Mapping, MemoryInfo, ProcessStat, ProcessView};
-pub use lower::{Lower, LowerId, TarLayer};
+pub use lower::{Lower, LowerId, LowerLayer, LowerStat, TarLayer};
 pub use tar::{ImageBytes, TarError};
 
-use lower::LowerStat;
 use proc::{ProcDir, ProcFile, ProcLink};
 
 /// Longest path Linux accepts, counting the terminating NUL.

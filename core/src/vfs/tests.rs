@@ -1106,3 +1106,69 @@ fn rootfs_tar_matches_tree() {
     assert!(tar_vfs.contents(loader).unwrap().starts_with(b"\x7fELF"));
     std::println!("{checked} paths agree");
 }
+
+/// An embedder's own read-only tree: root (0) holds `hello` (1) and `link` (2) → hello.
+struct TinyLayer;
+
+impl LowerLayer for TinyLayer {
+    fn root(&self) -> LowerId {
+        0
+    }
+    fn stat(&mut self, id: LowerId) -> VfsResult<LowerStat> {
+        let (kind, perm, size) = match id {
+            0 => (FileType::Directory, 0o755, 0),
+            1 => (FileType::Regular, 0o644, 5),
+            2 => (FileType::Symlink, 0o777, 5),
+            _ => return Err(ENOENT),
+        };
+        Ok(LowerStat {
+            kind,
+            perm,
+            uid: 0,
+            gid: 0,
+            nlink: 1,
+            size,
+            rdev: 0,
+            mtime: Timespec::default(),
+        })
+    }
+    fn list(&mut self, dir: LowerId, out: &mut Vec<(Vec<u8>, LowerId)>) -> VfsResult<()> {
+        if dir == 0 {
+            out.push((b"hello".to_vec(), 1));
+            out.push((b"link".to_vec(), 2));
+        }
+        Ok(())
+    }
+    fn read(&mut self, id: LowerId, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
+        let data: &[u8] = if id == 1 {
+            b"world"
+        } else {
+            return Err(EINVAL);
+        };
+        let start = (offset as usize).min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
+    fn read_link(&mut self, id: LowerId) -> VfsResult<Vec<u8>> {
+        if id == 2 {
+            Ok(b"hello".to_vec())
+        } else {
+            Err(EINVAL)
+        }
+    }
+}
+
+#[test]
+fn custom_lower_layer() {
+    let mut vfs = Vfs::new(Lower::Custom(alloc::boxed::Box::new(TinyLayer)));
+    assert_eq!(cat(&mut vfs, "/link").unwrap(), b"world");
+    write_file(&mut vfs, "/hello", b"changed");
+    assert_eq!(cat(&mut vfs, "/hello").unwrap(), b"changed");
+    assert!(list(&mut vfs, "/").contains(&String::from("proc")));
+    let new = write_file(&mut vfs, "/new", b"");
+    assert!(
+        new >= 1 << 32,
+        "overlay inodes stay clear of the layer's ids"
+    );
+}
