@@ -10,7 +10,8 @@
 # repository. apt runs as an unprivileged resolver in a private state directory under
 # OUTDIR/.apt (never touching the host's package database); downloaded .debs are cached in
 # OUTDIR/.apt/debs, so a rerun only unpacks and packs. Set FRISCY_ROOTFS_REFRESH=1 to force a
-# fresh package index (otherwise one less than a day old is reused).
+# fresh package index (otherwise one less than a day old is reused), and FRISCY_DEBIAN_MIRROR=URI
+# to use another mirror than the machine's.
 # Needs: apt-get, dpkg-deb, GNU tar; qemu-riscv64 (optional) for the smoke test at the end.
 set -euo pipefail
 
@@ -62,7 +63,7 @@ for tool in apt-get dpkg-deb tar; do
     command -v "$tool" >/dev/null || die "'$tool' is required (Debian's apt, dpkg and tar packages)"
 done
 
-MIRROR=$(mirror_uri)
+MIRROR=${FRISCY_DEBIAN_MIRROR:-$(mirror_uri)}
 [ -n "$MIRROR" ] || die "no Debian mirror URI found in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
 
 mkdir -p "$OUTDIR"
@@ -212,5 +213,11 @@ if command -v qemu-riscv64 >/dev/null; then
     if [ -x "$ROOT/usr/bin/lua5.4" ]; then
         out=$(qemu-riscv64 -L "$ROOT" "$ROOT/usr/bin/lua5.4" -e 'print(6*7)') || die "lua5.4 failed under qemu"
         progress "  lua5.4: 6*7 = $out"
+    fi
+    python=$(find "$ROOT/usr/bin" -maxdepth 1 -name 'python3.[0-9]*' -type f -print -quit)
+    if [ -n "$python" ]; then
+        out=$(qemu-riscv64 -L "$ROOT" "$python" -c 'import json; print(json.dumps([6*7]))') ||
+            die "python3 failed under qemu"
+        progress "  $(basename "$python"): json.dumps([6*7]) = $out"
     fi
 fi

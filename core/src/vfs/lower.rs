@@ -39,16 +39,55 @@ impl TarLayer {
     pub fn index(&self) -> &TarIndex {
         &self.index
     }
+
+    /// The bytes of regular file `id`, straight from the image.
+    pub fn file_bytes(&self, id: LowerId) -> Option<&[u8]> {
+        match self.index.node(id)?.kind {
+            TarNodeKind::File { offset, size } => self
+                .bytes
+                .as_slice()
+                .get(offset as usize..(offset + size) as usize),
+            _ => None,
+        }
+    }
+}
+
+/// A read-only tree the embedder serves itself (files fetched over the network, a packed
+/// format of its own...). Node ids are the layer's choice, below `u32::MAX`; the same id
+/// under two names is a hard link.
+pub trait LowerLayer: Send {
+    /// Id of the root directory.
+    fn root(&self) -> LowerId;
+    /// Metadata of a node (ENOENT for an unknown id).
+    fn stat(&mut self, id: LowerId) -> Result<LowerStat, Errno>;
+    /// Appends the entries of directory `dir` (not `.` or `..`).
+    fn list(&mut self, dir: LowerId, out: &mut Vec<(Vec<u8>, LowerId)>) -> Result<(), Errno>;
+    /// Reads regular file `id` at `offset`; 0 at end of file.
+    fn read(&mut self, id: LowerId, offset: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// The target text of symlink `id`.
+    fn read_link(&mut self, id: LowerId) -> Result<Vec<u8>, Errno>;
 }
 
 /// The read-only layer a [`super::Vfs`] is built on.
-#[derive(Debug)]
 pub enum Lower {
     /// No image: the tree starts empty (plus /dev, /proc and the other defaults).
     Empty,
     Tar(TarLayer),
     #[cfg(all(feature = "std", unix))]
     HostDir(super::host_dir::HostDirLayer),
+    Custom(alloc::boxed::Box<dyn LowerLayer>),
+}
+
+impl core::fmt::Debug for Lower {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Lower::Empty => f.write_str("Empty"),
+            Lower::Tar(tar) => tar.fmt(f),
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(host) => host.fmt(f),
+            Lower::Custom(_) => f.write_str("Custom"),
+        }
+    }
 }
 
 impl Lower {
@@ -58,6 +97,7 @@ impl Lower {
             Lower::Tar(_) => Some(TarIndex::ROOT),
             #[cfg(all(feature = "std", unix))]
             Lower::HostDir(_) => Some(super::host_dir::HostDirLayer::ROOT),
+            Lower::Custom(layer) => Some(layer.root()),
         }
     }
 
@@ -69,6 +109,7 @@ impl Lower {
             // Host nodes are numbered as they are discovered, so leave them all of u32.
             #[cfg(all(feature = "std", unix))]
             Lower::HostDir(_) => 1 << 32,
+            Lower::Custom(_) => 1 << 32,
         }
     }
 
@@ -105,6 +146,7 @@ impl Lower {
             }
             #[cfg(all(feature = "std", unix))]
             Lower::HostDir(host) => host.stat(id),
+            Lower::Custom(layer) => layer.stat(id),
         }
     }
 
@@ -123,6 +165,7 @@ impl Lower {
             }
             #[cfg(all(feature = "std", unix))]
             Lower::HostDir(host) => host.list(dir, out),
+            Lower::Custom(layer) => layer.list(dir, out),
         }
     }
 
@@ -152,6 +195,7 @@ impl Lower {
             }
             #[cfg(all(feature = "std", unix))]
             Lower::HostDir(host) => host.read(id, offset, buf),
+            Lower::Custom(layer) => layer.read(id, offset, buf),
         }
     }
 
@@ -165,6 +209,7 @@ impl Lower {
                 .ok_or(EINVAL),
             #[cfg(all(feature = "std", unix))]
             Lower::HostDir(host) => host.read_link(id),
+            Lower::Custom(layer) => layer.read_link(id),
         }
     }
 }

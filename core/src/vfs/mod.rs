@@ -8,7 +8,7 @@
 //!
 //! Inode numbers are stable for the life of the `Vfs`: a lower node `id` is inode `id + 1`
 //! (hard links in the image share one), nodes the guest creates count up from
-//! [`Lower::first_upper_ino`]. Paths are resolved component by component here, with `..`
+//! the end of the lower range. Paths are resolved component by component here, with `..`
 //! stopping at the root and symlinks (absolute ones included) resolved inside the tree.
 //!
 //! A caller resolves or opens a path against a directory inode (its cwd or a dirfd),
@@ -20,6 +20,14 @@
 //! vfs.read_dir(cx, dir_ino, cookie, &mut |entry| { /* copy out; false stops */ true })?;
 //! vfs.close(fd_ino);
 //! ```
+//!
+//! What stays with the caller: the access mode, offset and `O_APPEND` of each open file
+//! (pass the size as the offset to append); `umask` (apply it to `mode` before `open`,
+//! `mkdir`, `mknod`); the terminal behind `/dev/tty` ([`Vfs::device`] says `Tty`); FIFOs
+//! and sockets, which the VFS only names; and `/proc/self/fd/N`, which resolves to a link
+//! inode that [`Vfs::proc_fd`] identifies so the caller can reopen its own descriptor.
+//! Every call that may reach /dev or /proc takes a [`Context`] for the clock, random bytes
+//! and what /proc shows of the calling process.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -41,10 +49,9 @@ pub(crate) mod test_tar;
 mod tests;
 
 pub use context::{Context, Mapping, MemoryInfo, ProcessStat, ProcessView};
-pub use lower::{Lower, LowerId, TarLayer};
+pub use lower::{Lower, LowerId, LowerLayer, LowerStat, TarLayer};
 pub use tar::{ImageBytes, TarError};
 
-use lower::LowerStat;
 use proc::{ProcDir, ProcFile, ProcLink};
 
 /// Longest path Linux accepts, counting the terminating NUL.
@@ -1033,7 +1040,9 @@ impl Vfs {
         }
         let now = cx.now();
         let bytes = self.data_mut(ino)?;
-        let (start, end) = (offset as usize, end as usize);
+        // Both fit: `end` is within max_file_size, which a 32-bit host may have set high.
+        let start = usize::try_from(offset).map_err(|_| EFBIG)?;
+        let end = usize::try_from(end).map_err(|_| EFBIG)?;
         if bytes.len() < end {
             bytes.try_reserve(end - bytes.len()).map_err(|_| ENOSPC)?;
             if bytes.len() < start {
@@ -1066,8 +1075,8 @@ impl Vfs {
             return Err(EFBIG);
         }
         let now = cx.now();
-        let bytes = self.data_mut(ino)?;
-        let len = len as usize;
+        let bytes = self.data_mut_keeping(ino, len)?;
+        let len = usize::try_from(len).map_err(|_| EFBIG)?;
         if len > bytes.len() {
             bytes.try_reserve(len - bytes.len()).map_err(|_| ENOSPC)?;
         }
@@ -1080,8 +1089,13 @@ impl Vfs {
 
     /// The overlay's copy of a regular file's data, copying a lower file up first.
     fn data_mut(&mut self, ino: Ino) -> VfsResult<&mut Vec<u8>> {
+        self.data_mut_keeping(ino, u64::MAX)
+    }
+
+    /// Like [`Vfs::data_mut`], copying up at most `keep` bytes (a truncate needs no more).
+    fn data_mut_keeping(&mut self, ino: Ino, keep: u64) -> VfsResult<&mut Vec<u8>> {
         if let Body::Lower(id, size) = self.inode(ino)?.body {
-            let size = usize::try_from(size).map_err(|_| EFBIG)?;
+            let size = usize::try_from(size.min(keep)).map_err(|_| EFBIG)?;
             let mut data = Vec::new();
             data.try_reserve_exact(size).map_err(|_| ENOSPC)?;
             data.resize(size, 0);
@@ -1100,6 +1114,48 @@ impl Vfs {
             Body::Data(data) => Ok(data),
             _ => Err(EINVAL),
         }
+    }
+
+    /// A regular file's whole content without copying, when it is in memory (overlay data or
+    /// a tar image); `None` for other files, which [`Vfs::read`] serves. For loading ELF
+    /// images and file mappings.
+    pub fn contents(&self, ino: Ino) -> Option<&[u8]> {
+        match &self.inodes.get(&ino)?.body {
+            Body::Data(data) => Some(data),
+            Body::Lower(id, _) => match &self.lower {
+                Lower::Tar(tar) => tar.file_bytes(*id),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `faccessat` for a caller with root's powers: the path must resolve, and `X_OK` (1)
+    /// needs an execute bit on a non-directory; `W_OK` (2) fails with EROFS on /proc
+    /// files or a read-only VFS.
+    pub fn access(
+        &mut self,
+        cx: &mut dyn Context,
+        at: Ino,
+        path: &[u8],
+        mode: u32,
+        follow_last: bool,
+    ) -> VfsResult<()> {
+        let ino = self.resolve(cx, at, path, follow_last)?;
+        let inode = self.inode(ino)?;
+        if mode & 1 != 0 && inode.kind != FileType::Directory && inode.perm & 0o111 == 0 {
+            return Err(EACCES);
+        }
+        if mode & 2 != 0 && (inode.on_proc && inode.kind == FileType::Regular) {
+            return Err(EACCES);
+        }
+        if mode & 2 != 0
+            && self.read_only
+            && matches!(inode.body, Body::Lower(..) | Body::Data(_) | Body::Dir(_))
+        {
+            return Err(EROFS);
+        }
+        Ok(())
     }
 
     /// Lists directory `ino` from position `cookie` (0 to start): `.`, `..`, then the entries.
@@ -1134,7 +1190,11 @@ impl Vfs {
         }
         self.materialize(ino)?;
         let dir = self.inode(ino)?.dir().ok_or(ENOTDIR)?;
-        for (&position, (name, child)) in dir.entries.by_cookie.range(cookie.max(2) + 1..) {
+        for (&position, (name, child)) in dir
+            .entries
+            .by_cookie
+            .range(cookie.max(2).saturating_add(1)..)
+        {
             let Some(child_inode) = self.inodes.get(child) else {
                 continue;
             };

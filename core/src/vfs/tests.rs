@@ -373,6 +373,40 @@ fn create_write_and_copy_up_anywhere() {
 }
 
 #[test]
+fn contents_access_and_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Vfs>();
+    let mut vfs = sample();
+    let root = vfs.root();
+    let prog = resolve(&mut vfs, "/usr/bin/prog").unwrap();
+    assert_eq!(vfs.contents(prog), Some(&b"#!prog"[..]));
+    let new = write_file(&mut vfs, "/tmp/x", b"xyz");
+    assert_eq!(vfs.contents(new), Some(&b"xyz"[..]));
+    let etc = resolve(&mut vfs, "/etc").unwrap();
+    assert_eq!(vfs.contents(etc), None);
+    assert_eq!(vfs.access(&mut cx(), root, b"/bin/prog", 1, true), Ok(()));
+    assert_eq!(
+        vfs.access(&mut cx(), root, b"/etc/passwd", 1, true),
+        Err(EACCES)
+    );
+    assert_eq!(vfs.access(&mut cx(), root, b"/etc/passwd", 6, true), Ok(()));
+    assert_eq!(
+        vfs.access(&mut cx(), root, b"/etc/nothing", 0, true),
+        Err(ENOENT)
+    );
+    assert_eq!(
+        vfs.access(&mut cx(), root, b"/proc/cpuinfo", 2, true),
+        Err(EACCES)
+    );
+    // Truncating a lower file copies up only what is kept.
+    let passwd = vfs
+        .open(&mut cx(), root, b"/etc/passwd", O_WRONLY | O_TRUNC, 0)
+        .unwrap();
+    assert_eq!(vfs.contents(passwd), Some(&b""[..]));
+    assert_eq!(vfs.stat(passwd).unwrap().size, 0);
+}
+
+#[test]
 fn open_flag_errors() {
     let mut vfs = sample();
     let root = vfs.root();
@@ -989,5 +1023,152 @@ fn index_timing() {
         bytes.len() / 1_000_000,
         index.node_count(),
         best
+    );
+}
+
+/// Every path of a tree built by scripts/debian-rootfs.sh looks the same through the tar
+/// layer and through the host-directory layer.
+#[cfg(all(feature = "std", unix))]
+#[test]
+#[ignore = "needs a built rootfs: FRISCY_ROOTFS=OUTDIR cargo test -p friscy-core rootfs_tar_matches_tree -- --ignored"]
+fn rootfs_tar_matches_tree() {
+    extern crate std;
+    let Ok(out) = std::env::var("FRISCY_ROOTFS") else {
+        return;
+    };
+    let out = std::path::PathBuf::from(out);
+    let bytes = std::fs::read(out.join("rootfs.tar")).unwrap();
+    let mut tar_vfs = Vfs::from_tar(ImageBytes::Owned(bytes.into_boxed_slice())).unwrap();
+    let mut dir_vfs = Vfs::from_host_dir(out.join("root")).unwrap();
+    let mut c = cx();
+    let mut pending = vec![Vec::from(&b"/"[..])];
+    let mut checked = 0;
+    while let Some(path) = pending.pop() {
+        if path.starts_with(b"/proc") || path.starts_with(b"/dev") {
+            continue;
+        }
+        let (t_root, d_root) = (tar_vfs.root(), dir_vfs.root());
+        let t = tar_vfs.resolve(&mut c, t_root, &path, false).unwrap();
+        let d = dir_vfs.resolve(&mut c, d_root, &path, false).unwrap();
+        let (ts, ds) = (tar_vfs.stat(t).unwrap(), dir_vfs.stat(d).unwrap());
+        let shown = String::from_utf8_lossy(&path).into_owned();
+        assert_eq!(ts.mode, ds.mode, "{shown}");
+        checked += 1;
+        match ts.mode & S_IFMT {
+            S_IFREG => {
+                assert_eq!(ts.size, ds.size, "{shown}");
+                assert_eq!(
+                    read_all(&mut tar_vfs, t),
+                    read_all(&mut dir_vfs, d),
+                    "{shown}"
+                );
+            }
+            S_IFLNK => assert_eq!(
+                tar_vfs.read_link(&mut c, t),
+                dir_vfs.read_link(&mut c, d),
+                "{shown}"
+            ),
+            S_IFDIR => {
+                let mut names = Vec::new();
+                tar_vfs
+                    .read_dir(&mut c, t, 2, &mut |e| {
+                        names.push(e.name.to_vec());
+                        true
+                    })
+                    .unwrap();
+                let mut dir_names = Vec::new();
+                dir_vfs
+                    .read_dir(&mut c, d, 2, &mut |e| {
+                        dir_names.push(e.name.to_vec());
+                        true
+                    })
+                    .unwrap();
+                names.sort();
+                dir_names.sort();
+                assert_eq!(names, dir_names, "{shown}");
+                for name in names {
+                    let mut child = path.clone();
+                    if child.len() > 1 {
+                        child.push(b'/');
+                    }
+                    child.extend_from_slice(&name);
+                    pending.push(child);
+                }
+            }
+            _ => {}
+        }
+    }
+    // The dynamic loader is reached through the merged-/usr link, as the kernel would.
+    let root = tar_vfs.root();
+    let loader = tar_vfs
+        .resolve(&mut c, root, b"/lib/ld-linux-riscv64-lp64d.so.1", true)
+        .unwrap();
+    assert!(tar_vfs.contents(loader).unwrap().starts_with(b"\x7fELF"));
+    std::println!("{checked} paths agree");
+}
+
+/// An embedder's own read-only tree: root (0) holds `hello` (1) and `link` (2) → hello.
+struct TinyLayer;
+
+impl LowerLayer for TinyLayer {
+    fn root(&self) -> LowerId {
+        0
+    }
+    fn stat(&mut self, id: LowerId) -> VfsResult<LowerStat> {
+        let (kind, perm, size) = match id {
+            0 => (FileType::Directory, 0o755, 0),
+            1 => (FileType::Regular, 0o644, 5),
+            2 => (FileType::Symlink, 0o777, 5),
+            _ => return Err(ENOENT),
+        };
+        Ok(LowerStat {
+            kind,
+            perm,
+            uid: 0,
+            gid: 0,
+            nlink: 1,
+            size,
+            rdev: 0,
+            mtime: Timespec::default(),
+        })
+    }
+    fn list(&mut self, dir: LowerId, out: &mut Vec<(Vec<u8>, LowerId)>) -> VfsResult<()> {
+        if dir == 0 {
+            out.push((b"hello".to_vec(), 1));
+            out.push((b"link".to_vec(), 2));
+        }
+        Ok(())
+    }
+    fn read(&mut self, id: LowerId, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
+        let data: &[u8] = if id == 1 {
+            b"world"
+        } else {
+            return Err(EINVAL);
+        };
+        let start = (offset as usize).min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
+    fn read_link(&mut self, id: LowerId) -> VfsResult<Vec<u8>> {
+        if id == 2 {
+            Ok(b"hello".to_vec())
+        } else {
+            Err(EINVAL)
+        }
+    }
+}
+
+#[test]
+fn custom_lower_layer() {
+    let mut vfs = Vfs::new(Lower::Custom(alloc::boxed::Box::new(TinyLayer)));
+    assert_eq!(cat(&mut vfs, "/link").unwrap(), b"world");
+    write_file(&mut vfs, "/hello", b"changed");
+    assert_eq!(cat(&mut vfs, "/hello").unwrap(), b"changed");
+    assert!(list(&mut vfs, "/").contains(&String::from("proc")));
+    let new = write_file(&mut vfs, "/new", b"");
+    assert!(
+        new >= 1 << 32,
+        "overlay inodes stay clear of the layer's ids"
     );
 }
