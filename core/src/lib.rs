@@ -19,6 +19,8 @@ pub mod linux;
 pub mod machine;
 pub mod mem;
 #[cfg(feature = "alloc")]
+pub mod processes;
+#[cfg(feature = "alloc")]
 pub mod vfs;
 
 pub use host::{Clock, Host, IoResult, NullHost, SyscallRecord, Timespec};

@@ -6,6 +6,16 @@ use crate::host::Host;
 use crate::linux::{self, signal, Process, ProcessConfig, StackImage, SyscallOutcome, Termination};
 use crate::mem::{MemError, Memory, PAGE_SIZE};
 
+/// A program read from the VFS and checked, ready to replace a process image.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug)]
+pub(crate) struct PreparedProgram {
+    pub elf: alloc::vec::Vec<u8>,
+    pub interp: Option<alloc::vec::Vec<u8>>,
+    pub args: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+    pub exe: alloc::vec::Vec<u8>,
+}
+
 /// Where position-independent executables are placed.
 const PIE_BASE: u64 = 0x0001_0000;
 /// RV64IMAFDC as AT_HWCAP letter bits.
@@ -126,6 +136,9 @@ pub struct Machine {
     pub vfs: Option<crate::vfs::Vfs>,
     /// Where the program was loaded (for symbol look-ups: add `image.bias` to ELF addresses).
     pub image: crate::elf::LoadedImage,
+    /// Every other guest process (waiting to run, or exited and not yet reaped).
+    #[cfg(feature = "alloc")]
+    pub(crate) procs: crate::processes::Processes,
     /// Set once the process has terminated; later `run`s return it again.
     terminated: Option<Termination>,
 }
@@ -161,6 +174,8 @@ impl Machine {
             files,
             #[cfg(feature = "alloc")]
             vfs: None,
+            #[cfg(feature = "alloc")]
+            procs: Default::default(),
             image: crate::elf::LoadedImage::default(),
             terminated: None,
         }
@@ -300,6 +315,17 @@ impl Machine {
         argv: &[&[u8]],
         envp: &[&[u8]],
     ) -> Result<(), LoadError> {
+        let prepared = self.prepare_program(path, argv)?;
+        self.install_program(&prepared, envp)
+    }
+
+    /// Read and check everything execve needs before it may replace the process image.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn prepare_program(
+        &mut self,
+        path: &[u8],
+        argv: &[&[u8]],
+    ) -> Result<PreparedProgram, LoadError> {
         use alloc::vec::Vec;
         let mut path: Vec<u8> = path.to_vec();
         let mut args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
@@ -336,31 +362,52 @@ impl Machine {
                 continue;
             }
             let elf = Elf::parse(&bytes)?;
-            let interp_bytes = match elf.interpreter()? {
-                Some(ld) => Some(self.read_guest_file(ld)?),
+            let interp = match elf.interpreter()? {
+                Some(ld) => {
+                    let ld_bytes = self.read_guest_file(ld)?;
+                    Elf::parse(&ld_bytes)?;
+                    Some(ld_bytes)
+                }
                 None => None,
             };
-            let interp = match &interp_bytes {
-                Some(b) => Some(Elf::parse(b)?),
-                None => None,
+            // /proc/self/exe must name the file even after a chdir: make it absolute.
+            let exe = if path.first() == Some(&b'/') {
+                path.clone()
+            } else {
+                let mut abs = self.process.cwd[..self.process.cwd_len].to_vec();
+                if abs.last() != Some(&b'/') {
+                    abs.push(b'/');
+                }
+                abs.extend_from_slice(&path);
+                abs
             };
-            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            self.process.exe = self
-                .vfs
-                .as_mut()
-                .and_then(|v| {
-                    let mut cx = crate::vfs::ProcessView::default();
-                    let root = v.root();
-                    let ino = v.resolve(&mut cx, root, &path, true).ok()?;
-                    let dir_path = v.path_of(ino).ok();
-                    dir_path.or_else(|| Some(path.clone()))
-                })
-                .unwrap_or_else(|| path.clone());
-            return self.load_images(&elf, interp.as_ref(), &argv, envp);
+            return Ok(PreparedProgram {
+                elf: bytes,
+                interp,
+                args,
+                exe,
+            });
         }
         Err(LoadError::Elf(ElfError::Malformed(
             "too many levels of #! interpreters",
         )))
+    }
+
+    /// Lay out a prepared program in this machine's (fresh) address space.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn install_program(
+        &mut self,
+        prepared: &PreparedProgram,
+        envp: &[&[u8]],
+    ) -> Result<(), LoadError> {
+        let elf = Elf::parse(&prepared.elf)?;
+        let interp = match &prepared.interp {
+            Some(b) => Some(Elf::parse(b)?),
+            None => None,
+        };
+        let argv: alloc::vec::Vec<&[u8]> = prepared.args.iter().map(|a| a.as_slice()).collect();
+        self.process.exe = prepared.exe.clone();
+        self.load_images(&elf, interp.as_ref(), &argv, envp)
     }
 
     /// Set the working directory to `path` inside the VFS (must be a directory).
@@ -398,11 +445,23 @@ impl Machine {
             .is_ok_and(|st| st.mode & 0o170000 == 0o100000)
     }
 
+    /// What /proc/self shows of the running process to machine-level VFS look-ups (exec).
+    #[cfg(feature = "alloc")]
+    fn process_view(&self) -> crate::vfs::ProcessView {
+        crate::vfs::ProcessView {
+            pid: self.process.pid,
+            exe: self.process.exe.clone(),
+            cwd: self.process.cwd[..self.process.cwd_len].to_vec(),
+            cmdline: self.process.cmdline.clone(),
+            ..Default::default()
+        }
+    }
+
     /// The whole content of a regular file in the VFS.
     #[cfg(feature = "alloc")]
     fn read_guest_file(&mut self, path: &[u8]) -> Result<alloc::vec::Vec<u8>, LoadError> {
+        let mut cx = self.process_view();
         let vfs = self.vfs.as_mut().ok_or(LoadError::NotFound)?;
-        let mut cx = crate::vfs::ProcessView::default();
         let cwd = if self.process.cwd_ino == 0 {
             vfs.root()
         } else {
@@ -432,67 +491,212 @@ impl Machine {
         result
     }
 
-    /// Run at most `budget` instructions (exactly counted), handling system calls through `host`.
+    /// Run at most `budget` instructions (exactly counted, over all guest processes),
+    /// handling system calls through `host`.
     pub fn run<H: Host + ?Sized>(&mut self, host: &mut H, budget: u64) -> StopReason {
         if let Some(t) = self.terminated {
             return termination_reason(t);
         }
-        let start = self.cpu.instret;
+        let mut used = 0u64;
+        // Consecutive blocked system calls with no instruction retired in between: once
+        // every process has had its turn, nothing can make progress without the host.
+        let mut idle = 0usize;
+        let mut host_pending: Option<i32> = None;
         loop {
-            let used = self.cpu.instret - start;
             if used >= budget {
                 return StopReason::BudgetSpent;
             }
-            match self.cpu.run(&mut self.mem, &mut self.cache, budget - used) {
-                Exit::Budget => return StopReason::BudgetSpent,
+            #[cfg(feature = "alloc")]
+            let slice = if self.has_other_process() {
+                (budget - used).min(crate::processes::TIME_SLICE)
+            } else {
+                budget - used
+            };
+            #[cfg(not(feature = "alloc"))]
+            let slice = budget - used;
+            let before = self.cpu.instret;
+            let exit = self.cpu.run(&mut self.mem, &mut self.cache, slice);
+            let ran = self.cpu.instret - before;
+            used += ran;
+            let fatal = match exit {
+                Exit::Budget => {
+                    #[cfg(feature = "alloc")]
+                    self.switch_to_next();
+                    continue;
+                }
                 Exit::Ecall => {
                     #[cfg(feature = "alloc")]
                     let vfs = self.vfs.as_mut();
                     #[cfg(not(feature = "alloc"))]
                     let vfs = None;
-                    match self.process.syscall(
+                    let outcome = self.process.syscall(
                         &mut self.cpu,
                         &mut self.mem,
                         &mut self.cache,
                         &mut self.files,
                         vfs,
                         host,
-                    ) {
+                    );
+                    self.process.never_block = false;
+                    let blocked = match outcome {
                         SyscallOutcome::Done => {
                             self.cpu.pc = self.cpu.pc.wrapping_add(4);
+                            idle = 0;
                             if host.stop_requested() {
                                 return StopReason::HostStop;
                             }
+                            continue;
                         }
                         SyscallOutcome::Pending { fd } => {
-                            // The ecall will run again; it must not count twice.
-                            self.cpu.instret -= 1;
-                            return StopReason::Pending { fd };
+                            host_pending = Some(fd);
+                            true
                         }
-                        SyscallOutcome::Terminated(t) => {
-                            self.terminated = Some(t);
-                            return termination_reason(t);
+                        SyscallOutcome::Blocked => true,
+                        SyscallOutcome::Terminated(t) => match self.end_current(t) {
+                            Some(stop) => return stop,
+                            None => {
+                                idle = 0;
+                                continue;
+                            }
+                        },
+                        SyscallOutcome::Machine(call) => {
+                            let number = self.cpu.x[17];
+                            let args = [
+                                self.cpu.x[10],
+                                self.cpu.x[11],
+                                self.cpu.x[12],
+                                self.cpu.x[13],
+                                self.cpu.x[14],
+                                self.cpu.x[15],
+                            ];
+                            let pid = self.process.pid;
+                            let step = self.machine_call(call);
+                            if self.process.trace {
+                                // The result is in a0 unless the call replaced the process.
+                                let result = if self.process.pid == pid
+                                    && !matches!(step, MachineStep::Blocked)
+                                {
+                                    self.cpu.x[10] as i64
+                                } else {
+                                    0
+                                };
+                                host.trace_syscall(&crate::host::SyscallRecord {
+                                    number,
+                                    args,
+                                    result,
+                                    known: true,
+                                });
+                            }
+                            match step {
+                                MachineStep::Continue => {
+                                    idle = 0;
+                                    continue;
+                                }
+                                MachineStep::Blocked => true,
+                                MachineStep::Stop(stop) => return stop,
+                            }
+                        }
+                    };
+                    if blocked {
+                        // The ecall will run again; it must not count twice.
+                        self.cpu.instret -= 1;
+                        used -= 1;
+                        idle = if ran > 1 { 1 } else { idle + 1 };
+                        if idle > self.process_total() {
+                            if let Some(fd) = host_pending {
+                                return StopReason::Pending { fd };
+                            }
+                            // Deadlock among guest processes: the next blocking call fails instead.
+                            self.process.never_block = true;
+                            idle = 0;
+                            continue;
+                        }
+                        if !self.switch_process() {
+                            if let Some(fd) = host_pending {
+                                return StopReason::Pending { fd };
+                            }
+                            self.process.never_block = true;
                         }
                     }
+                    continue;
                 }
                 Exit::Ebreak { .. } => {
                     self.cpu.instret -= 1;
-                    return StopReason::Breakpoint { pc: self.cpu.pc };
+                    StopReason::Breakpoint { pc: self.cpu.pc }
                 }
-                Exit::Fault { addr, access } => {
-                    return StopReason::Fault {
-                        pc: self.cpu.pc,
-                        addr,
-                        access,
-                    }
+                Exit::Fault { addr, access } => StopReason::Fault {
+                    pc: self.cpu.pc,
+                    addr,
+                    access,
+                },
+                Exit::Illegal { bits } => StopReason::IllegalInstruction {
+                    pc: self.cpu.pc,
+                    bits,
+                },
+            };
+            // A fault in a child kills just that child, as its signal would; the first
+            // process's faults go to the host, which decides.
+            #[cfg(feature = "alloc")]
+            if self.process.pid != 1 && self.has_other_process() {
+                let sig = fatal.fatal_signal().unwrap_or(signal::SIGSEGV);
+                if let Some(stop) = self.end_current(Termination::Signaled(sig)) {
+                    return stop;
                 }
-                Exit::Illegal { bits } => {
-                    return StopReason::IllegalInstruction {
-                        pc: self.cpu.pc,
-                        bits,
-                    }
+                continue;
+            }
+            return fatal;
+        }
+    }
+
+    /// Processes alive in this machine.
+    fn process_total(&self) -> usize {
+        #[cfg(feature = "alloc")]
+        return self.process_count();
+        #[cfg(not(feature = "alloc"))]
+        1
+    }
+
+    /// Give the hart to another process; false if there is none.
+    fn switch_process(&mut self) -> bool {
+        #[cfg(feature = "alloc")]
+        return self.switch_to_next();
+        #[cfg(not(feature = "alloc"))]
+        false
+    }
+
+    /// The running process ended: finish the machine if it was the first process.
+    fn end_current(&mut self, t: Termination) -> Option<StopReason> {
+        #[cfg(feature = "alloc")]
+        if let crate::processes::CallOutcome::Switched = self.exit_current(t) {
+            return None;
+        }
+        self.terminated = Some(t);
+        Some(termination_reason(t))
+    }
+
+    fn machine_call(&mut self, call: crate::linux::MachineCall) -> MachineStep {
+        #[cfg(feature = "alloc")]
+        {
+            use crate::processes::CallOutcome;
+            match self.process_call(call) {
+                CallOutcome::Done => {
+                    self.cpu.pc = self.cpu.pc.wrapping_add(4);
+                    MachineStep::Continue
+                }
+                CallOutcome::Switched => MachineStep::Continue,
+                CallOutcome::Blocked => MachineStep::Blocked,
+                CallOutcome::Finished(t) => {
+                    self.terminated = Some(t);
+                    MachineStep::Stop(termination_reason(t))
                 }
             }
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            let _ = call;
+            self.cpu.x[10] = (-i64::from(crate::host::errno::ENOSYS)) as u64;
+            self.cpu.pc = self.cpu.pc.wrapping_add(4);
+            MachineStep::Continue
         }
     }
 
@@ -500,6 +704,14 @@ impl Machine {
     pub fn termination(&self) -> Option<Termination> {
         self.terminated
     }
+}
+
+/// What the run loop does after a process-level system call.
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+enum MachineStep {
+    Continue,
+    Blocked,
+    Stop(StopReason),
 }
 
 fn termination_reason(t: Termination) -> StopReason {

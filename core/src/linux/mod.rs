@@ -83,6 +83,9 @@ mod nr {
     pub const STATX: u64 = 291;
     pub const FACCESSAT2: u64 = 439;
     pub const PIPE2: u64 = 59;
+    pub const CLONE: u64 = 220;
+    pub const EXECVE: u64 = 221;
+    pub const WAIT4: u64 = 260;
     pub const PPOLL: u64 = 73;
     pub const READLINKAT: u64 = 78;
     pub const NEWFSTATAT: u64 = 79;
@@ -178,6 +181,9 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::STATX => "statx",
         nr::FACCESSAT2 => "faccessat2",
         nr::PIPE2 => "pipe2",
+        nr::CLONE => "clone",
+        nr::EXECVE => "execve",
+        nr::WAIT4 => "wait4",
         nr::PPOLL => "ppoll",
         nr::READLINKAT => "readlinkat",
         nr::NEWFSTATAT => "newfstatat",
@@ -255,8 +261,36 @@ pub enum SyscallOutcome {
     Done,
     /// The host has no data yet: leave pc at the ecall and stop.
     Pending { fd: i32 },
+    /// Another guest process must act first (a pipe, a child): leave pc at the ecall.
+    Blocked,
     /// The process is gone.
     Terminated(Termination),
+    /// A call about other processes, which the machine carries out.
+    Machine(MachineCall),
+}
+
+/// System calls that create, replace, wait for or signal processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MachineCall {
+    /// clone(flags, stack, parent_tid, tls, child_tid) (fork and vfork included).
+    Clone {
+        flags: u64,
+        stack: u64,
+        parent_tid: u64,
+        tls: u64,
+        child_tid: u64,
+    },
+    /// execve(path, argv, envp), all guest addresses.
+    Exec { path: u64, argv: u64, envp: u64 },
+    /// wait4(pid, status, options, rusage).
+    Wait {
+        pid: i64,
+        status: u64,
+        options: u64,
+        rusage: u64,
+    },
+    /// kill/tgkill aimed at another process (or a group).
+    Kill { pid: i64, signal: u32 },
 }
 
 /// Layout and identity settings for a process.
@@ -302,8 +336,14 @@ pub struct Process {
     pub cwd_len: usize,
     /// Whether every call is reported to the host.
     pub trace: bool,
-    /// Process id (1 for the first process of a machine).
+    /// Process id (1 for the first process of a machine), parent, group and session.
     pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub sid: i32,
+    /// Set by the machine when every process is blocked: blocking calls fail with EAGAIN
+    /// instead, so a deadlocked guest sees an error rather than hanging the host.
+    pub never_block: bool,
     /// Working directory inode in the VFS (0: the root).
     pub cwd_ino: u64,
     /// Guest path of the running program (/proc/self/exe).
@@ -346,6 +386,10 @@ impl Process {
             cwd_len: 1,
             trace: false,
             pid: 1,
+            ppid: 0,
+            pgid: 1,
+            sid: 1,
+            never_block: false,
             cwd_ino: 0,
             #[cfg(feature = "alloc")]
             exe: alloc::vec::Vec::new(),
@@ -424,6 +468,8 @@ impl Process {
             Ok(v) => v as i64,
             Err(Stop::Errno(e)) => -(e as i64),
             Err(Stop::Pending(fd)) => return SyscallOutcome::Pending { fd },
+            Err(Stop::Block) => return SyscallOutcome::Blocked,
+            Err(Stop::Machine(call)) => return SyscallOutcome::Machine(call),
             Err(Stop::Terminate(t)) => return SyscallOutcome::Terminated(t),
         };
         if self.trace {
@@ -463,6 +509,8 @@ impl Process {
 enum Stop {
     Errno(i32),
     Pending(i32),
+    Block,
+    Machine(MachineCall),
     Terminate(Termination),
 }
 
@@ -577,7 +625,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 self.mem.write_u8(a[0] + len as u64, 0)?;
                 Ok(n)
             }
-            nr::PPOLL => err(ENOSYS).inspect_err(|_| self.known = false),
+            nr::PPOLL => self.ppoll(a[0], a[1], a[2]),
             nr::EXIT | nr::EXIT_GROUP => {
                 Err(Stop::Terminate(Termination::Exited((a[0] & 0xff) as i32)))
             }
@@ -651,16 +699,40 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                     nr::TGKILL => (a[1], a[2]),
                     _ => (a[0], a[1]),
                 };
-                let target = target as i64;
-                if target != 1 && target != 0 && target != -1 {
-                    return err(ESRCH);
+                let target = target as i32 as i64;
+                if sig > 64 {
+                    return err(EINVAL);
                 }
-                match sig {
-                    0 => Ok(0),
-                    1..=64 => self.p.deliver(sig as u32),
-                    _ => err(EINVAL),
+                if target == i64::from(self.p.pid) {
+                    return if sig == 0 {
+                        Ok(0)
+                    } else {
+                        self.p.deliver(sig as u32)
+                    };
                 }
+                Err(Stop::Machine(MachineCall::Kill {
+                    pid: target,
+                    signal: sig as u32,
+                }))
             }
+            nr::CLONE => Err(Stop::Machine(MachineCall::Clone {
+                flags: a[0],
+                stack: a[1],
+                parent_tid: a[2],
+                tls: a[3],
+                child_tid: a[4],
+            })),
+            nr::EXECVE => Err(Stop::Machine(MachineCall::Exec {
+                path: a[0],
+                argv: a[1],
+                envp: a[2],
+            })),
+            nr::WAIT4 => Err(Stop::Machine(MachineCall::Wait {
+                pid: a[0] as i32 as i64,
+                status: a[1],
+                options: a[2],
+                rusage: a[3],
+            })),
             nr::SIGALTSTACK => {
                 if a[1] != 0 {
                     self.mem.write_bytes(a[1], &[0; 24])?;
@@ -671,9 +743,29 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             }
             nr::RT_SIGACTION => self.sigaction(a[0], a[1], a[2]),
             nr::RT_SIGPROCMASK => self.sigprocmask(a[0], a[1], a[2]),
-            nr::SETPGID => Ok(0),
-            nr::GETPGID | nr::GETSID => Ok(1),
-            nr::SETSID => err(EPERM),
+            nr::SETPGID => {
+                let pid = a[0] as i32;
+                let pgid = a[1] as i32;
+                if pid != 0 && pid != self.p.pid {
+                    // Only the caller's own group is tracked here.
+                    return Ok(0);
+                }
+                if pgid < 0 {
+                    return err(EINVAL);
+                }
+                self.p.pgid = if pgid == 0 { self.p.pid } else { pgid };
+                Ok(0)
+            }
+            nr::GETPGID => Ok(self.p.pgid as u64),
+            nr::GETSID => Ok(self.p.sid as u64),
+            nr::SETSID => {
+                if self.p.pgid == self.p.pid {
+                    return err(EPERM);
+                }
+                self.p.sid = self.p.pid;
+                self.p.pgid = self.p.pid;
+                Ok(self.p.pid as u64)
+            }
             nr::UNAME => self.uname(a[0]),
             nr::GETRLIMIT | nr::PRLIMIT64 => {
                 let (resource, new, old) = if number == nr::GETRLIMIT {
@@ -692,8 +784,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 Ok(u64::from(old))
             }
             nr::PRCTL => err(EINVAL),
-            nr::GETPID | nr::GETTID => Ok(1),
-            nr::GETPPID => Ok(0),
+            nr::GETPID | nr::GETTID => Ok(self.p.pid as u64),
+            nr::GETPPID => Ok(self.p.ppid as u64),
             nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
             nr::SYSINFO => self.sysinfo(a[0]),
             nr::BRK => Ok(self.brk(a[0])),
@@ -752,6 +844,69 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     fn path_arg(&self, addr: u64) -> Result<u64, Stop> {
         Ok(self.mem.c_str_len(addr, 4096)?)
+    }
+
+    /// ppoll over consoles, pipes and files. Console input counts as readable (a read
+    /// then waits for the host); nothing ready and a non-zero timeout blocks.
+    fn ppoll(&mut self, fds_addr: u64, nfds: u64, timeout: u64) -> SysResult {
+        const POLLIN: u16 = 1;
+        const POLLOUT: u16 = 4;
+        #[cfg(feature = "alloc")]
+        const POLLERR: u16 = 8;
+        #[cfg(feature = "alloc")]
+        const POLLHUP: u16 = 16;
+        const POLLNVAL: u16 = 32;
+        if nfds > fd::MAX_FDS as u64 * 4 {
+            return err(EINVAL);
+        }
+        self.mem.slice(fds_addr, nfds * 8)?;
+        let zero_timeout = timeout != 0
+            && self.mem.read_u64(timeout)? == 0
+            && self.mem.read_u64(timeout + 8)? == 0;
+        let mut ready = 0u64;
+        for i in 0..nfds {
+            let at = fds_addr + i * 8;
+            let fd = self.mem.read_u32(at)? as i32;
+            let events = self.mem.read_u16(at + 4)?;
+            let revents = if fd < 0 {
+                0
+            } else {
+                match self.files.file(&self.p.fds, fd) {
+                    Err(_) => POLLNVAL,
+                    Ok(file) => match file.target {
+                        Target::Console(0) => events & (POLLIN | POLLOUT),
+                        Target::Console(_) => events & POLLOUT,
+                        #[cfg(feature = "alloc")]
+                        Target::PipeRead(id) => {
+                            match self.files.pipes.get(id).and_then(|p| p.as_ref()) {
+                                Some(p) if !p.buf.is_empty() => events & POLLIN,
+                                Some(p) if p.writers == 0 => POLLHUP,
+                                Some(_) => 0,
+                                None => POLLHUP,
+                            }
+                        }
+                        #[cfg(feature = "alloc")]
+                        Target::PipeWrite(id) => {
+                            match self.files.pipes.get(id).and_then(|p| p.as_ref()) {
+                                Some(p) if p.readers == 0 => POLLERR,
+                                Some(p) if p.buf.len() < fd::PIPE_CAPACITY => events & POLLOUT,
+                                Some(_) => 0,
+                                None => POLLERR,
+                            }
+                        }
+                        _ => events & (POLLIN | POLLOUT),
+                    },
+                }
+            };
+            self.mem.write_u16(at + 6, revents)?;
+            if revents != 0 {
+                ready += 1;
+            }
+        }
+        if ready == 0 && !zero_timeout && !self.p.never_block {
+            return Err(Stop::Block);
+        }
+        Ok(ready)
     }
 
     fn read(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
@@ -816,7 +971,11 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 }
                 let room = fd::PIPE_CAPACITY.saturating_sub(pipe.buf.len());
                 if room == 0 && !data.is_empty() {
-                    return err(EAGAIN);
+                    return if file.flags & fd::O_NONBLOCK != 0 || self.p.never_block {
+                        err(EAGAIN)
+                    } else {
+                        Err(Stop::Block)
+                    };
                 }
                 let n = data.len().min(room);
                 pipe.buf.extend(&data[..n]);

@@ -1,0 +1,495 @@
+//! Several guest processes in one machine: fork/vfork, execve, wait4, kill, exit, and round-robin scheduling.
+//!
+//! The running process lives in the machine's own fields (`cpu`, `mem`, `cache`, `process`,
+//! `image`) so the single-process hot path and the embedding API see plain fields; the
+//! others wait in [`Processes`] and are swapped in when the scheduler picks them. Each
+//! process has its own address space (a fork copies the pages in use). Scheduling depends
+//! only on instruction counts and system-call results, so runs stay deterministic.
+
+use alloc::vec::Vec;
+
+use crate::cpu::{CodeCache, Cpu};
+use crate::elf::LoadedImage;
+use crate::host::errno::*;
+use crate::linux::{signal, MachineCall, Process, Termination};
+use crate::machine::{LoadError, Machine};
+use crate::mem::{Memory, PAGE_SIZE};
+
+/// Instructions a process runs before another runnable one gets the hart.
+pub const TIME_SLICE: u64 = 1_000_000;
+/// Most processes alive at once (RLIMIT_NPROC).
+pub const MAX_PROCESSES: usize = 64;
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+const CLONE_CHILD_SETTID: u64 = 0x1000000;
+const WNOHANG: u64 = 1;
+
+/// A process that is not on the hart right now.
+#[derive(Debug)]
+pub struct Task {
+    pub cpu: Cpu,
+    pub mem: Memory,
+    pub cache: CodeCache,
+    pub process: Process,
+    pub image: LoadedImage,
+    /// A vfork parent sleeps until this child execs or exits.
+    pub vfork_child: Option<i32>,
+}
+
+/// A process that has exited and not yet been waited for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zombie {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub status: Termination,
+}
+
+/// Every process but the running one.
+#[derive(Debug, Default)]
+pub struct Processes {
+    pub waiting: Vec<Task>,
+    pub zombies: Vec<Zombie>,
+    next_pid: i32,
+    /// The running process is a vfork parent waiting for this child (set while it is swapped out).
+    pub current_vfork_child: Option<i32>,
+}
+
+/// What the machine does after a process call.
+pub(crate) enum CallOutcome {
+    /// Result written to a0; continue after the ecall.
+    Done,
+    /// Retry the call later (leave pc at the ecall).
+    Blocked,
+    /// The running process changed (exec, or it was killed and another was swapped in).
+    Switched,
+    /// The init process is gone: the machine is finished.
+    Finished(Termination),
+}
+
+impl Processes {
+    fn alloc_pid(&mut self) -> i32 {
+        if self.next_pid < 2 {
+            self.next_pid = 2;
+        }
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        pid
+    }
+}
+
+/// `wait4` status word for a termination.
+fn wait_status(t: Termination) -> u32 {
+    match t {
+        Termination::Exited(code) => ((code as u32) & 0xff) << 8,
+        Termination::Signaled(sig) => sig & 0x7f,
+    }
+}
+
+/// Whether process `pid`/`pgid` matches a wait4/kill selector from process `caller_pgid`.
+fn selected(selector: i64, caller_pgid: i32, pid: i32, pgid: i32) -> bool {
+    match selector {
+        -1 => true,
+        0 => pgid == caller_pgid,
+        s if s > 0 => i64::from(pid) == s,
+        s => i64::from(pgid) == -s,
+    }
+}
+
+impl Machine {
+    /// Whether another process could take the hart.
+    pub(crate) fn has_other_process(&self) -> bool {
+        !self.procs.waiting.is_empty()
+    }
+
+    /// Processes alive (running or waiting).
+    pub(crate) fn process_count(&self) -> usize {
+        self.procs.waiting.len() + 1
+    }
+
+    fn current_task(&mut self, replacement: Task) -> Task {
+        let mut t = replacement;
+        core::mem::swap(&mut t.cpu, &mut self.cpu);
+        core::mem::swap(&mut t.mem, &mut self.mem);
+        core::mem::swap(&mut t.cache, &mut self.cache);
+        core::mem::swap(&mut t.process, &mut self.process);
+        core::mem::swap(&mut t.image, &mut self.image);
+        t.vfork_child = core::mem::replace(&mut self.procs.current_vfork_child, t.vfork_child);
+        t
+    }
+
+    /// Put the running process at the back of the queue and run the next one that can run.
+    /// Returns false if no other process can run (the current one stays).
+    pub(crate) fn switch_to_next(&mut self) -> bool {
+        let Some(idx) = self
+            .procs
+            .waiting
+            .iter()
+            .position(|t| t.vfork_child.is_none())
+        else {
+            return false;
+        };
+        let next = self.procs.waiting.remove(idx);
+        let previous = self.current_task(next);
+        self.procs.waiting.push(previous);
+        true
+    }
+
+    /// The running process has ended with `status`: keep a zombie for its parent, hand its
+    /// children to init, and swap in another process.
+    pub(crate) fn exit_current(&mut self, status: Termination) -> CallOutcome {
+        if self.process.pid == 1 || self.procs.waiting.is_empty() {
+            return CallOutcome::Finished(status);
+        }
+        let pid = self.process.pid;
+        self.files.close_all(&mut self.process.fds);
+        if let Some(vfs) = self.vfs.as_mut() {
+            for ino in self.files.released.drain(..) {
+                vfs.close(ino);
+            }
+        }
+        self.procs.zombies.push(Zombie {
+            pid,
+            ppid: self.process.ppid,
+            pgid: self.process.pgid,
+            status,
+        });
+        self.reparent_children(pid);
+        self.wake_vfork_parent(pid);
+        // Replace the dead process with the first waiting one that can run (a vfork parent
+        // of the dead child included, now that it is awake).
+        let idx = self
+            .procs
+            .waiting
+            .iter()
+            .position(|t| t.vfork_child.is_none())
+            .unwrap_or(0);
+        let next = self.procs.waiting.remove(idx);
+        let _dead = self.current_task(next);
+        CallOutcome::Switched
+    }
+
+    fn reparent_children(&mut self, pid: i32) {
+        for t in self.procs.waiting.iter_mut() {
+            if t.process.ppid == pid {
+                t.process.ppid = 1;
+            }
+        }
+        for z in self.procs.zombies.iter_mut() {
+            if z.ppid == pid {
+                z.ppid = 1;
+            }
+        }
+        if self.process.ppid == pid {
+            self.process.ppid = 1;
+        }
+    }
+
+    fn wake_vfork_parent(&mut self, child: i32) {
+        for t in self.procs.waiting.iter_mut() {
+            if t.vfork_child == Some(child) {
+                t.vfork_child = None;
+            }
+        }
+        if self.procs.current_vfork_child == Some(child) {
+            self.procs.current_vfork_child = None;
+        }
+    }
+
+    /// Carry out a process call for the running process.
+    pub(crate) fn process_call(&mut self, call: MachineCall) -> CallOutcome {
+        match call {
+            MachineCall::Clone {
+                flags,
+                stack,
+                parent_tid,
+                tls,
+                child_tid,
+            } => self.clone_process(flags, stack, parent_tid, tls, child_tid),
+            MachineCall::Exec { path, argv, envp } => self.exec(path, argv, envp),
+            MachineCall::Wait {
+                pid,
+                status,
+                options,
+                rusage,
+            } => self.wait(pid, status, options, rusage),
+            MachineCall::Kill { pid, signal } => self.kill(pid, signal),
+        }
+    }
+
+    fn set_result(&mut self, value: i64) -> CallOutcome {
+        self.cpu.x[10] = value as u64;
+        CallOutcome::Done
+    }
+
+    fn clone_process(
+        &mut self,
+        flags: u64,
+        stack: u64,
+        parent_tid: u64,
+        tls: u64,
+        child_tid: u64,
+    ) -> CallOutcome {
+        if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+            // Threads share one address space; this machine gives each process its own.
+            return self.set_result(-i64::from(ENOSYS));
+        }
+        if self.process_count() + self.procs.zombies.len() >= MAX_PROCESSES {
+            return self.set_result(-i64::from(EAGAIN));
+        }
+        let mem = match self.copy_address_space() {
+            Ok(m) => m,
+            Err(_) => return self.set_result(-i64::from(ENOMEM)),
+        };
+        let pid = self.procs.alloc_pid();
+        let mut cpu = self.cpu.clone();
+        cpu.x[10] = 0;
+        cpu.pc = self.cpu.pc.wrapping_add(4);
+        if stack != 0 {
+            cpu.x[2] = stack;
+        }
+        if flags & CLONE_SETTLS != 0 {
+            cpu.x[4] = tls;
+        }
+        let mut process = self.process.clone();
+        process.pid = pid;
+        process.ppid = self.process.pid;
+        process.fds = self.files.fork(&self.process.fds);
+        process.clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 {
+            child_tid
+        } else {
+            0
+        };
+        let mut child = Task {
+            cpu,
+            mem,
+            cache: CodeCache::default(),
+            process,
+            image: self.image,
+            vfork_child: None,
+        };
+        if flags & CLONE_CHILD_SETTID != 0 {
+            let _ = child.mem.write_u32(child_tid, pid as u32);
+        }
+        if flags & CLONE_PARENT_SETTID != 0 {
+            let _ = self.mem.write_u32(parent_tid, pid as u32);
+            let _ = child.mem.write_u32(parent_tid, pid as u32);
+        }
+        self.cpu.x[10] = pid as u64;
+        if flags & CLONE_VFORK != 0 {
+            // The parent sleeps until the child execs or exits; the child runs now.
+            self.cpu.pc = self.cpu.pc.wrapping_add(4);
+            let parent = self.current_task(child);
+            let mut parent = parent;
+            parent.vfork_child = Some(pid);
+            self.procs.waiting.push(parent);
+            return CallOutcome::Switched;
+        }
+        self.procs.waiting.push(child);
+        CallOutcome::Done
+    }
+
+    /// A new address space holding copies of the pages the running process uses.
+    fn copy_address_space(&self) -> Result<Memory, LoadError> {
+        let size = usize::try_from(self.mem.size())
+            .map_err(|_| LoadError::Memory(crate::mem::MemError::BadSize))?;
+        let mut child = Memory::new(size)?;
+        let mut copy = |start: u64, end: u64| {
+            if start < end {
+                if let Ok(src) = self.mem.slice(start, end - start) {
+                    let _ = child.write_bytes(start, src);
+                }
+            }
+        };
+        let page_up = |v: u64| (v + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        copy(
+            self.image.start.max(PAGE_SIZE),
+            page_up(self.process.brk.max(self.image.end)),
+        );
+        for r in self.process.maps.iter() {
+            copy(r.start, r.end);
+        }
+        let stack_limit = self
+            .process
+            .stack_top
+            .saturating_sub(self.process.config.stack_size);
+        let sp_page = (self.cpu.x[2] & !(PAGE_SIZE - 1)).max(stack_limit);
+        copy(sp_page.min(self.process.stack_top), self.process.stack_top);
+        Ok(child)
+    }
+
+    fn read_string_array(&self, addr: u64) -> Result<Vec<Vec<u8>>, i32> {
+        let mut out = Vec::new();
+        if addr == 0 {
+            return Ok(out);
+        }
+        let mut total = 0usize;
+        for i in 0..65536u64 {
+            let ptr = self.mem.read_u64(addr + 8 * i).map_err(|_| EFAULT)?;
+            if ptr == 0 {
+                return Ok(out);
+            }
+            let len = self.mem.c_str_len(ptr, 1 << 17).map_err(|_| EFAULT)?;
+            total += len as usize + 1;
+            if total > 2 << 20 {
+                return Err(E2BIG);
+            }
+            out.push(self.mem.slice(ptr, len).map_err(|_| EFAULT)?.to_vec());
+        }
+        Err(E2BIG)
+    }
+
+    fn exec(&mut self, path: u64, argv: u64, envp: u64) -> CallOutcome {
+        let path = match self.mem.c_str_len(path, 4096) {
+            Ok(len) if len < 4096 => match self.mem.slice(path, len) {
+                Ok(p) => p.to_vec(),
+                Err(_) => return self.set_result(-i64::from(EFAULT)),
+            },
+            Ok(_) => return self.set_result(-i64::from(ENAMETOOLONG)),
+            Err(_) => return self.set_result(-i64::from(EFAULT)),
+        };
+        let (args, env) = match (self.read_string_array(argv), self.read_string_array(envp)) {
+            (Ok(a), Ok(e)) => (a, e),
+            (Err(e), _) | (_, Err(e)) => return self.set_result(-i64::from(e)),
+        };
+        let arg_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let prepared = match self.prepare_program(&path, &arg_refs) {
+            Ok(p) => p,
+            Err(LoadError::NotFound) => return self.set_result(-i64::from(ENOENT)),
+            Err(LoadError::Memory(_)) => return self.set_result(-i64::from(ENOMEM)),
+            Err(_) => return self.set_result(-i64::from(ENOEXEC)),
+        };
+        // Point of no return: a fresh address space, close-on-exec fds closed, caught
+        // signals back to their default action.
+        let size = self.mem.size() as usize;
+        match Memory::new(size) {
+            Ok(m) => self.mem = m,
+            Err(_) => return self.set_result(-i64::from(ENOMEM)),
+        }
+        self.cache.flush();
+        self.files.close_on_exec(&mut self.process.fds);
+        if let Some(vfs) = self.vfs.as_mut() {
+            for ino in self.files.released.drain(..) {
+                vfs.close(ino);
+            }
+        }
+        for action in self.process.sigactions.iter_mut() {
+            if action.handler > 1 {
+                *action = Default::default();
+            }
+        }
+        let env_refs: Vec<&[u8]> = env.iter().map(|e| e.as_slice()).collect();
+        let pid = self.process.pid;
+        self.wake_vfork_parent(pid);
+        let instret = self.cpu.instret;
+        match self.install_program(&prepared, &env_refs) {
+            Ok(()) => {
+                // The retired-instruction count belongs to the process, not the image.
+                self.cpu.instret = instret;
+                CallOutcome::Switched
+            }
+            Err(_) => {
+                self.cpu.instret = instret;
+                self.exit_current(Termination::Signaled(signal::SIGSEGV))
+            }
+        }
+    }
+
+    fn wait(&mut self, pid: i64, status: u64, options: u64, rusage: u64) -> CallOutcome {
+        let me = self.process.pid;
+        let my_pgid = self.process.pgid;
+        if let Some(idx) = self
+            .procs
+            .zombies
+            .iter()
+            .position(|z| z.ppid == me && selected(pid, my_pgid, z.pid, z.pgid))
+        {
+            let z = self.procs.zombies[idx];
+            if status != 0 && self.mem.write_u32(status, wait_status(z.status)).is_err() {
+                return self.set_result(-i64::from(EFAULT));
+            }
+            if rusage != 0 && self.mem.zero(rusage, 144).is_err() {
+                return self.set_result(-i64::from(EFAULT));
+            }
+            self.procs.zombies.remove(idx);
+            return self.set_result(i64::from(z.pid));
+        }
+        let live_child =
+            self.procs.waiting.iter().any(|t| {
+                t.process.ppid == me && selected(pid, my_pgid, t.process.pid, t.process.pgid)
+            });
+        if !live_child {
+            return self.set_result(-i64::from(ECHILD));
+        }
+        if options & WNOHANG != 0 {
+            return self.set_result(0);
+        }
+        if self.process.never_block {
+            return self.set_result(-i64::from(EINTR));
+        }
+        CallOutcome::Blocked
+    }
+
+    /// Default action of `sig` for a process: true if it terminates it.
+    fn terminates(process: &Process, sig: u32) -> bool {
+        use signal::*;
+        let handler = process
+            .sigactions
+            .get(sig as usize)
+            .map_or(0, |a| a.handler);
+        if sig == SIGKILL {
+            return true;
+        }
+        // Caught signals are not delivered to handlers yet: treat them as ignored.
+        handler == 0 && !matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH | 0)
+    }
+
+    fn kill(&mut self, pid: i64, sig: u32) -> CallOutcome {
+        let me = self.process.pid;
+        let my_pgid = self.process.pgid;
+        let mut found = false;
+        let mut idx = 0;
+        while idx < self.procs.waiting.len() {
+            let t = &self.procs.waiting[idx];
+            let hit = selected(pid, my_pgid, t.process.pid, t.process.pgid)
+                && !(pid == -1 && t.process.pid == 1);
+            if hit {
+                found = true;
+                if sig != 0 && Self::terminates(&t.process, sig) {
+                    let mut t = self.procs.waiting.remove(idx);
+                    let dead = t.process.pid;
+                    self.files.close_all(&mut t.process.fds);
+                    if let Some(vfs) = self.vfs.as_mut() {
+                        for ino in self.files.released.drain(..) {
+                            vfs.close(ino);
+                        }
+                    }
+                    self.procs.zombies.push(Zombie {
+                        pid: dead,
+                        ppid: t.process.ppid,
+                        pgid: t.process.pgid,
+                        status: Termination::Signaled(sig),
+                    });
+                    self.reparent_children(dead);
+                    self.wake_vfork_parent(dead);
+                    continue;
+                }
+            }
+            idx += 1;
+        }
+        let hits_me = selected(pid, my_pgid, me, my_pgid) && pid != -1;
+        if hits_me {
+            found = true;
+            if sig != 0 && Self::terminates(&self.process, sig) {
+                self.cpu.x[10] = 0;
+                return self.exit_current(Termination::Signaled(sig));
+            }
+        }
+        self.set_result(if found { 0 } else { -i64::from(ESRCH) })
+    }
+}
