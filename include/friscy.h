@@ -562,8 +562,8 @@ uint64_t friscy_guest_memory_size(struct friscy_guest *guest);
  *
  * `config` may be NULL for the defaults (see `friscy_config_init`); `host_io` may be NULL
  * for a host that offers no services. The program must be a statically linked riscv64
- * ELF (ET_EXEC or static PIE); dynamically linked programs need a root file system,
- * which this version cannot load. The guest starts at its entry point when
+ * ELF (ET_EXEC or static PIE); dynamically linked programs need their root file system:
+ * use `friscy_machine_new_from_rootfs`. The guest starts at its entry point when
  * `friscy_machine_run` is first called.
  *
  * Ownership: `elf` is copied (the caller may free it as soon as this returns), as are
@@ -584,6 +584,46 @@ enum friscy_result friscy_machine_new_from_elf(const struct friscy_config *confi
                                                size_t elf_len,
                                                const struct friscy_host_io *host_io,
                                                struct friscy_machine **out_machine);
+
+/**
+ * Create a machine whose root file system is a tar archive (a container image's rootfs)
+ * and load `program` from it: a static or dynamically linked ELF (its dynamic linker and
+ * libraries come from the rootfs) or a `#!` script.
+ *
+ * `program` is a guest path; without a '/', it is searched for on the guest's `PATH`
+ * (from `config->envp`, or the usual default). `config->argv` becomes the program's argv
+ * (NULL/empty: just the program name); `config->working_directory` must be a directory in
+ * the rootfs. The guest can create, change and delete files anywhere; its changes live in
+ * the machine, never in `tar`.
+ *
+ * Ownership: `tar` is copied (the caller may free it when this returns); otherwise as for
+ * `friscy_machine_new_from_elf`. On failure `*out_machine` is left untouched.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`tar`, `program` or `out_machine` NULL);
+ * `FRISCY_ERR_INVALID_ARGUMENT` (not a tar archive, bad config); `FRISCY_ERR_NOT_FOUND`
+ * (program, dynamic linker or working directory missing); `FRISCY_ERR_OUT_OF_MEMORY`;
+ * and the ELF errors of `friscy_machine_new_from_elf` for a program that cannot be loaded.
+ */
+enum friscy_result friscy_machine_new_from_rootfs(const struct friscy_config *config,
+                                                  const uint8_t *tar,
+                                                  size_t tar_len,
+                                                  const char *program,
+                                                  const struct friscy_host_io *host_io,
+                                                  struct friscy_machine **out_machine);
+
+/**
+ * Like `friscy_machine_new_from_rootfs`, with a host directory as the (read-only) lower
+ * layer of the root file system. Host symlinks are never followed out of `dir`; guest
+ * writes stay in the machine and never reach the host directory.
+ *
+ * Returns as `friscy_machine_new_from_rootfs`; `FRISCY_ERR_NOT_FOUND` if `dir` cannot be
+ * opened as a directory.
+ */
+enum friscy_result friscy_machine_new_from_rootfs_dir(const struct friscy_config *config,
+                                                      const char *dir,
+                                                      const char *program,
+                                                      const struct friscy_host_io *host_io,
+                                                      struct friscy_machine **out_machine);
 
 /**
  * Destroy a machine and everything it owns (guest memory, the ELF copy, handlers).

@@ -445,6 +445,37 @@ impl Machine {
             .is_ok_and(|st| st.mode & 0o170000 == 0o100000)
     }
 
+    /// Where a container runtime finds `program`: as given if it contains a '/', else in
+    /// the first directory of the guest's `PATH` (from `envp`, or the usual default) that
+    /// holds a regular file of that name.
+    #[cfg(feature = "alloc")]
+    pub fn find_program(&mut self, program: &[u8], envp: &[&[u8]]) -> Option<alloc::vec::Vec<u8>> {
+        if program.contains(&b'/') {
+            return Some(program.to_vec());
+        }
+        if program.is_empty() {
+            return None;
+        }
+        let path = envp
+            .iter()
+            .find_map(|e| e.strip_prefix(b"PATH="))
+            .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        path.split(|&b| b == b':')
+            .filter(|d| !d.is_empty())
+            .find_map(|dir| {
+                let mut candidate = dir.to_vec();
+                candidate.push(b'/');
+                candidate.extend_from_slice(program);
+                self.is_guest_file(&candidate).then_some(candidate)
+            })
+    }
+
+    /// The whole content of the regular file at `path` in the guest's file system.
+    #[cfg(feature = "alloc")]
+    pub fn read_file(&mut self, path: &[u8]) -> Result<alloc::vec::Vec<u8>, LoadError> {
+        self.read_guest_file(path)
+    }
+
     /// What /proc/self shows of the running process to machine-level VFS look-ups (exec).
     #[cfg(feature = "alloc")]
     fn process_view(&self) -> crate::vfs::ProcessView {

@@ -751,11 +751,70 @@ static void test_clock_entropy_terminal(void) {
     friscy_machine_free(m2);
 }
 
+static const char *rootfs_tar_path;
+static const char *rootfs_dir_path;
+
+/* A program from a rootfs: PATH search, a dynamically linked guest, errors for what is missing. */
+static void test_rootfs(void) {
+    size_t tar_len = 0;
+    uint8_t *tar = read_file(rootfs_tar_path, &tar_len);
+    CHECK(tar != NULL);
+    if (!tar)
+        return;
+    const char *argv[] = {"guest-dyn", "hello", "from the rootfs"};
+    const char *envp[] = {"PATH=/usr/bin:/bin", "WHO=rootfs"};
+    friscy_config cfg = config();
+    cfg.argv = argv;
+    cfg.argc = 3;
+    cfg.envp = envp;
+    cfg.envc = 2;
+    cfg.working_directory = "/tmp";
+
+    for (int use_dir = 0; use_dir < 2; use_dir++) {
+        host h = {0};
+        friscy_host_io io = host_io(&h);
+        friscy_machine *m = NULL;
+        /* The dynamically linked guest: its ld.so and libc come from the rootfs. */
+        if (use_dir)
+            CHECK_EQ(friscy_machine_new_from_rootfs_dir(&cfg, rootfs_dir_path, "guest-dyn", &io, &m), FRISCY_OK);
+        else
+            CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, tar, tar_len, "guest-dyn", &io, &m), FRISCY_OK);
+        if (!m)
+            continue;
+        friscy_stop s = run_to_end(m);
+        CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+        CHECK_EQ(s.exit_status, 0);
+        CHECK(strcmp(h.out.data, "hello from riscv64, argc=3 [from the rootfs]\nWHO=rootfs cwd=/tmp\n") == 0);
+        friscy_machine_free(m);
+    }
+
+    friscy_machine *m = NULL, *untouched = (friscy_machine *)&cfg;
+    m = untouched;
+    friscy_host_io io = {0};
+    friscy_host_io_init(&io, sizeof io);
+    CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, tar, tar_len, "no-such-program", &io, &m), FRISCY_ERR_NOT_FOUND);
+    CHECK(m == untouched);
+    CHECK(strstr(thread_error(), "no-such-program") != NULL);
+    CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, (const uint8_t *)"not a tar archive", 17, "guest", &io, &m),
+             FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, NULL, 0, "guest", &io, &m), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, tar, tar_len, NULL, &io, &m), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, tar, tar_len, "guest", &io, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_new_from_rootfs_dir(&cfg, "/nonexistent/rootfs", "guest", &io, &m), FRISCY_ERR_NOT_FOUND);
+    CHECK_EQ(friscy_machine_new_from_rootfs_dir(&cfg, NULL, "guest", &io, &m), FRISCY_ERR_NULL_POINTER);
+    cfg.working_directory = "/no/such/dir";
+    CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, tar, tar_len, "guest", &io, &m), FRISCY_ERR_NOT_FOUND);
+    CHECK(m == untouched);
+    free(tar);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_api GUEST_ELF DYNAMIC_GUEST_ELF\n");
+    if (argc != 5) {
+        fprintf(stderr, "usage: test_api GUEST_ELF DYNAMIC_GUEST_ELF ROOTFS_TAR ROOTFS_DIR\n");
         return 2;
     }
+    rootfs_tar_path = argv[3];
+    rootfs_dir_path = argv[4];
     guest_elf = read_file(argv[1], &guest_len);
     dynamic_elf = read_file(argv[2], &dynamic_len);
     if (!guest_elf || !dynamic_elf) {
@@ -780,6 +839,7 @@ int main(int argc, char **argv) {
         {"registers_and_breakpoint", test_registers_and_breakpoint},
         {"faults_and_signals", test_faults_and_signals},
         {"clock_entropy_terminal", test_clock_entropy_terminal},
+        {"rootfs", test_rootfs},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = failed;

@@ -253,7 +253,7 @@ fn load_error(e: LoadError, elf: &[u8], memory_size: u64) -> Error {
                 .unwrap_or_default();
             Error::new(
                 FRISCY_ERR_NEEDS_INTERPRETER,
-                format!("program is dynamically linked (PT_INTERP \"{interp}\"); link it with -static"),
+                format!("program is dynamically linked (PT_INTERP \"{interp}\"); link it with -static or run it from its rootfs (friscy_machine_new_from_rootfs)"),
             )
         }
         LoadError::StackTooSmall => Error::new(
@@ -271,8 +271,8 @@ fn load_error(e: LoadError, elf: &[u8], memory_size: u64) -> Error {
 ///
 /// `config` may be NULL for the defaults (see `friscy_config_init`); `host_io` may be NULL
 /// for a host that offers no services. The program must be a statically linked riscv64
-/// ELF (ET_EXEC or static PIE); dynamically linked programs need a root file system,
-/// which this version cannot load. The guest starts at its entry point when
+/// ELF (ET_EXEC or static PIE); dynamically linked programs need their root file system:
+/// use `friscy_machine_new_from_rootfs`. The guest starts at its entry point when
 /// `friscy_machine_run` is first called.
 ///
 /// Ownership: `elf` is copied (the caller may free it as soon as this returns), as are
@@ -343,6 +343,208 @@ pub unsafe extern "C" fn friscy_machine_new_from_elf(
         // SAFETY: `out_machine` is non-NULL and writable (caller's contract).
         unsafe { out_machine.write(Box::into_raw(handle)) };
         Ok(())
+    })
+}
+
+/// The root file system a rootfs constructor was given.
+enum RootfsSource<'a> {
+    Tar(&'a [u8]),
+    Dir(&'a std::ffi::CStr),
+}
+
+/// Shared body of the rootfs constructors.
+///
+/// # Safety
+/// `config`, `host_io` and `program` follow the rules of the public constructors.
+unsafe fn new_from_rootfs(
+    config: *const crate::config::friscy_config,
+    source: RootfsSource<'_>,
+    program: *const core::ffi::c_char,
+    host_io: *const friscy_host_io,
+    out_machine: *mut *mut friscy_machine,
+) -> FResult<()> {
+    use friscy_core::vfs::{ImageBytes, Vfs};
+    if program.is_null() {
+        return Err(Error::null("program"));
+    }
+    if out_machine.is_null() {
+        return Err(Error::null("out_machine"));
+    }
+    // SAFETY: the caller promises a valid config (or NULL).
+    let settings = unsafe { read_config(config)? };
+    // SAFETY: the caller promises a valid host_io table (or NULL).
+    let io = unsafe { read_host_io(host_io)? };
+    // SAFETY: `program` is a NUL-terminated string (caller's contract).
+    let program = unsafe { std::ffi::CStr::from_ptr(program) }
+        .to_bytes()
+        .to_vec();
+    let vfs = match source {
+        RootfsSource::Tar(tar) => {
+            let mut copy = Vec::new();
+            copy.try_reserve_exact(tar.len()).map_err(|_| {
+                Error::new(
+                    FRISCY_ERR_OUT_OF_MEMORY,
+                    format!(
+                        "cannot allocate {} bytes for the copy of the rootfs",
+                        tar.len()
+                    ),
+                )
+            })?;
+            copy.extend_from_slice(tar);
+            Vfs::from_tar(ImageBytes::Owned(copy.into_boxed_slice())).map_err(|e| {
+                Error::new(
+                    FRISCY_ERR_INVALID_ARGUMENT,
+                    format!("rootfs is not a usable tar archive: {e:?}"),
+                )
+            })?
+        }
+        RootfsSource::Dir(dir) => {
+            let path = std::ffi::OsStr::new(dir.to_str().map_err(|_| {
+                Error::new(
+                    FRISCY_ERR_INVALID_ARGUMENT,
+                    "rootfs directory path is not UTF-8",
+                )
+            })?);
+            Vfs::from_host_dir(path).map_err(|e| {
+                Error::new(
+                    FRISCY_ERR_NOT_FOUND,
+                    format!(
+                        "cannot use rootfs directory {}: {e}",
+                        path.to_string_lossy()
+                    ),
+                )
+            })?
+        }
+    };
+    let memory_size = settings.core.memory_size;
+    let mut machine = Machine::new(settings.core).map_err(|e| load_error(e, &[], memory_size))?;
+    machine.set_vfs(vfs);
+    machine.chdir(&settings.cwd).map_err(|_| {
+        Error::new(
+            FRISCY_ERR_NOT_FOUND,
+            format!(
+                "working directory {} is not a directory in the rootfs",
+                String::from_utf8_lossy(&settings.cwd)
+            ),
+        )
+    })?;
+    let envp: Vec<&[u8]> = settings.envp.iter().map(Vec::as_slice).collect();
+    let path = machine.find_program(&program, &envp).ok_or_else(|| {
+        Error::new(
+            FRISCY_ERR_NOT_FOUND,
+            format!(
+                "program {} not found in the rootfs (PATH searched)",
+                String::from_utf8_lossy(&program)
+            ),
+        )
+    })?;
+    let mut argv: Vec<&[u8]> = settings.argv.iter().map(Vec::as_slice).collect();
+    if argv.is_empty() {
+        argv.push(&program);
+    }
+    let elf = machine
+        .read_file(&path)
+        .unwrap_or_default()
+        .into_boxed_slice();
+    machine.load_program(&path, &argv, &envp).map_err(|e| {
+        let mut err = load_error(e, &elf, memory_size);
+        err.detail = format!("{}: {}", String::from_utf8_lossy(&path), err.detail);
+        err
+    })?;
+    let instret = machine.cpu.instret;
+    let handle = Box::new(friscy_machine {
+        busy: AtomicBool::new(false),
+        poisoned: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        instret: AtomicU64::new(instret),
+        state: UnsafeCell::new(State {
+            machine,
+            elf,
+            io,
+            handlers: Vec::new(),
+            last_error: String::new(),
+        }),
+    });
+    // SAFETY: `out_machine` is non-NULL and writable (caller's contract).
+    unsafe { out_machine.write(Box::into_raw(handle)) };
+    Ok(())
+}
+
+/// Create a machine whose root file system is a tar archive (a container image's rootfs)
+/// and load `program` from it: a static or dynamically linked ELF (its dynamic linker and
+/// libraries come from the rootfs) or a `#!` script.
+///
+/// `program` is a guest path; without a '/', it is searched for on the guest's `PATH`
+/// (from `config->envp`, or the usual default). `config->argv` becomes the program's argv
+/// (NULL/empty: just the program name); `config->working_directory` must be a directory in
+/// the rootfs. The guest can create, change and delete files anywhere; its changes live in
+/// the machine, never in `tar`.
+///
+/// Ownership: `tar` is copied (the caller may free it when this returns); otherwise as for
+/// `friscy_machine_new_from_elf`. On failure `*out_machine` is left untouched.
+///
+/// Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`tar`, `program` or `out_machine` NULL);
+/// `FRISCY_ERR_INVALID_ARGUMENT` (not a tar archive, bad config); `FRISCY_ERR_NOT_FOUND`
+/// (program, dynamic linker or working directory missing); `FRISCY_ERR_OUT_OF_MEMORY`;
+/// and the ELF errors of `friscy_machine_new_from_elf` for a program that cannot be loaded.
+#[no_mangle]
+pub unsafe extern "C" fn friscy_machine_new_from_rootfs(
+    config: *const crate::config::friscy_config,
+    tar: *const u8,
+    tar_len: usize,
+    program: *const core::ffi::c_char,
+    host_io: *const friscy_host_io,
+    out_machine: *mut *mut friscy_machine,
+) -> friscy_result {
+    guard(|| {
+        if tar.is_null() {
+            return Err(Error::null("tar"));
+        }
+        // SAFETY: the caller promises `tar_len` readable bytes at `tar`.
+        let bytes = unsafe { core::slice::from_raw_parts(tar, tar_len) };
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            new_from_rootfs(
+                config,
+                RootfsSource::Tar(bytes),
+                program,
+                host_io,
+                out_machine,
+            )
+        }
+    })
+}
+
+/// Like `friscy_machine_new_from_rootfs`, with a host directory as the (read-only) lower
+/// layer of the root file system. Host symlinks are never followed out of `dir`; guest
+/// writes stay in the machine and never reach the host directory.
+///
+/// Returns as `friscy_machine_new_from_rootfs`; `FRISCY_ERR_NOT_FOUND` if `dir` cannot be
+/// opened as a directory.
+#[no_mangle]
+pub unsafe extern "C" fn friscy_machine_new_from_rootfs_dir(
+    config: *const crate::config::friscy_config,
+    dir: *const core::ffi::c_char,
+    program: *const core::ffi::c_char,
+    host_io: *const friscy_host_io,
+    out_machine: *mut *mut friscy_machine,
+) -> friscy_result {
+    guard(|| {
+        if dir.is_null() {
+            return Err(Error::null("dir"));
+        }
+        // SAFETY: `dir` is a NUL-terminated string (caller's contract).
+        let dir = unsafe { std::ffi::CStr::from_ptr(dir) };
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            new_from_rootfs(
+                config,
+                RootfsSource::Dir(dir),
+                program,
+                host_io,
+                out_machine,
+            )
+        }
     })
 }
 

@@ -217,25 +217,6 @@ fn open_rootfs(path: &std::ffi::OsStr) -> Result<Vfs, String> {
         .map_err(|e| format!("rootfs '{shown}' is not a usable tar archive: {e:?}"))
 }
 
-/// Where a container runtime finds PROGRAM: as given if it has a '/', else on the guest's PATH.
-fn find_in_path(machine: &mut Machine, program: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
-    if program.contains(&b'/') {
-        return Some(program.to_vec());
-    }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix(b"PATH="))
-        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    path.split(|&b| b == b':')
-        .filter(|d| !d.is_empty())
-        .find_map(|dir| {
-            let mut candidate = dir.to_vec();
-            candidate.push(b'/');
-            candidate.extend_from_slice(program);
-            machine.is_guest_file(&candidate).then_some(candidate)
-        })
-}
-
 fn run(opts: Options) -> Result<u8, String> {
     let program = &opts.program;
     let config = Config {
@@ -256,7 +237,8 @@ fn run(opts: Options) -> Result<u8, String> {
                     String::from_utf8_lossy(&opts.workdir)
                 )
             })?;
-            let path = find_in_path(&mut machine, program.as_bytes(), &opts.env)
+            let path = machine
+                .find_program(program.as_bytes(), &envp)
                 .ok_or_else(|| format!("'{shown}' not found in the rootfs"))?;
             machine
                 .load_program(&path, &argv, &envp)
