@@ -29,6 +29,8 @@ const demo = {
   state: 'loading', // loading | running | waiting-input | exited | error
   promptAtMs: null,  // performance.now() when the guest first waited for input
   exitStatus: null,
+  get rows() { return term.rows; },
+  get cols() { return term.cols; },
   screenText: () => {
     const buf = term.buffer.active;
     const lines = [];
@@ -109,7 +111,7 @@ async function runProgram(friscy, elf) {
     sliceMs: config.sliceMs,
     onPending: () => {
       if (demo.promptAtMs === null) demo.promptAtMs = performance.now();
-      setStatus(`${programName}: waiting for input (${(machine.instructions / 1e6).toFixed(1)}M instructions)`, 'waiting-input');
+      setStatus(`${programName}: waiting for input (${machine.instructions.toLocaleString('en')} instructions run)`, 'waiting-input');
       // Back to "running" as soon as a key arrives (pushStdin below).
     },
   });
