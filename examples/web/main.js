@@ -28,6 +28,7 @@ const encoder = new TextEncoder();
 const demo = {
   state: 'loading', // loading | running | waiting-input | exited | error
   promptAtMs: null,  // performance.now() when the guest first waited for input
+  marks: { scriptStart: performance.now() }, // performance.now() at each loading step
   exitStatus: null,
   get rows() { return term.rows; },
   get cols() { return term.cols; },
@@ -105,6 +106,7 @@ async function runProgram(friscy, elf) {
     terminal: { rows: term.rows, cols: term.cols },
     onOutput: (fd, bytes) => term.write(bytes),
   });
+  demo.marks.machineCreated ??= performance.now();
   setStatus(`running ${programName}`, 'running');
   const stop = await machine.start({
     budget: config.budget,
@@ -132,8 +134,11 @@ async function runProgram(friscy, elf) {
 async function main() {
   try {
     setStatus('loading libfriscy', 'loading');
+    demo.marks.terminalReady = performance.now();
     const wasm = await fetchWithProgress(config.wasm, 'libfriscy');
+    demo.marks.wasmFetched = performance.now();
     const friscy = await loadFriscy(window.createFriscy, wasm);
+    demo.marks.wasmReady = performance.now();
     $('info').textContent = `libfriscy ${friscy.version} (${(wasm.length / 1024).toFixed(0)} KiB wasm)`;
 
     if (config.image) {
@@ -150,6 +155,7 @@ async function main() {
     }
 
     const elf = await fetchWithProgress(config.elf, 'program');
+    demo.marks.programFetched = performance.now();
     term.onData((data) => {
       if (machine) {
         machine.pushStdin(encoder.encode(data));
