@@ -79,21 +79,34 @@ export class Friscy {
    * onOutput(fd, Uint8Array).
    */
   newMachine(elf, options = {}) {
+    return this._create('_fw_new_from_elf', elf, options);
+  }
+
+  /**
+   * Create a machine that boots a root file-system tar and runs options.argv[0] from it
+   * (default /bin/sh). Throws until the library can do it (see hasRootfs).
+   */
+  newMachineFromRootfs(tar, options = {}) {
+    return this._create('_fw_new_from_rootfs', tar, { argv: ['/bin/sh'], ...options });
+  }
+
+  _create(constructor, bytes, options) {
     const m = this.module;
     const argv = options.argv ?? ['program'];
     const env = options.env ?? ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/root', 'TERM=xterm-256color'];
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
-    const elfPtr = m._malloc(Math.max(elf.length, 1));
-    m.HEAPU8.set(elf, elfPtr);
+    const ptr = m._malloc(Math.max(bytes.length, 1));
+    if (!ptr) throw new Error(`out of memory copying ${bytes.length} bytes into the wasm heap`);
+    m.HEAPU8.set(bytes, ptr);
     const [argvPtr, argc] = this._strings(argv);
     const [envPtr, envc] = this._strings(env);
-    const session = m._fw_new_from_elf(
-      elfPtr, elf.length, argvPtr, argc, envPtr, envc,
+    const session = m[constructor](
+      ptr, bytes.length, argvPtr, argc, envPtr, envc,
       options.memoryMiB ?? 64,
       options.deterministic ? CONFIG_DETERMINISTIC : 0,
       seed % 2 ** 32, Math.floor(seed / 2 ** 32),
     );
-    m._free(elfPtr);
+    m._free(ptr);
     m._free(argvPtr);
     m._free(envPtr);
     if (!session) throw new Error(m.UTF8ToString(m._fw_error()));

@@ -217,9 +217,24 @@ EMSCRIPTEN_KEEPALIVE session *fw_new_from_elf(const uint8_t *elf, size_t len, co
     return s;
 }
 
-/* Whether this build can boot a root file system tar (the C API has no rootfs
- * constructor yet; JavaScript checks this before fetching an image). */
+/* Whether this build can boot a root file-system tar; JavaScript checks it before
+ * fetching an image. */
 EMSCRIPTEN_KEEPALIVE int fw_has_rootfs(void) { return 0; }
+
+/* Create a machine that boots from a root file-system tar (tar[0..len)) and runs argv[0]
+ * from it. Placeholder with the final signature: the C API has no rootfs constructor yet,
+ * so this always fails with a message; when it gains one, only this function (and
+ * fw_has_rootfs) change. */
+EMSCRIPTEN_KEEPALIVE session *fw_new_from_rootfs(const uint8_t *tar, size_t len, const char *argv_block,
+                                                 size_t argc, const char *env_block, size_t envc,
+                                                 uint32_t memory_mib, uint32_t flags, uint32_t seed_lo,
+                                                 uint32_t seed_hi) {
+    (void)tar, (void)len, (void)argv_block, (void)argc, (void)env_block, (void)envc;
+    (void)memory_mib, (void)flags, (void)seed_lo, (void)seed_hi;
+    strcpy(error_text, "this build of libfriscy cannot boot a root file system yet "
+                       "(the C API has no rootfs constructor)");
+    return 0;
+}
 
 EMSCRIPTEN_KEEPALIVE void fw_free(session *s) {
     if (!s)

@@ -8,7 +8,8 @@ const CONFIG = {
   wasm: 'build/friscy.wasm',
   elf: 'build/calc',     // a static riscv64 ELF to run
   image: null,           // a root file-system tar (needs a libfriscy with rootfs support)
-  memoryMiB: 64,         // guest address space
+  memoryMiB: 32,         // guest address space (allocated up front: it costs page memory and load time)
+  cmd: '/bin/sh',        // what to run from a root file system
   budget: 250_000,       // instructions per friscy_machine_run call
   sliceMs: 12,           // longest stretch of guest work before the page gets a turn
 };
@@ -18,7 +19,7 @@ const config = { ...CONFIG };
 for (const key of Object.keys(CONFIG)) {
   if (params.has(key)) config[key] = typeof CONFIG[key] === 'number' ? Number(params.get(key)) : params.get(key);
 }
-const programName = config.elf.split('/').pop();
+const programName = (config.image ? config.cmd : config.elf).split('/').pop();
 const args = [programName, ...params.getAll('arg')];
 
 const $ = (id) => document.getElementById(id);
@@ -98,14 +99,17 @@ function fail(message) {
 
 let machine = null;
 
-/** Create the machine and run it until it ends; then offer a restart. */
-async function runProgram(friscy, elf) {
-  machine = friscy.newMachine(elf, {
+/** Create the machine (from the ELF, or from the rootfs tar) and run it until it ends. */
+async function runProgram(friscy, bytes) {
+  const options = {
     argv: args,
     memoryMiB: config.memoryMiB,
     terminal: { rows: term.rows, cols: term.cols },
-    onOutput: (fd, bytes) => term.write(bytes),
-  });
+    onOutput: (fd, data) => term.write(data),
+  };
+  machine = config.image
+    ? friscy.newMachineFromRootfs(bytes, { ...options, argv: [config.cmd, ...params.getAll('arg')] })
+    : friscy.newMachine(bytes, options);
   demo.marks.machineCreated ??= performance.now();
   setStatus(`running ${programName}`, 'running');
   const stop = await machine.start({
@@ -114,7 +118,7 @@ async function runProgram(friscy, elf) {
     onPending: () => {
       if (demo.promptAtMs === null) demo.promptAtMs = performance.now();
       setStatus(`${programName}: waiting for input (${machine.instructions.toLocaleString('en')} instructions run)`, 'waiting-input');
-      // Back to "running" as soon as a key arrives (pushStdin below).
+      // Back to "running" as soon as a key arrives (see term.onData).
     },
   });
   const instructions = machine.instructions;
@@ -141,6 +145,7 @@ async function main() {
     demo.marks.wasmReady = performance.now();
     $('info').textContent = `libfriscy ${friscy.version} (${(wasm.length / 1024).toFixed(0)} KiB wasm)`;
 
+    let bytes;
     if (config.image) {
       if (!friscy.hasRootfs) {
         fail(`Cannot boot ${config.image}: this build of libfriscy runs single static programs only.\n` +
@@ -148,13 +153,10 @@ async function main() {
              'the C API has no rootfs constructor yet. Open the page without ?image= for the calculator demo.');
         return;
       }
-      // With rootfs support: fetch the tar (progress shown) and boot its shell.
-      await fetchWithProgress(config.image, 'root file system');
-      fail('rootfs boot is not wired up in this page yet');
-      return;
+      bytes = await fetchWithProgress(config.image, 'root file system');
+    } else {
+      bytes = await fetchWithProgress(config.elf, 'program');
     }
-
-    const elf = await fetchWithProgress(config.elf, 'program');
     demo.marks.programFetched = performance.now();
     term.onData((data) => {
       if (machine) {
@@ -162,7 +164,7 @@ async function main() {
         if (demo.state === 'waiting-input') setStatus(`running ${programName}`, 'running');
       } else if (data === '\r') {
         term.write('\r\n');
-        runProgram(friscy, elf).catch((e) => fail(String(e.stack ?? e)));
+        runProgram(friscy, bytes).catch((e) => fail(String(e.stack ?? e)));
       }
     });
     term.onBinary((data) => {
@@ -170,7 +172,7 @@ async function main() {
     });
     term.onResize(({ rows, cols }) => machine?.setTerminal(true, rows, cols));
     term.focus();
-    await runProgram(friscy, elf);
+    await runProgram(friscy, bytes);
   } catch (e) {
     fail(String(e.stack ?? e));
   }
