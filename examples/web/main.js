@@ -61,34 +61,44 @@ term.open($('terminal'));
 fit.fit();
 window.addEventListener('resize', () => fit.fit());
 
-/** Fetch a URL into a Uint8Array, showing progress under `label`. */
-async function fetchWithProgress(url, label) {
+/** Fetch [url, label] pairs concurrently into Uint8Arrays; one progress bar shows the total. */
+async function fetchWithProgress(items) {
   const bar = $('progress');
   $('loading').classList.remove('done');
-  $('progress-label').textContent = `${label}: ${url}`;
-  bar.removeAttribute('value'); // indeterminate until the size is known
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
-  const total = Number(response.headers.get('content-length')) || 0;
-  const reader = response.body.getReader();
-  const chunks = [];
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-    if (total) bar.value = received / total;
-    $('progress-label').textContent = `${label}: ${url} (${(received / 1024).toFixed(0)} KiB${total ? ` of ${(total / 1024).toFixed(0)}` : ''})`;
-  }
-  const bytes = new Uint8Array(received);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.length;
-  }
+  bar.removeAttribute('value'); // indeterminate until every size is known
+  const state = items.map(() => ({ received: 0, total: 0 }));
+  const kib = (n) => (n / 1024).toFixed(0);
+  const update = () => {
+    const received = state.reduce((n, s) => n + s.received, 0);
+    const total = state.reduce((n, s) => n + s.total, 0);
+    if (state.every((s) => s.total)) bar.value = received / total;
+    $('progress-label').textContent = items.map(([url, label], i) =>
+      `${label} ${url} ${kib(state[i].received)}${state[i].total ? `/${kib(state[i].total)}` : ''} KiB`).join(', ');
+  };
+  update();
+  const results = await Promise.all(items.map(async ([url], i) => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
+    state[i].total = Number(response.headers.get('content-length')) || 0;
+    const reader = response.body.getReader();
+    const chunks = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      state[i].received += value.length;
+      update();
+    }
+    const bytes = new Uint8Array(state[i].received);
+    let off = 0;
+    for (const c of chunks) {
+      bytes.set(c, off);
+      off += c.length;
+    }
+    return bytes;
+  }));
   $('loading').classList.add('done');
-  return bytes;
+  return results;
 }
 
 function fail(message) {
@@ -139,13 +149,17 @@ async function main() {
   try {
     setStatus('loading libfriscy', 'loading');
     demo.marks.terminalReady = performance.now();
-    const wasm = await fetchWithProgress(config.wasm, 'libfriscy');
-    demo.marks.wasmFetched = performance.now();
+    // The program is fetched together with the library; a root file system only once the
+    // library has said it can boot one.
+    const [wasm, program] = await fetchWithProgress(config.image
+      ? [[config.wasm, 'libfriscy']]
+      : [[config.wasm, 'libfriscy'], [config.elf, 'program']]);
+    demo.marks.fetched = performance.now();
     const friscy = await loadFriscy(window.createFriscy, wasm);
     demo.marks.wasmReady = performance.now();
     $('info').textContent = `libfriscy ${friscy.version} (${(wasm.length / 1024).toFixed(0)} KiB wasm)`;
 
-    let bytes;
+    let bytes = program;
     if (config.image) {
       if (!friscy.hasRootfs) {
         fail(`Cannot boot ${config.image}: this build of libfriscy runs single static programs only.\n` +
@@ -153,11 +167,9 @@ async function main() {
              'the C API has no rootfs constructor yet. Open the page without ?image= for the calculator demo.');
         return;
       }
-      bytes = await fetchWithProgress(config.image, 'root file system');
-    } else {
-      bytes = await fetchWithProgress(config.elf, 'program');
+      [bytes] = await fetchWithProgress([[config.image, 'root file system']]);
+      demo.marks.imageFetched = performance.now();
     }
-    demo.marks.programFetched = performance.now();
     term.onData((data) => {
       if (machine) {
         machine.pushStdin(encoder.encode(data));
