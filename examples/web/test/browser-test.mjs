@@ -47,7 +47,9 @@ try {
     marks: window.friscyDemo.marks,
     screen: window.friscyDemo.screenText(),
     state: window.friscyDemo.state,
+    compatMode: document.compatMode,
   }));
+  check(timing.compatMode === 'CSS1Compat', 'the page renders in standards mode');
   check(timing.state === 'waiting-input', 'page shows the guest prompt', timing.screen);
   check(/\$ ?$/.test(timing.screen), 'terminal ends with the prompt "$ "', timing.screen);
   console.log(`load to prompt: ${timing.promptAtMs.toFixed(0)} ms (${Object.entries(timing.marks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})`);
