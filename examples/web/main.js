@@ -163,8 +163,9 @@ async function main() {
     if (config.image) {
       if (!friscy.hasRootfs) {
         fail(`Cannot boot ${config.image}: this build of libfriscy runs single static programs only.\n` +
-             'Root file-system images (a container\'s shell) need the VFS/rootfs support that is still being built;\n' +
-             'the C API has no rootfs constructor yet. Open the page without ?image= for the calculator demo.');
+             'Booting a root file system (a container\'s shell) needs the VFS support that is\n' +
+             'still being built: the C API has no rootfs constructor yet.\n' +
+             'Open the page without ?image= for the calculator demo.');
         return;
       }
       [bytes] = await fetchWithProgress([[config.image, 'root file system']]);
