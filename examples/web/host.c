@@ -244,10 +244,11 @@ EMSCRIPTEN_KEEPALIVE void fw_free(session *s) {
     free(s);
 }
 
-/* Run at most `budget` instructions. Returns the friscy_stop_kind, or -1 on an error
- * (see fw_error); details of the stop via fw_stop_*. */
-EMSCRIPTEN_KEEPALIVE int fw_run(session *s, uint32_t budget) {
-    friscy_result r = friscy_machine_run(s->machine, budget, &s->stop);
+/* Run at most `budget` instructions (a JavaScript number: whole, 0..2^53). Returns the
+ * friscy_stop_kind, or -1 on an error (see fw_error); details of the stop via fw_stop_*. */
+EMSCRIPTEN_KEEPALIVE int fw_run(session *s, double budget) {
+    uint64_t n = budget > 0 ? (budget < 9007199254740992.0 ? (uint64_t)budget : 9007199254740992u) : 0;
+    friscy_result r = friscy_machine_run(s->machine, n, &s->stop);
     if (r != FRISCY_OK) {
         set_error("run", r, s->machine);
         return -1;
