@@ -47,6 +47,22 @@
 #define FRISCY_IO_PENDING -65536
 
 /**
+ * Console line-discipline bits of `friscy_machine_console_mode` (termios `c_lflag`).
+ */
+#define FRISCY_CONSOLE_ISIG 1
+
+/**
+ * Canonical (line-by-line) input: the host should buffer a line, handle erase/kill, and
+ * hand it over at Enter; off: pass every byte as it comes (the guest edits lines itself).
+ */
+#define FRISCY_CONSOLE_ICANON 2
+
+/**
+ * The host should echo what the user types.
+ */
+#define FRISCY_CONSOLE_ECHO 8
+
+/**
  * What a call did. `FRISCY_OK` is zero; errors are grouped by hundreds:
  * 1xx the caller's arguments, 2xx the machine's state, 3xx the program (ELF) given,
  * 4xx memory, 5xx look-ups, 9xx the library itself.
@@ -345,6 +361,15 @@ typedef int32_t (*friscy_entropy_fn)(void *userdata, uint8_t *buf, size_t len);
 typedef int32_t (*friscy_is_terminal_fn)(void *userdata, int32_t fd);
 
 /**
+ * Terminal size query for guest fd `fd` (0, 1 or 2): write the size and return 0, or
+ * return non-zero if unknown (the guest then sees 24 rows by 80 columns).
+ */
+typedef int32_t (*friscy_terminal_size_fn)(void *userdata,
+                                           int32_t fd,
+                                           uint16_t *rows,
+                                           uint16_t *cols);
+
+/**
  * The host's services for one machine. Initialise with
  * `friscy_host_io_init(&io, sizeof io)`, then set the callbacks the host offers.
  *
@@ -389,6 +414,11 @@ typedef struct friscy_host_io {
      * isatty for fd 0..2; NULL: no fd is a terminal.
      */
     friscy_is_terminal_fn is_terminal;
+    /**
+     * The terminal's size (TIOCGWINSZ); NULL: 24x80. Added in 0.1: older, smaller
+     * structs get NULL here.
+     */
+    friscy_terminal_size_fn terminal_size;
 } friscy_host_io;
 
 /**
@@ -730,6 +760,31 @@ enum friscy_result friscy_machine_write_memory(struct friscy_machine *m,
  * Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
  */
 enum friscy_result friscy_machine_memory_size(const struct friscy_machine *m, uint64_t *out_size);
+
+/**
+ * Store the console's termios local-mode flags, as the guest last set them with
+ * tcsetattr, in `*out_lflag` (test with `FRISCY_CONSOLE_*`). A host that draws its own
+ * terminal (a browser page) uses this to decide whether to echo and to buffer lines.
+ * Starts as cooked mode with echo. Ownership: `out_lflag` is the caller's.
+ *
+ * Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_console_mode(const struct friscy_machine *m, uint32_t *out_lflag);
+
+/**
+ * Send signal `signal` (1..64) to guest process `pid`, or with `pid` 0 to the console's
+ * foreground process group: what a terminal does for Ctrl-C (SIGINT, 2). A process whose
+ * default action is to terminate ends (the first process ending ends the machine: the
+ * next `friscy_machine_run` reports it); guest signal handlers are not run yet, so a
+ * process that installed one ignores the signal.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NOT_FOUND` if no process matched;
+ * `FRISCY_ERR_INVALID_ARGUMENT` for a bad signal number; `FRISCY_ERR_NULL_POINTER`,
+ * `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_signal(const struct friscy_machine *m,
+                                         int32_t pid,
+                                         int32_t signal);
 
 /**
  * Copy the guest's registers into `*out_regs`. Ownership: `out_regs` is the caller's.

@@ -131,6 +131,11 @@ pub trait Host {
     fn stop_requested(&mut self) -> bool {
         false
     }
+    /// Rows and columns of the terminal behind console fd 0, 1 or 2 (TIOCGWINSZ), if known.
+    fn terminal_size(&mut self, fd: i32) -> Option<(u16, u16)> {
+        let _ = fd;
+        None
+    }
     /// Called after every system call when tracing is on.
     fn trace_syscall(&mut self, record: &SyscallRecord) {
         let _ = record;

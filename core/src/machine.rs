@@ -731,6 +731,34 @@ impl Machine {
         }
     }
 
+    /// Send `signal` to process `pid`, or with `pid` 0 to the console's foreground process
+    /// group (what a terminal does for Ctrl-C). Caught signals are not delivered to guest
+    /// handlers yet: a process with a handler ignores them. Returns false if no process matched.
+    #[cfg(feature = "alloc")]
+    pub fn send_signal(&mut self, pid: i32, signal: u32) -> bool {
+        let foreground = self.files.foreground;
+        let saved = self.cpu.x[10];
+        let running = self.process.pid;
+        let outcome = self.kill_where(
+            signal,
+            |p, g| if pid == 0 { g == foreground } else { p == pid },
+        );
+        let found = match outcome {
+            crate::processes::CallOutcome::Finished(t) => {
+                self.terminated = Some(t);
+                true
+            }
+            crate::processes::CallOutcome::Switched => true,
+            _ => false,
+        };
+        // The running process did not make this call: keep its registers as they were.
+        let result = self.cpu.x[10];
+        if self.terminated.is_none() && self.process.pid == running {
+            self.cpu.x[10] = saved;
+        }
+        found || result == 0
+    }
+
     /// How the process ended, if it has.
     pub fn termination(&self) -> Option<Termination> {
         self.terminated

@@ -452,13 +452,22 @@ impl Machine {
     fn kill(&mut self, pid: i64, sig: u32) -> CallOutcome {
         let me = self.process.pid;
         let my_pgid = self.process.pgid;
+        self.kill_where(sig, |p, g| {
+            selected(pid, my_pgid, p, g) && !(pid == -1 && (p == 1 || p == me))
+        })
+    }
+
+    /// Signal every process `matches(pid, pgid)` accepts; a0 gets 0, or -ESRCH if none did.
+    pub(crate) fn kill_where(
+        &mut self,
+        sig: u32,
+        matches: impl Fn(i32, i32) -> bool,
+    ) -> CallOutcome {
         let mut found = false;
         let mut idx = 0;
         while idx < self.procs.waiting.len() {
             let t = &self.procs.waiting[idx];
-            let hit = selected(pid, my_pgid, t.process.pid, t.process.pgid)
-                && !(pid == -1 && t.process.pid == 1);
-            if hit {
+            if matches(t.process.pid, t.process.pgid) {
                 found = true;
                 if sig != 0 && Self::terminates(&t.process, sig) {
                     let mut t = self.procs.waiting.remove(idx);
@@ -482,8 +491,7 @@ impl Machine {
             }
             idx += 1;
         }
-        let hits_me = selected(pid, my_pgid, me, my_pgid) && pid != -1;
-        if hits_me {
+        if matches(self.process.pid, self.process.pgid) {
             found = true;
             if sig != 0 && Self::terminates(&self.process, sig) {
                 self.cpu.x[10] = 0;

@@ -751,6 +751,35 @@ static void test_clock_entropy_terminal(void) {
     friscy_machine_free(m2);
 }
 
+/* Console mode for a drawn terminal, and Ctrl-C as a signal to the foreground group. */
+static void test_console_and_signals(void) {
+    host h = {0};
+    const char *argv[] = {"guest", "spin", "100000000"};
+    friscy_config cfg = config();
+    cfg.argv = argv;
+    cfg.argc = 3;
+    friscy_host_io io = host_io(&h);
+    friscy_machine *m = NULL;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_OK);
+    uint32_t lflag = 0;
+    CHECK_EQ(friscy_machine_console_mode(m, &lflag), FRISCY_OK);
+    CHECK((lflag & FRISCY_CONSOLE_ICANON) && (lflag & FRISCY_CONSOLE_ECHO) && (lflag & FRISCY_CONSOLE_ISIG));
+    CHECK_EQ(friscy_machine_console_mode(m, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_console_mode(NULL, &lflag), FRISCY_ERR_NULL_POINTER);
+    friscy_stop s = run(m, 100000);
+    CHECK_EQ(s.kind, FRISCY_STOP_BUDGET_SPENT);
+    CHECK_EQ(friscy_machine_signal(m, 0, 0), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_machine_signal(m, 0, 65), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_machine_signal(m, 4242, 2), FRISCY_ERR_NOT_FOUND);
+    CHECK_EQ(friscy_machine_signal(NULL, 0, 2), FRISCY_ERR_NULL_POINTER);
+    /* Ctrl-C: SIGINT to the foreground group, which the spinning guest leads. */
+    CHECK_EQ(friscy_machine_signal(m, 0, 2), FRISCY_OK);
+    s = run(m, 100000);
+    CHECK_EQ(s.kind, FRISCY_STOP_SIGNALED);
+    CHECK_EQ(s.signal, 2);
+    friscy_machine_free(m);
+}
+
 static const char *rootfs_tar_path;
 static const char *rootfs_dir_path;
 
@@ -840,6 +869,7 @@ int main(int argc, char **argv) {
         {"faults_and_signals", test_faults_and_signals},
         {"clock_entropy_terminal", test_clock_entropy_terminal},
         {"rootfs", test_rootfs},
+        {"console_and_signals", test_console_and_signals},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = failed;

@@ -73,6 +73,12 @@ pub type friscy_entropy_fn =
 pub type friscy_is_terminal_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, fd: i32) -> i32>;
 
+/// Terminal size query for guest fd `fd` (0, 1 or 2): write the size and return 0, or
+/// return non-zero if unknown (the guest then sees 24 rows by 80 columns).
+pub type friscy_terminal_size_fn = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, fd: i32, rows: *mut u16, cols: *mut u16) -> i32,
+>;
+
 /// The host's services for one machine. Initialise with
 /// `friscy_host_io_init(&io, sizeof io)`, then set the callbacks the host offers.
 ///
@@ -102,9 +108,13 @@ pub struct friscy_host_io {
     pub entropy: friscy_entropy_fn,
     /// isatty for fd 0..2; NULL: no fd is a terminal.
     pub is_terminal: friscy_is_terminal_fn,
+    /// The terminal's size (TIOCGWINSZ); NULL: 24x80. Added in 0.1: older, smaller
+    /// structs get NULL here.
+    pub terminal_size: friscy_terminal_size_fn,
 }
 
-pub(crate) const HOST_IO_MIN_SIZE: usize = size_of::<friscy_host_io>();
+/// Size of the first published layout (without `terminal_size`): still accepted.
+pub(crate) const HOST_IO_MIN_SIZE: usize = core::mem::offset_of!(friscy_host_io, terminal_size);
 
 impl Default for friscy_host_io {
     fn default() -> Self {
@@ -117,6 +127,7 @@ impl Default for friscy_host_io {
             clock: None,
             entropy: None,
             is_terminal: None,
+            terminal_size: None,
         }
     }
 }
@@ -291,6 +302,14 @@ impl Host for HostAdapter<'_> {
             Some(f) => unsafe { f(self.io.userdata, fd) != 0 },
             None => false,
         }
+    }
+
+    fn terminal_size(&mut self, fd: i32) -> Option<(u16, u16)> {
+        let f = self.io.terminal_size?;
+        let (mut rows, mut cols) = (0u16, 0u16);
+        // SAFETY: a plain call with the host's own userdata and two valid out-pointers.
+        let known = unsafe { f(self.io.userdata, fd, &mut rows, &mut cols) } == 0;
+        (known && rows > 0 && cols > 0).then_some((rows, cols))
     }
 
     fn custom_syscall(&mut self, number: u64, args: &[u64; 6], mem: &mut Memory) -> Option<i64> {

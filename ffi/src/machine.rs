@@ -820,6 +820,74 @@ pub unsafe extern "C" fn friscy_machine_memory_size(
     }
 }
 
+/// Console line-discipline bits of `friscy_machine_console_mode` (termios `c_lflag`).
+pub const FRISCY_CONSOLE_ISIG: u32 = 0o1;
+/// Canonical (line-by-line) input: the host should buffer a line, handle erase/kill, and
+/// hand it over at Enter; off: pass every byte as it comes (the guest edits lines itself).
+pub const FRISCY_CONSOLE_ICANON: u32 = 0o2;
+/// The host should echo what the user types.
+pub const FRISCY_CONSOLE_ECHO: u32 = 0o10;
+
+/// Store the console's termios local-mode flags, as the guest last set them with
+/// tcsetattr, in `*out_lflag` (test with `FRISCY_CONSOLE_*`). A host that draws its own
+/// terminal (a browser page) uses this to decide whether to echo and to buffer lines.
+/// Starts as cooked mode with echo. Ownership: `out_lflag` is the caller's.
+///
+/// Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
+#[no_mangle]
+pub unsafe extern "C" fn friscy_machine_console_mode(
+    m: *const friscy_machine,
+    out_lflag: *mut u32,
+) -> friscy_result {
+    // SAFETY: `m` is NULL or live (caller's contract).
+    unsafe {
+        with_machine(m, |s| {
+            if out_lflag.is_null() {
+                return Err(Error::null("out_lflag"));
+            }
+            // SAFETY: non-NULL and writable (caller's contract).
+            out_lflag.write(s.machine.files.console_lflag());
+            Ok(())
+        })
+    }
+}
+
+/// Send signal `signal` (1..64) to guest process `pid`, or with `pid` 0 to the console's
+/// foreground process group: what a terminal does for Ctrl-C (SIGINT, 2). A process whose
+/// default action is to terminate ends (the first process ending ends the machine: the
+/// next `friscy_machine_run` reports it); guest signal handlers are not run yet, so a
+/// process that installed one ignores the signal.
+///
+/// Returns `FRISCY_OK`; `FRISCY_ERR_NOT_FOUND` if no process matched;
+/// `FRISCY_ERR_INVALID_ARGUMENT` for a bad signal number; `FRISCY_ERR_NULL_POINTER`,
+/// `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.
+#[no_mangle]
+pub unsafe extern "C" fn friscy_machine_signal(
+    m: *const friscy_machine,
+    pid: i32,
+    signal: i32,
+) -> friscy_result {
+    // SAFETY: `m` is NULL or live (caller's contract).
+    unsafe {
+        with_machine(m, |s| {
+            if !(1..=64).contains(&signal) || pid < 0 {
+                return Err(Error::new(
+                    FRISCY_ERR_INVALID_ARGUMENT,
+                    format!("signal {signal} to pid {pid}: need 1..=64 and pid >= 0"),
+                ));
+            }
+            if s.machine.send_signal(pid, signal as u32) {
+                Ok(())
+            } else {
+                Err(Error::new(
+                    FRISCY_ERR_NOT_FOUND,
+                    format!("no guest process {pid}"),
+                ))
+            }
+        })
+    }
+}
+
 /// Copy the guest's registers into `*out_regs`. Ownership: `out_regs` is the caller's.
 ///
 /// Returns `FRISCY_OK`, `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_BUSY` or `FRISCY_ERR_POISONED`.

@@ -118,7 +118,41 @@ pub struct OpenFiles {
     /// Inodes whose last open description went away: the caller drops them from the VFS.
     #[cfg(feature = "alloc")]
     pub released: alloc::vec::Vec<u64>,
+    /// The console terminal's settings (a riscv64 `struct termios`), as the guest set them.
+    pub termios: [u8; 36],
+    /// The console's foreground process group (TIOCSPGRP), which Ctrl-C signals.
+    pub foreground: i32,
 }
+
+/// termios local-mode bits a host needs to emulate a terminal line discipline.
+pub mod lflag {
+    pub const ISIG: u32 = 0o1;
+    pub const ICANON: u32 = 0o2;
+    pub const ECHO: u32 = 0o10;
+}
+
+/// Cooked mode with echo, as a fresh Linux terminal starts.
+const DEFAULT_TERMIOS: [u8; 36] = {
+    let mut t = [0u8; 36];
+    let fields: [u32; 4] = [0x0500, 0x0005, 0x00bf, 0x8a3b];
+    let mut i = 0;
+    while i < 4 {
+        let b = fields[i].to_le_bytes();
+        t[i * 4] = b[0];
+        t[i * 4 + 1] = b[1];
+        t[i * 4 + 2] = b[2];
+        t[i * 4 + 3] = b[3];
+        i += 1;
+    }
+    // VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1.
+    let cc = [3u8, 0x1c, 0x7f, 0x15, 4, 0, 1];
+    let mut j = 0;
+    while j < cc.len() {
+        t[17 + j] = cc[j];
+        j += 1;
+    }
+    t
+};
 
 impl Default for OpenFiles {
     fn default() -> Self {
@@ -134,7 +168,19 @@ impl OpenFiles {
             pipes: alloc::vec::Vec::new(),
             #[cfg(feature = "alloc")]
             released: alloc::vec::Vec::new(),
+            termios: DEFAULT_TERMIOS,
+            foreground: 1,
         }
+    }
+
+    /// The console's termios local-mode flags (see [`lflag`]).
+    pub fn console_lflag(&self) -> u32 {
+        u32::from_le_bytes([
+            self.termios[12],
+            self.termios[13],
+            self.termios[14],
+            self.termios[15],
+        ])
     }
 
     /// The open file description behind `fd`, for updating its offset or flags.

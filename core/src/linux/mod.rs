@@ -1155,8 +1155,15 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     fn ioctl(&mut self, fd: i32, request: u64, arg: u64) -> SysResult {
         const TCGETS: u64 = 0x5401;
-        const TIOCGWINSZ: u64 = 0x5413;
+        const TCSETS: u64 = 0x5402;
+        const TCSETSW: u64 = 0x5403;
+        const TCSETSF: u64 = 0x5404;
+        const TIOCSCTTY: u64 = 0x540e;
         const TIOCGPGRP: u64 = 0x540f;
+        const TIOCSPGRP: u64 = 0x5410;
+        const TIOCGWINSZ: u64 = 0x5413;
+        const TIOCSWINSZ: u64 = 0x5414;
+        const TIOCGSID: u64 = 0x5429;
         let Some(console) = self.console_of(fd)? else {
             return err(ENOTTY);
         };
@@ -1165,24 +1172,44 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         }
         match request {
             TCGETS => {
+                self.mem.write_bytes(arg, &self.files.termios)?;
+                Ok(0)
+            }
+            TCSETS | TCSETSW | TCSETSF => {
                 let mut t = [0u8; 36];
-                t[0..4].copy_from_slice(&0x0500u32.to_le_bytes());
-                t[4..8].copy_from_slice(&0x0005u32.to_le_bytes());
-                t[8..12].copy_from_slice(&0x00bfu32.to_le_bytes());
-                t[12..16].copy_from_slice(&0x8a3bu32.to_le_bytes());
-                // VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1.
-                t[17..24].copy_from_slice(&[3, 0x1c, 0x7f, 0x15, 4, 0, 1]);
-                self.mem.write_bytes(arg, &t)?;
+                self.mem.read_bytes(arg, &mut t)?;
+                self.files.termios = t;
                 Ok(0)
             }
             TIOCGWINSZ => {
-                self.mem.write_bytes(arg, &[24, 0, 80, 0, 0, 0, 0, 0])?;
+                let (rows, cols) = self.host.terminal_size(console).unwrap_or((24, 80));
+                let mut ws = [0u8; 8];
+                ws[0..2].copy_from_slice(&rows.to_le_bytes());
+                ws[2..4].copy_from_slice(&cols.to_le_bytes());
+                self.mem.write_bytes(arg, &ws)?;
+                Ok(0)
+            }
+            TIOCSWINSZ => {
+                self.mem.slice(arg, 8)?;
                 Ok(0)
             }
             TIOCGPGRP => {
-                self.mem.write_u32(arg, 1)?;
+                self.mem.write_u32(arg, self.files.foreground as u32)?;
                 Ok(0)
             }
+            TIOCSPGRP => {
+                let pgrp = self.mem.read_u32(arg)? as i32;
+                if pgrp <= 0 {
+                    return err(EINVAL);
+                }
+                self.files.foreground = pgrp;
+                Ok(0)
+            }
+            TIOCGSID => {
+                self.mem.write_u32(arg, self.p.sid as u32)?;
+                Ok(0)
+            }
+            TIOCSCTTY => Ok(0),
             _ => err(EINVAL),
         }
     }
