@@ -39,6 +39,7 @@ pub mod errno {
     pub const ERANGE: i32 = 34;
     pub const ENAMETOOLONG: i32 = 36;
     pub const ENOSYS: i32 = 38;
+    pub const EAFNOSUPPORT: i32 = 97;
     pub const ENOTEMPTY: i32 = 39;
     pub const ELOOP: i32 = 40;
     pub const EOPNOTSUPP: i32 = 95;

@@ -92,6 +92,8 @@ pub enum LoadError {
     StackTooSmall,
     /// The program (or its dynamic linker) is not a regular file in the guest's file system.
     NotFound,
+    /// The program is a file without execute permission (or a directory).
+    PermissionDenied,
 }
 
 impl core::fmt::Display for LoadError {
@@ -107,6 +109,9 @@ impl core::fmt::Display for LoadError {
                 f.write_str("arguments and environment do not fit on the stack")
             }
             LoadError::NotFound => f.write_str("no such file in the guest's root file system"),
+            LoadError::PermissionDenied => {
+                f.write_str("permission denied (not an executable file)")
+            }
         }
     }
 }
@@ -331,6 +336,7 @@ impl Machine {
         let mut args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
         // Follow up to a few levels of `#!` interpreters, as Linux does.
         for _ in 0..4 {
+            self.check_executable(&path)?;
             let bytes = self.read_guest_file(&path)?;
             if bytes.starts_with(b"#!") {
                 let line_end = bytes
@@ -488,6 +494,26 @@ impl Machine {
         }
     }
 
+    /// execve's permission rule: a regular file with an execute bit (root bypasses the
+    /// owner bits, as Linux does, but still needs one of them set).
+    #[cfg(feature = "alloc")]
+    fn check_executable(&mut self, path: &[u8]) -> Result<(), LoadError> {
+        let mut cx = self.process_view();
+        let vfs = self.vfs.as_mut().ok_or(LoadError::NotFound)?;
+        let cwd = if self.process.cwd_ino == 0 {
+            vfs.root()
+        } else {
+            self.process.cwd_ino
+        };
+        let st = vfs
+            .stat_path(&mut cx, cwd, path, true)
+            .map_err(|_| LoadError::NotFound)?;
+        if st.mode & 0o170000 != 0o100000 || st.mode & 0o111 == 0 {
+            return Err(LoadError::PermissionDenied);
+        }
+        Ok(())
+    }
+
     /// The whole content of a regular file in the VFS.
     #[cfg(feature = "alloc")]
     fn read_guest_file(&mut self, path: &[u8]) -> Result<alloc::vec::Vec<u8>, LoadError> {
@@ -602,7 +628,7 @@ impl Machine {
                             ];
                             let pid = self.process.pid;
                             let step = self.machine_call(call);
-                            if self.process.trace {
+                            if self.process.trace && !matches!(step, MachineStep::Blocked) {
                                 // The result is in a0 unless the call replaced the process.
                                 let result = if self.process.pid == pid
                                     && !matches!(step, MachineStep::Blocked)

@@ -361,6 +361,7 @@ impl Machine {
         let prepared = match self.prepare_program(&path, &arg_refs) {
             Ok(p) => p,
             Err(LoadError::NotFound) => return self.set_result(-i64::from(ENOENT)),
+            Err(LoadError::PermissionDenied) => return self.set_result(-i64::from(EACCES)),
             Err(LoadError::Memory(_)) => return self.set_result(-i64::from(ENOMEM)),
             Err(_) => return self.set_result(-i64::from(ENOEXEC)),
         };

@@ -264,6 +264,10 @@ fn load_error(e: LoadError, elf: &[u8], memory_size: u64) -> Error {
             FRISCY_ERR_NOT_FOUND,
             "the program or its dynamic linker is not a regular file in the root file system",
         ),
+        LoadError::PermissionDenied => Error::new(
+            FRISCY_ERR_NOT_EXECUTABLE,
+            "the program is not an executable file (no execute permission, or a directory)",
+        ),
     }
 }
 

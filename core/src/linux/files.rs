@@ -355,6 +355,18 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         let at = self.dir_of(dirfd, &path)?;
         let umask = self.p.umask;
         let ino = self.vfs(|v, cx| v.open(cx, at, &path, flags, mode & 0o7777 & !umask))?;
+        // /proc/self/fd/N (and /dev/stdin, /dev/fd/N through it) reopens what fd N refers to.
+        if let Some(n) = self.vfs.as_deref().and_then(|v| v.proc_fd(ino)) {
+            if let Some(v) = self.vfs.as_deref_mut() {
+                v.close(ino);
+            }
+            let cloexec = flags & fd::O_CLOEXEC != 0;
+            return self
+                .files
+                .dup(&mut self.p.fds, n, 0, cloexec)
+                .map(|fd| fd as u64)
+                .map_err(Stop::Errno);
+        }
         let target = match self.vfs.as_deref().and_then(|v| v.device(ino)) {
             Some(vfs::Device::Tty) => {
                 if let Some(v) = self.vfs.as_deref_mut() {

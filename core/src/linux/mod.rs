@@ -83,6 +83,12 @@ mod nr {
     pub const STATX: u64 = 291;
     pub const FACCESSAT2: u64 = 439;
     pub const PIPE2: u64 = 59;
+    pub const SETXATTR: u64 = 5;
+    pub const FREMOVEXATTR: u64 = 16;
+    pub const SOCKET: u64 = 198;
+    pub const SOCKETPAIR: u64 = 199;
+    pub const FADVISE64: u64 = 223;
+    pub const RISCV_HWPROBE: u64 = 258;
     pub const CLONE: u64 = 220;
     pub const EXECVE: u64 = 221;
     pub const WAIT4: u64 = 260;
@@ -813,6 +819,17 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 }
                 Ok(0)
             }
+            // Extended attributes: the file systems here have none.
+            nr::SETXATTR..=nr::FREMOVEXATTR => err(EOPNOTSUPP),
+            // No networking yet: say so the way a kernel without the family would.
+            nr::SOCKET | nr::SOCKETPAIR => err(EAFNOSUPPORT),
+            nr::FADVISE64 => {
+                self.files
+                    .file(&self.p.fds, a[0] as i32)
+                    .map_err(Stop::Errno)?;
+                Ok(0)
+            }
+            nr::RISCV_HWPROBE => self.hwprobe(a[0], a[1], a[2], a[4]),
             nr::RISCV_FLUSH_ICACHE => {
                 self.cache.flush();
                 Ok(0)
@@ -928,11 +945,13 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                     return err(EBADF);
                 };
                 if pipe.buf.is_empty() {
-                    // No other process can fill it yet: a blocking read would never return.
-                    return if pipe.writers == 0 {
-                        Ok(0)
-                    } else {
+                    if pipe.writers == 0 {
+                        return Ok(0);
+                    }
+                    return if file.flags & fd::O_NONBLOCK != 0 || self.p.never_block {
                         err(EAGAIN)
+                    } else {
+                        Err(Stop::Block)
                     };
                 }
                 let n = dst.len().min(pipe.buf.len());
@@ -1141,6 +1160,35 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     /// The console stream behind `fd`, if it is one.
+    /// riscv_hwprobe: describe this hart (RV64GC + Zba/Zbb/Zbs/Zicond, fast misaligned access).
+    fn hwprobe(&mut self, pairs: u64, count: u64, cpusetsize: u64, flags: u64) -> SysResult {
+        const BASE_BEHAVIOR: i64 = 3;
+        const IMA_EXT_0: i64 = 4;
+        const CPUPERF_0: i64 = 5;
+        // cpusetsize 0 means "all harts"; this machine has one, so any set answers the same.
+        let _ = cpusetsize;
+        if flags != 0 {
+            return err(EINVAL);
+        }
+        let count = count.min(256);
+        for i in 0..count {
+            let at = pairs + 16 * i;
+            let key = self.mem.read_u64(at)? as i64;
+            let value: u64 = match key {
+                0..=2 => 0,         // vendor, arch and implementation ids
+                BASE_BEHAVIOR => 1, // IMA base behaviour
+                IMA_EXT_0 => 1 | 2 | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 35), // FD, C, Zba, Zbb, Zbs, Zicond
+                CPUPERF_0 => 3, // misaligned accesses are fast
+                _ => {
+                    self.mem.write_u64(at, u64::MAX)?;
+                    continue;
+                }
+            };
+            self.mem.write_u64(at + 8, value)?;
+        }
+        Ok(0)
+    }
+
     fn console_of(&self, fd: i32) -> Result<Option<i32>, Stop> {
         match self
             .files
