@@ -377,6 +377,33 @@ CASES += [
     sh("sh/seq-expr-printf", "for n in $(seq 5 5 20); do printf '%03d ' $(expr $n \\* 2); done; echo; expr 10 / 3; expr substr hello 2 3"),
     sh("sh/test-builtin", '[ -d /etc ] && [ -f /etc/passwd ] && [ ! -e /nope ] && [ -r /etc/passwd ] && echo ok; [ 2 -lt 10 ] && [ abc \\< abd ] && echo cmp; [ -z "" ] && [ -n x ] && echo str'),
     sh("sh/dev-null-urandom", "cat /dev/null | wc -c; echo x > /dev/null; echo $?; head -c 16 /dev/urandom | wc -c"),
+    sh("sh/files-no-pipes",
+       # Large data through files only (no pipes): sort, split, tac, tee, dd, truncate.
+       "seq 1 20000 > n && sort -rn n -o s && head -n 2 s && tail -n 1 s && wc -l < s && md5sum n s && "
+       "split -l 7000 n part && ls part* && cat part* > joined && md5sum < joined && tac n > r && head -n 1 r && "
+       "dd if=/dev/zero of=z bs=1024 count=64 2>/dev/null && wc -c < z && truncate -s 10 z && wc -c < z && "
+       "echo tee-out > /dev/null && echo x | tee t1 t2 > /dev/null && cat t1 t2"),
+    sh("sh/links-times",
+       "echo data > f && ln f hard && ln -s f soft && stat -c '%h %F' f hard && stat -c '%F' soft && readlink soft && "
+       "cat soft && touch -d @1000000000 f && stat -c %Y f hard && date -u -r f +%Y && rm f && cat hard && "
+       "[ -L soft ] && [ ! -e soft ] && echo dangling && realpath -m soft | busybox sed 's,.*/,,'"),
+    sh("sh/append-many", "i=0; while [ $i -lt 300 ]; do echo line$i >> log; i=$((i+1)); done; wc -l < log; tail -n 1 log; md5sum < log"),
+    sh("sh/env-cmd", "env -i A=1 B='two words' env; printenv HOME; env -u HOME sh -c 'echo ${HOME-none}'"),
+    sh("sh/mktemp-mkfifo-free", 'f=$(mktemp -p "$T") && [ -f "$f" ] && echo file && d=$(mktemp -d -p "$T") && [ -d "$d" ] && echo dir && rm -r "$f" "$d" && ls -A | wc -l'),
+    sh("sh/dev-stdin", "cat /dev/stdin < /etc/group; echo via-fd | cat /dev/fd/0"),
+    sh("sh/sleep", "sleep 0.3; echo slept"),
+    sh("sh/timeout-cmd", "timeout 5 sleep 0.1; echo $?", timeout=15),
+    lit("lua/file-io",
+        ["lua5.4", "-e", 'local f = assert(io.open("/tmp/x.txt", "w")) f:write("abc\\n", 42, "\\n") f:close() '
+         'f = io.open("/tmp/x.txt", "a") f:write("more\\n") f:close() '
+         'for l in io.lines("/tmp/x.txt") do io.write("[", l, "]") end print() '
+         'print(os.rename("/tmp/x.txt", "/tmp/y.txt"), io.open("/tmp/x.txt") == nil, os.remove("/tmp/y.txt"), '
+         'select(2, os.remove("/tmp/y.txt")))'],
+        b"[abc][42][more]\ntrue\ttrue\ttrue\t/tmp/y.txt: No such file or directory\t2\n"),
+    q("lua/read-image-file", ["lua5.4", "-e", 'for l in io.lines("/etc/passwd") do print(#l, l:match("^[^:]*")) end']),
+    q("coreutils/uname-id", ["uname", "-m", "-s"]),
+    lit("coreutils/id-whoami", ["sh", "-c", "id -u; id -g; whoami; id -un"], b"0\n0\nroot\nroot\n"),
+    lit("coreutils/date-now", ["sh", "-c", 'd=$(date +%s); [ "$d" -gt 1600000000 ] && [ "$d" -lt 4102444800 ] && echo sane'], b"sane\n"),
     sh("sh/many-processes", "i=0; while [ $i -lt 60 ]; do i=$(expr $i + 1); done; echo $i; for j in $(seq 1 30); do echo $j | cat | cat; done > out; tail -n 1 out"),
     sh("sh/loop-into-pipe", "for j in $(seq 1 30); do echo $j | cat; done | tail -n 1"),
 ]
@@ -386,6 +413,8 @@ CASES += [
 KNOWN_GAPS = {
     "sh/background-wait": "busybox sh's `wait` builtin blocks in rt_sigsuspend (#133) waiting for "
     "SIGCHLD; friscy answers ENOSYS (no signal handlers yet), so the shell spins and never returns",
+    "sh/timeout-cmd": "coreutils timeout installs SIGALRM/SIGCHLD handlers and waits in rt_sigsuspend "
+    "(#133), answered ENOSYS (no signal handlers yet): it spins and never returns",
 }
 
 # Cases that fail because libfriscy gives wrong results (bugs, not missing features): reported as
@@ -400,6 +429,8 @@ KNOWN_BUGS = {
     "sh/pipe-slow-writer": PIPE_EAGAIN,
     "sh/loop-into-pipe": PIPE_EAGAIN,
     "dev/urandom": PIPE_EAGAIN + " (head -c 100000 /dev/urandom | wc -c)",
+    "sh/dev-stdin": "open(\"/dev/stdin\") (and /dev/fd/0, i.e. /proc/self/fd/0) succeeds but read(2) "
+    "on the new fd fails with EINVAL, even when fd 0 is a regular file",
     "sh/exec-not-executable": "execve of a file without execute permission runs it (ENOEXEC, so the "
     "shell interprets it, or the #! line is followed) and execve of a directory gives ENOENT; "
     "Linux gives EACCES for both (shell status 126)",
