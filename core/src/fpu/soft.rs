@@ -345,13 +345,15 @@ pub(crate) fn div<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
 /// bit per pair of radicand bits from the top (digit recurrence), without data-dependent
 /// branches. The partial remainder never exceeds twice the partial root, so both fit a u64.
 fn isqrt_rem(n: u128) -> (u64, u64) {
-    debug_assert!(n >> 120 == 0);
-    let (high, low) = ((n >> 64) as u64, n as u64);
+    debug_assert!(n != 0 && n >> 120 == 0);
+    let pairs = (128 - n.leading_zeros()).div_ceil(2);
+    // The leading pair goes to the top of the word; each step takes the top pair off.
+    let mut bits = n << (128 - 2 * pairs);
     let mut root = 0u64;
     let mut remainder = 0u64;
-    for pair in (0..(128 - n.leading_zeros()).div_ceil(2)).rev() {
-        let word = if pair >= 32 { high } else { low };
-        remainder = remainder << 2 | (word >> (2 * (pair % 32)) & 3);
+    for _ in 0..pairs {
+        remainder = remainder << 2 | (bits >> 126) as u64;
+        bits <<= 2;
         let trial = root << 2 | 1;
         let fits = u64::from(remainder >= trial);
         remainder -= trial & fits.wrapping_neg();
