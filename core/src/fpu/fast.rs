@@ -181,6 +181,29 @@ fn two_sum(x: f64, y: f64) -> (f64, f64) {
     (sum, (x - x_part) + (y - y_part))
 }
 
+/// `a * b + c` when a finite multiplicand is zero (sparse data): exactly `c`, or a signed
+/// zero when `c` is a zero too.
+#[inline(always)]
+fn zero_product_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u64, u8)> {
+    let finite = |x: u64| x & !SIGN64 < 0x7ff0_0000_0000_0000;
+    let zero = |x: u64| x & !SIGN64 == 0;
+    if !((zero(a) || zero(b)) && finite(a) && finite(b) && finite(c)) {
+        return None;
+    }
+    if !zero(c) {
+        return Some((c, 0));
+    }
+    let product_sign = (a ^ b) & SIGN64;
+    let sign = if product_sign == c & SIGN64 {
+        product_sign
+    } else if rm == RoundingMode::Rdn {
+        SIGN64
+    } else {
+        0
+    };
+    Some((sign, 0))
+}
+
 /// Veltkamp's split: `x == high + low` with both halves of at most 26 significant bits, so
 /// their pairwise products are exact (needs `|x| < 2^996`).
 #[inline(always)]
@@ -211,7 +234,7 @@ pub(super) fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u
         && a_field + b_field >= 1128
         && c & !SIGN64 < 0x7ff0_0000_0000_0000;
     if !operands_ok {
-        return None;
+        return zero_product_mul_add(a, b, c, rm);
     }
     let x = f64::from_bits(a);
     let y = f64::from_bits(b);

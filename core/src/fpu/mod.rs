@@ -15,10 +15,13 @@
 //! every operation. When the host has IEEE-754 hardware arithmetic, the common cases are
 //! first tried on it (module `fast`) and only handed to `soft` when the host cannot be shown
 //! to give the exact answer (special operands, results near overflow or underflow, ...).
-//! Comparisons, fmin/fmax and fclass work on the bit patterns directly (module `compare`).
+//! The fast paths assume the host's default floating-point environment (round to nearest,
+//! no flush-to-zero), as Rust does. Comparisons, fmin/fmax and fclass work on the bit
+//! patterns directly (module `compare`).
 //!
 //! Tests: `tests` (hand-checked cases), `properties` (fast == soft, and RNE == host, on
-//! generated operands; `FPU_PROPERTY_CASES` per mode, 200k in release), `qemu_diff` (every
+//! generated operands and on all special-value pairs; `FPU_PROPERTY_CASES` per mode, 200k
+//! in release; plus an ignored exhaustive binary32 square root check), `qemu_diff` (every
 //! operation in every mode against `testdata/fpu_oracle.c` under qemu-riscv64, which needs
 //! `riscv64-linux-gnu-gcc` and `qemu-riscv64`; `FPU_DIFF_CASES` per mode) and `bench`:
 //! `cargo test --release -p friscy-core fpu::bench -- --ignored --nocapture`.

@@ -561,3 +561,57 @@ fn special_values_fast_equals_soft() {
     }
     finish(failures);
 }
+
+/// Every positive binary32 (or every `FPU_SQRT_STRIDE`-th) through `f32_sqrt` in every mode,
+/// checked against the definition: with `r` the result and `r+` the next value up,
+/// `r^2 <= x < r+^2` when rounding down, and so on; squares of binary32 values are exact in
+/// binary64. Ignored because it takes minutes: `cargo test --release -p friscy-core
+/// exhaustive_f32_sqrt -- --ignored` (set `FPU_SQRT_SOFT=1` to check the soft path).
+#[test]
+#[ignore = "minutes; run in release"]
+fn exhaustive_f32_sqrt() {
+    let stride: usize = std::env::var("FPU_SQRT_STRIDE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let soft_only = std::env::var_os("FPU_SQRT_SOFT").is_some();
+    let square = |bits: u32| {
+        let v = f64::from(f32::from_bits(bits));
+        v * v
+    };
+    let mut failures = Vec::new();
+    super::tests::with_soft_only(soft_only, || {
+        for bits in (1u32..0x7f80_0000).step_by(stride) {
+            let x = f64::from(f32::from_bits(bits));
+            for rm in MODES {
+                let mut flags = 0;
+                let r = super::f32_sqrt(bits, rm, &mut flags);
+                let (below, above) = (square(r), square(r + 1));
+                let exact = below == x;
+                // sqrt is never halfway, so nearest means closer than the neighbour on the other side.
+                let nearest = |r: u32| {
+                    let (low, high) = (
+                        f64::from(f32::from_bits(r)),
+                        f64::from(f32::from_bits(r + 1)),
+                    );
+                    let midpoint = (low + high) / 2.0;
+                    midpoint * midpoint > x
+                        && (r == 0 || {
+                            let lower = f64::from(f32::from_bits(r - 1));
+                            let midpoint = (lower + low) / 2.0;
+                            midpoint * midpoint < x
+                        })
+                };
+                let ok = match rm {
+                    RoundingMode::Rtz | RoundingMode::Rdn => below <= x && x < above,
+                    RoundingMode::Rup => below >= x && (r == 0 || square(r - 1) < x),
+                    RoundingMode::Rne | RoundingMode::Rmm => nearest(r),
+                };
+                if (!ok || flags != if exact { 0 } else { super::NX }) && failures.len() < 20 {
+                    failures.push(format!("{bits:#x} {rm:?}: {r:#x} flags {flags:#x}"));
+                }
+            }
+        }
+    });
+    finish(failures);
+}

@@ -110,7 +110,7 @@ fn unpack<F: Format>(x: u64) -> Unpacked {
 }
 
 /// `x >> n`, with bit 0 set if any bit shifted out was set.
-pub(crate) fn shift_right_jam64(x: u64, n: u32) -> u64 {
+fn shift_right_jam64(x: u64, n: u32) -> u64 {
     if n == 0 {
         x
     } else if n < 64 {
@@ -261,19 +261,25 @@ pub(crate) fn add<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     if (big.exp, big.sig) < (small.exp, small.sig) {
         core::mem::swap(&mut big, &mut small);
     }
-    // 64 guard bits make the alignment exact whenever cancellation can remove leading bits.
-    let big_sig = (big.sig as u128) << 64;
-    let small_sig = shift_right_jam128((small.sig as u128) << 64, (big.exp - small.exp) as u32);
+    // Significands have at least ten zero bits below their last bit, so aligning by one
+    // place (the only case where cancellation can remove more than one leading bit) is
+    // exact, and otherwise the sticky bit stays well below the rounding position.
+    let small_sig = shift_right_jam64(small.sig, (big.exp - small.exp) as u32);
     let sum = if big.negative == small.negative {
-        big_sig + small_sig
+        big.sig + small_sig
     } else {
-        big_sig - small_sig
+        big.sig - small_sig
     };
     if sum == 0 {
         return sign_bit::<F>(rm == RoundingMode::Rdn);
     }
-    let (sig, leading) = normalize128(sum);
-    round_pack::<F>(big.negative, big.exp + leading - 126, sig, rm, flags)
+    let leading = 63 - sum.leading_zeros() as i32;
+    let sig = if leading > 62 {
+        shift_right_jam64(sum, 1)
+    } else {
+        sum << (62 - leading)
+    };
+    round_pack::<F>(big.negative, big.exp + leading - 62, sig, rm, flags)
 }
 
 #[inline(never)] // keeps the callers' fast paths small
@@ -341,17 +347,19 @@ pub(crate) fn div<F: Format>(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -
     round_pack::<F>(sign != 0, x.exp - y.exp + leading - 64, sig, rm, flags)
 }
 
-/// Floor of the square root of `n` (below 2^120) and the remainder `n - root^2`, one root
+/// Floor of the square root of `n` (non-zero, below 2^120) and the remainder `n - root^2`, one root
 /// bit per pair of radicand bits from the top (digit recurrence), without data-dependent
 /// branches. The partial remainder never exceeds twice the partial root, so both fit a u64.
 fn isqrt_rem(n: u128) -> (u64, u64) {
-    debug_assert!(n >> 120 == 0);
-    let (high, low) = ((n >> 64) as u64, n as u64);
+    debug_assert!(n != 0 && n >> 120 == 0);
+    let pairs = (128 - n.leading_zeros()).div_ceil(2);
+    // The leading pair goes to the top of the word; each step takes the top pair off.
+    let mut bits = n << (128 - 2 * pairs);
     let mut root = 0u64;
     let mut remainder = 0u64;
-    for pair in (0..(128 - n.leading_zeros()).div_ceil(2)).rev() {
-        let word = if pair >= 32 { high } else { low };
-        remainder = remainder << 2 | (word >> (2 * (pair % 32)) & 3);
+    for _ in 0..pairs {
+        remainder = remainder << 2 | (bits >> 126) as u64;
+        bits <<= 2;
         let trial = root << 2 | 1;
         let fits = u64::from(remainder >= trial);
         remainder -= trial & fits.wrapping_neg();

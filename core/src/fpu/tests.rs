@@ -743,3 +743,14 @@ fn float_conversions() {
         (0x8000_0000, UF | NX)
     );
 }
+
+#[test]
+fn fast_paths_are_enabled_on_the_ci_host() {
+    // The fast-vs-soft tests would compare soft with soft if this regressed.
+    #[cfg(target_arch = "x86_64")]
+    const {
+        assert!(super::fast::HOST_IS_IEEE)
+    };
+    assert_eq!(super::use_fast_paths(), super::fast::HOST_IS_IEEE);
+    assert!(!with_soft_only(true, super::use_fast_paths));
+}
