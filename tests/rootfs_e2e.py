@@ -423,21 +423,7 @@ KNOWN_GAPS = {
 # Cases that fail because libfriscy gives wrong results (bugs, not missing features): reported as
 # "KNOWN BUG" and not counted as passes; --strict makes them fail the run. Remove an entry once
 # the bug is fixed (an entry that passes fails the run).
-PIPE_EAGAIN = ("read(2) from an empty pipe whose writer is still alive returns EAGAIN instead of "
-               "blocking (core/src/linux/mod.rs read, Target::PipeRead), so readers stop early")
-KNOWN_BUGS = {
-    "sh/long-pipeline": PIPE_EAGAIN,
-    "sh/pipe-100k-lines": PIPE_EAGAIN,
-    "sh/gzip-pipe-large": PIPE_EAGAIN,
-    "sh/pipe-slow-writer": PIPE_EAGAIN,
-    "sh/loop-into-pipe": PIPE_EAGAIN,
-    "dev/urandom": PIPE_EAGAIN + " (head -c 100000 /dev/urandom | wc -c)",
-    "sh/dev-stdin": "open(\"/dev/stdin\") (and /dev/fd/0, i.e. /proc/self/fd/0) succeeds but read(2) "
-    "on the new fd fails with EINVAL, even when fd 0 is a regular file",
-    "sh/exec-not-executable": "execve of a file without execute permission runs it (ENOEXEC, so the "
-    "shell interprets it, or the #! line is followed) and execve of a directory gives ENOENT; "
-    "Linux gives EACCES for both (shell status 126)",
-}
+KNOWN_BUGS: dict = {}
 
 
 # ---------------------------------------------------------------------------------------------

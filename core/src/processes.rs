@@ -219,6 +219,7 @@ impl Machine {
                 rusage,
             } => self.wait(pid, status, options, rusage),
             MachineCall::Kill { pid, signal } => self.kill(pid, signal),
+            MachineCall::SigSuspend => self.sigsuspend(),
         }
     }
 
@@ -431,6 +432,16 @@ impl Machine {
             return self.set_result(0);
         }
         if self.process.never_block {
+            return self.set_result(-i64::from(EINTR));
+        }
+        CallOutcome::Blocked
+    }
+
+    /// The only signal that can arrive while guest handlers are not run is a child's
+    /// SIGCHLD: return EINTR once a child has exited, sleep until then.
+    fn sigsuspend(&mut self) -> CallOutcome {
+        let me = self.process.pid;
+        if self.process.never_block || self.procs.zombies.iter().any(|z| z.ppid == me) {
             return self.set_result(-i64::from(EINTR));
         }
         CallOutcome::Blocked

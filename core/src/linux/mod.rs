@@ -89,6 +89,7 @@ mod nr {
     pub const SOCKETPAIR: u64 = 199;
     pub const FADVISE64: u64 = 223;
     pub const RISCV_HWPROBE: u64 = 258;
+    pub const RT_SIGSUSPEND: u64 = 133;
     pub const CLONE: u64 = 220;
     pub const EXECVE: u64 = 221;
     pub const WAIT4: u64 = 260;
@@ -297,6 +298,8 @@ pub enum MachineCall {
     },
     /// kill/tgkill aimed at another process (or a group).
     Kill { pid: i64, signal: u32 },
+    /// rt_sigsuspend: wait for a signal (in practice SIGCHLD from a child).
+    SigSuspend,
 }
 
 /// Layout and identity settings for a process.
@@ -748,6 +751,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 Ok(0)
             }
             nr::RT_SIGACTION => self.sigaction(a[0], a[1], a[2]),
+            nr::RT_SIGSUSPEND => Err(Stop::Machine(MachineCall::SigSuspend)),
             nr::RT_SIGPROCMASK => self.sigprocmask(a[0], a[1], a[2]),
             nr::SETPGID => {
                 let pid = a[0] as i32;
