@@ -577,6 +577,8 @@ impl Machine {
             used += ran;
             let fatal = match exit {
                 Exit::Budget => {
+                    // A whole time slice ran: that is progress, whoever is blocked.
+                    idle = 0;
                     #[cfg(feature = "alloc")]
                     self.switch_to_next();
                     continue;

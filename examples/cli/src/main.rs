@@ -13,7 +13,7 @@ use friscy_core::host::errno;
 use friscy_core::vfs::{ImageBytes, Vfs};
 use friscy_core::{Clock, Config, Host, IoResult, Machine, StopReason, SyscallRecord, Timespec};
 
-const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--] PROGRAM [ARG]...";
+const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--slice N] [--] PROGRAM [ARG]...";
 const DEFAULT_ENV: [&str; 2] = [
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME=/root",
@@ -25,6 +25,8 @@ struct Options {
     workdir: Vec<u8>,
     strace: bool,
     memory_mib: u64,
+    /// Instructions per `run` call (results must not depend on it; tests vary it).
+    slice: u64,
     program: OsString,
     args: Vec<OsString>,
 }
@@ -47,6 +49,7 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Options, Strin
         workdir: b"/".to_vec(),
         strace: false,
         memory_mib: 1024,
+        slice: u64::MAX,
         program: OsString::new(),
         args: Vec::new(),
     };
@@ -84,6 +87,14 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Options, Strin
                 opts.workdir = dir.as_bytes().to_vec();
             }
             b"--strace" => opts.strace = true,
+            b"--slice" => {
+                let v = value(&mut args, "--slice")?;
+                opts.slice = v
+                    .to_str()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|&n: &u64| n > 0)
+                    .ok_or_else(|| "--slice expects a positive instruction count".to_string())?;
+            }
             b"--memory" => {
                 let v = value(&mut args, "--memory")?;
                 opts.memory_mib = v
@@ -258,7 +269,7 @@ fn run(opts: Options) -> Result<u8, String> {
 
     let mut host = ProcessHost::new();
     loop {
-        match machine.run(&mut host, u64::MAX) {
+        match machine.run(&mut host, opts.slice) {
             StopReason::BudgetSpent | StopReason::Pending { .. } => continue,
             StopReason::Exited { status } => return Ok(status as u8),
             stop => {
