@@ -214,7 +214,7 @@ fn bench_decode(b: &Bench) {
         if stream.is_empty() {
             continue;
         }
-        b.run(name, "insn", 15, || {
+        b.run(name, "insn", 31, || {
             let (d, acc) = timed(|| decode_all(stream));
             black_box(acc);
             (d, stream.len() as u64)
