@@ -22,6 +22,11 @@
 # (a build fails, a checksum differs, a guest that every runner should run fails); rows that
 # friscy cannot run yet (bc needs a root file system) are reported as n/a.
 set -euo pipefail
+# Paths given in the environment are relative to where the script was started.
+CALLER_DIR=$PWD
+absolute() { case $1 in /*) echo "$1" ;; *) echo "$CALLER_DIR/$1" ;; esac; }
+[ -n "${ROOTFS:-}" ] && ROOTFS=$(absolute "$ROOTFS")
+[ -n "${FRISCY:-}" ] && FRISCY=$(absolute "$FRISCY")
 cd "$(dirname "$0")/.."
 ROOT_DIR=$PWD
 
