@@ -35,6 +35,7 @@ const demo = {
   promptAtMs: null,  // performance.now() when the guest first waited for input
   marks: { scriptStart: performance.now() }, // performance.now() at each loading step
   exitStatus: null,
+  wasmHeapBytes: null, // the wasm memory's size once the machine exists (guest memory is in it)
   get rows() { return term.rows; },
   get cols() { return term.cols; },
   screenText: () => {
@@ -128,6 +129,7 @@ async function runProgram(friscy, bytes) {
     : friscy.newMachine(bytes, options);
   discipline = new LineDiscipline(machine, (data) => term.write(data));
   demo.marks.machineCreated ??= performance.now();
+  demo.wasmHeapBytes = friscy.module.HEAPU8.length;
   setStatus(`running ${programName}`, 'running');
   const stop = await machine.start({
     budget: config.budget,

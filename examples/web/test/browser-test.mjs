@@ -52,10 +52,11 @@ try {
       marks: window.friscyDemo.marks,
       screen: window.friscyDemo.screenText(),
       state: window.friscyDemo.state,
+      heapMiB: window.friscyDemo.wasmHeapBytes / 2 ** 20,
       compatMode: document.compatMode,
     }));
   }
-  const describe = (t) => `${t.promptAtMs.toFixed(0)} ms (${Object.entries(t.marks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})`;
+  const describe = (t) => `${t.promptAtMs.toFixed(0)} ms, wasm memory ${t.heapMiB?.toFixed(0)} MiB (${Object.entries(t.marks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})`;
   const screenOf = (p) => p.evaluate(() => window.friscyDemo.screenText());
   const waitScreen = (p, re) => p.waitForFunction((src) => new RegExp(src).test(window.friscyDemo.screenText()),
     re.source, { timeout: TIMEOUT }).catch(() => {});
