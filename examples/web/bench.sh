@@ -108,7 +108,7 @@ libfriscy web build ($(date -u +%Y-%m-%d), $(nproc) cores, load average $(cut -d
     wasm / native        $ratio   (includes V8's optimising compile of the interpreter)
     node, warm           $warm_ms ms CPU, runs: ${warm[*]}   (second run in the process), ratio $warm_ratio
     one unsliced call    $liftoff ms CPU, ratio $liftoff_ratio (stays in Liftoff: V8 has no OSR for wasm)
-  bc, pi to $BC_SCALE digits  $bc_instructions instructions (sh -c "$BC_CMD" from build/rootfs.tar)
+  bc, pi to $BC_SCALE digits  $bc_instructions instructions by friscy_machine_instructions, which seems to count the first process only (sh -c "$BC_CMD" from build/rootfs.tar)
     native friscy CLI    $bc_native_ms ms CPU, runs: ${bc_native[*]}   (includes reading the tar)
     node, friscy.wasm    $bc_wasm_ms ms CPU, runs: ${bc_wasm[*]}   (includes copying and reading the tar)
     wasm / native        $bc_ratio
