@@ -17,6 +17,18 @@ const STOP_NAMES = Object.fromEntries(Object.entries(Stop).map(([k, v]) => [v, k
 /** `FRISCY_CONFIG_DETERMINISTIC`. */
 const CONFIG_DETERMINISTIC = 1;
 
+/** The environment a program gets unless options.env says otherwise. */
+export const DEFAULT_ENV = Object.freeze([
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'HOME=/root',
+  'TERM=xterm',
+]);
+
+/** `FRISCY_CONSOLE_*`: termios local flags (friscy_machine_console_mode). */
+export const Console = Object.freeze({ ISIG: 1, ICANON: 2, ECHO: 8 });
+
+const SIGINT = 2;
+
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
 /** Give the event loop a turn (no 4 ms clamping as with nested setTimeout). */
@@ -53,8 +65,6 @@ export class Friscy {
     this.module = module;
     this._machines = machines;
     this.version = module.UTF8ToString(module._fw_version());
-    /** Whether this build can boot a root file-system tar (not yet: no C API for it). */
-    this.hasRootfs = module._fw_has_rootfs() !== 0;
   }
 
   /** Copy a block of NUL-terminated strings into wasm memory; returns [pointer, count]. */
@@ -83,8 +93,8 @@ export class Friscy {
   }
 
   /**
-   * Create a machine that boots a root file-system tar and runs options.argv[0] from it
-   * (default /bin/sh). Throws until the library can do it (see hasRootfs).
+   * Create a machine that boots a root file-system tar (Uint8Array, copied) and runs
+   * options.argv[0] from it (default /bin/sh; without a '/', searched on the env's PATH).
    */
   newMachineFromRootfs(tar, options = {}) {
     return this._create('_fw_new_from_rootfs', tar, { argv: ['/bin/sh'], ...options });
@@ -93,7 +103,7 @@ export class Friscy {
   _create(constructor, bytes, options) {
     const m = this.module;
     const argv = options.argv ?? ['program'];
-    const env = options.env ?? ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/root', 'TERM=xterm-256color'];
+    const env = options.env ?? DEFAULT_ENV;
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
     const ptr = m._malloc(Math.max(bytes.length, 1));
     if (!ptr) throw new Error(`out of memory copying ${bytes.length} bytes into the wasm heap`);
@@ -176,6 +186,30 @@ export class Machine {
     this._wake();
   }
 
+  /** One end of file (Ctrl-D at a line start): after the queued bytes, one read returns 0. */
+  pushEof() {
+    this._m._fw_push_eof(this.session);
+    this._wake();
+  }
+
+  /** The termios local flags the guest set (Console.* bits); call between runs. */
+  consoleMode() {
+    const mode = this._m._fw_console_mode(this.session);
+    if (mode < 0) throw new Error(this._m.UTF8ToString(this._m._fw_error()));
+    return mode;
+  }
+
+  /**
+   * Send a signal to guest process `pid` (0: the console's foreground process group, as
+   * Ctrl-C does). Returns whether some process got it. Wakes the run loop: the signalled
+   * process may have been waiting for input.
+   */
+  signal(pid, signal) {
+    const r = this._m._fw_signal(this.session, pid, signal);
+    this._wake();
+    return r === 0;
+  }
+
   /** End of input: guest reads return 0 once the queue is empty. */
   closeStdin() {
     this._m._fw_close_stdin(this.session);
@@ -245,5 +279,94 @@ export class Machine {
     this._friscy._machines.delete(this.session);
     this._m._fw_free(this.session);
     this.session = 0;
+  }
+}
+
+/** OPOST|ONLCR, as a tty does to program output: every "\n" becomes "\r\n". */
+export function onlcr(bytes) {
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) n++;
+  if (n === 0) return bytes;
+  const out = new Uint8Array(bytes.length + n);
+  let o = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 10) out[o++] = 13;
+    out[o++] = bytes[i];
+  }
+  return out;
+}
+
+/**
+ * The terminal's line discipline, in the host (the guest's kernel has none for a console
+ * the host draws): what to do with the user's keystrokes, decided on every key by the
+ * termios local flags the guest last set (Machine.consoleMode):
+ * - ICANON: keys collect in a line here; Backspace/Ctrl-H erase a character, Ctrl-U the
+ *   line, Ctrl-W a word; Enter hands the line plus "\n" to the guest; Ctrl-D hands over
+ *   what is typed, or at the start of a line is end of file (the read returns 0).
+ *   Escape sequences (arrow keys) are dropped.
+ * - ECHO: typed characters are shown (control characters as ^X, Enter as a new line).
+ * - ISIG: Ctrl-C sends SIGINT to the foreground process group and drops the pending line.
+ * - not ICANON (raw): bytes go to the guest as typed. A guest with its own line editor
+ *   (busybox sh, calc) works like this; Ctrl-C then also reaches it as a byte (such
+ *   programs disable VINTR and handle it, and the host cannot see c_cc).
+ * `write(Uint8Array)` draws on the terminal (echo); guest output should go through onlcr().
+ */
+export class LineDiscipline {
+  constructor(machine, write) {
+    this.machine = machine;
+    this.write = write;
+    this.line = ''; // canonical mode: the line being typed
+  }
+
+  _echo(text) {
+    this.write(onlcr(new TextEncoder().encode(text)));
+  }
+
+  /** Keystrokes from the terminal (xterm.js onData: a string, one key or a paste). */
+  input(data) {
+    const mode = this.machine.consoleMode();
+    const echo = (mode & Console.ECHO) !== 0;
+    const isig = (mode & Console.ISIG) !== 0;
+    if (!(mode & Console.ICANON)) {
+      if (isig && data.includes('\x03')) this.machine.signal(0, SIGINT);
+      if (echo) this._echo(data);
+      this.machine.pushStdin(data);
+      return;
+    }
+    if (data.length > 1 && data[0] === '\x1b') return; // an escape sequence: no editing keys here
+    for (const c of data) {
+      if (c === '\x03' && isig) {
+        if (echo) this._echo('^C');
+        this.line = '';
+        this.machine.signal(0, SIGINT);
+      } else if (c === '\r' || c === '\n') { // ICRNL: Enter sends CR
+        if (echo) this._echo('\n');
+        this.machine.pushStdin(`${this.line}\n`);
+        this.line = '';
+      } else if (c === '\x7f' || c === '\b') {
+        if (this.line) this._erase(1);
+      } else if (c === '\x15') {
+        this._erase(Array.from(this.line).length);
+      } else if (c === '\x17') {
+        const m = /\S*\s*$/u.exec(this.line);
+        this._erase(Array.from(m[0]).length);
+      } else if (c === '\x04') {
+        if (this.line) this.machine.pushStdin(this.line);
+        else this.machine.pushEof();
+        this.line = '';
+      } else {
+        this.line += c;
+        if (echo) this._echo(c < ' ' ? `^${String.fromCharCode(c.charCodeAt(0) + 64)}` : c);
+      }
+    }
+  }
+
+  /** Canonical mode: drop the last `n` characters of the pending line (and from the screen). */
+  _erase(n) {
+    const chars = Array.from(this.line);
+    n = Math.min(n, chars.length);
+    if (n === 0) return;
+    this.line = chars.slice(0, chars.length - n).join('');
+    if (this.machine.consoleMode() & Console.ECHO) this._echo('\b \b'.repeat(n));
   }
 }

@@ -12,21 +12,16 @@
  * One session = one machine plus the host state its callbacks use. JavaScript holds the
  * session pointer as a number and calls the fw_* functions below (see friscy-session.mjs).
  *
- * Console model: a raw terminal. Guest output goes to JavaScript at once through
- * Module.onGuestOutput; keystrokes are pushed by JavaScript into a byte queue here, and a
- * guest read with an empty queue answers FRISCY_IO_PENDING, so friscy_machine_run returns
- * FRISCY_STOP_PENDING_IO and JavaScript runs the machine again after the next push. There
- * is no line discipline (no kernel echo): interactive guests edit their own lines, as
- * shells with line editing do.
+ * Console model: guest output goes to JavaScript at once through Module.onGuestOutput;
+ * keystrokes are pushed by JavaScript into a byte queue here, and a guest read with an empty
+ * queue answers FRISCY_IO_PENDING, so friscy_machine_run returns FRISCY_STOP_PENDING_IO and
+ * JavaScript runs the machine again after the next push. The line discipline (echo, line
+ * editing in canonical mode, Ctrl-C -> SIGINT) lives in JavaScript, driven by the termios
+ * local flags the guest set (fw_console_mode). A read returns at most one line, as a
+ * canonical terminal's does (a short read is also fine in raw mode), and an end-of-file
+ * mark (Ctrl-D at the start of a line) makes exactly one read return 0 at its place in the
+ * queue.
  */
-
-#define SYS_IOCTL 29 /* riscv64 Linux */
-#define TCGETS 0x5401
-#define TIOCGWINSZ 0x5413
-#define TIOCGPGRP 0x540f
-#define ENOTTY 25
-#define EINVAL 22
-#define EFAULT 14
 
 typedef struct session {
     friscy_machine *machine;
@@ -36,6 +31,9 @@ typedef struct session {
     int stdin_closed;     /* no more input: reads return 0 (end of file) once the queue is empty */
     uint8_t *in;          /* stdin queue: bytes in[in_head..in_tail) */
     size_t in_head, in_tail, in_cap;
+    uint64_t consumed;    /* bytes the guest has read so far, in total */
+    uint64_t eof_at;      /* with eof_count > 0: the value of `consumed` where reads return 0 */
+    uint32_t eof_count;   /* end-of-file marks pending at eof_at (Ctrl-D at a line start) */
 } session;
 
 /* Guest output to JavaScript. The bytes are copied: `data` points into guest memory. */
@@ -77,12 +75,22 @@ static int64_t console_write(void *userdata, int32_t fd, const uint8_t *data, si
 static int64_t console_read(void *userdata, int32_t fd, uint8_t *buf, size_t len) {
     session *s = userdata;
     (void)fd;
+    if (s->eof_count > 0 && s->consumed == s->eof_at) {
+        s->eof_count--;
+        return 0;
+    }
     size_t avail = s->in_tail - s->in_head;
     if (avail == 0)
         return s->stdin_closed ? 0 : FRISCY_IO_PENDING;
+    if (s->eof_count > 0 && s->eof_at - s->consumed < avail)
+        avail = (size_t)(s->eof_at - s->consumed); /* stop at the end-of-file mark */
     size_t n = avail < len ? avail : len;
+    const uint8_t *nl = memchr(s->in + s->in_head, '\n', n);
+    if (nl)
+        n = (size_t)(nl - (s->in + s->in_head)) + 1; /* at most one line */
     memcpy(buf, s->in + s->in_head, n);
     s->in_head += n;
+    s->consumed += n;
     if (s->in_head == s->in_tail)
         s->in_head = s->in_tail = 0;
     return (int64_t)n;
@@ -116,41 +124,14 @@ static int32_t host_is_terminal(void *userdata, int32_t fd) {
     return s->is_terminal && fd >= 0 && fd <= 2;
 }
 
-/*
- * Workaround: the C API has no way to tell the guest the terminal size (the core answers
- * TIOCGWINSZ with a fixed 24x80). So this host takes over ioctl and answers the three
- * requests the core knows for fds 0..2 itself, with the size JavaScript set. Limitation:
- * it cannot see the guest's fd table, so it treats fds 0..2 as the console even after a
- * guest dup2()s something else onto them, and other fds get ENOTTY.
- */
-static int64_t host_ioctl(void *userdata, friscy_guest *guest, uint64_t number, const uint64_t *args) {
+static int32_t host_terminal_size(void *userdata, int32_t fd, uint16_t *rows, uint16_t *cols) {
     session *s = userdata;
-    (void)number;
-    int64_t fd = (int64_t)args[0];
-    uint64_t request = args[1] & 0xffffffffu, arg = args[2];
-    if (fd < 0 || fd > 2 || !s->is_terminal)
-        return -ENOTTY;
-    switch (request) {
-    case TIOCGWINSZ: {
-        uint8_t ws[8] = {(uint8_t)s->rows, (uint8_t)(s->rows >> 8), (uint8_t)s->cols,
-                         (uint8_t)(s->cols >> 8), 0, 0, 0, 0};
-        return friscy_guest_write_memory(guest, arg, ws, sizeof ws) == FRISCY_OK ? 0 : -EFAULT;
-    }
-    case TCGETS: { /* the same termios bytes the core reports */
-        uint8_t t[36] = {0};
-        const uint32_t flags[4] = {0x0500, 0x0005, 0x00bf, 0x8a3b};
-        memcpy(t, flags, sizeof flags);
-        const uint8_t cc[7] = {3, 0x1c, 0x7f, 0x15, 4, 0, 1};
-        memcpy(t + 17, cc, sizeof cc);
-        return friscy_guest_write_memory(guest, arg, t, sizeof t) == FRISCY_OK ? 0 : -EFAULT;
-    }
-    case TIOCGPGRP: {
-        const uint8_t one[4] = {1, 0, 0, 0};
-        return friscy_guest_write_memory(guest, arg, one, sizeof one) == FRISCY_OK ? 0 : -EFAULT;
-    }
-    default:
-        return -EINVAL;
-    }
+    (void)fd;
+    if (!s->is_terminal)
+        return -1;
+    *rows = s->rows; /* what JavaScript last set from xterm.js (fw_set_terminal) */
+    *cols = s->cols;
+    return 0;
 }
 
 /* ---- The API JavaScript calls ---- */
@@ -167,12 +148,13 @@ static const char **split_strings(const char *block, size_t count) {
     return v;
 }
 
-/* Create a machine running the static riscv64 ELF elf[0..len). argv/env are blocks of
- * argc/envc NUL-terminated strings. Returns the session, or 0 (see fw_error). */
-EMSCRIPTEN_KEEPALIVE session *fw_new_from_elf(const uint8_t *elf, size_t len, const char *argv_block,
-                                              size_t argc, const char *env_block, size_t envc,
-                                              uint32_t memory_mib, uint32_t flags, uint32_t seed_lo,
-                                              uint32_t seed_hi) {
+/* Create a session: from the static riscv64 ELF bytes[0..len) (program NULL), or from the
+ * root file-system tar bytes[0..len), running `program` from it (searched on the guest's
+ * PATH without a '/'). argv/env are blocks of argc/envc NUL-terminated strings. Returns
+ * the session, or 0 (see fw_error). */
+static session *new_session(const uint8_t *bytes, size_t len, const char *program, const char *argv_block,
+                            size_t argc, const char *env_block, size_t envc, uint32_t memory_mib,
+                            uint32_t flags, uint32_t seed_lo, uint32_t seed_hi) {
     session *s = calloc(1, sizeof *s);
     const char **argv = split_strings(argv_block, argc);
     const char **envp = split_strings(env_block, envc);
@@ -204,36 +186,38 @@ EMSCRIPTEN_KEEPALIVE session *fw_new_from_elf(const uint8_t *elf, size_t len, co
     io.clock = host_clock;
     io.entropy = host_entropy;
     io.is_terminal = host_is_terminal;
+    io.terminal_size = host_terminal_size;
 
-    friscy_result r = friscy_machine_new_from_elf(&cfg, elf, len, &io, &s->machine);
+    friscy_result r = program ? friscy_machine_new_from_rootfs(&cfg, bytes, len, program, &io, &s->machine)
+                              : friscy_machine_new_from_elf(&cfg, bytes, len, &io, &s->machine);
     free(argv); /* the machine copied the strings */
     free(envp);
     if (r != FRISCY_OK) {
-        set_error("cannot load the program", r, NULL);
+        set_error(program ? "cannot boot the root file system" : "cannot load the program", r, NULL);
         free(s);
         return 0;
     }
-    friscy_machine_set_syscall_handler(s->machine, SYS_IOCTL, host_ioctl, s);
     return s;
 }
 
-/* Whether this build can boot a root file-system tar; JavaScript checks it before
- * fetching an image. */
-EMSCRIPTEN_KEEPALIVE int fw_has_rootfs(void) { return 0; }
+EMSCRIPTEN_KEEPALIVE session *fw_new_from_elf(const uint8_t *elf, size_t len, const char *argv_block,
+                                              size_t argc, const char *env_block, size_t envc,
+                                              uint32_t memory_mib, uint32_t flags, uint32_t seed_lo,
+                                              uint32_t seed_hi) {
+    return new_session(elf, len, NULL, argv_block, argc, env_block, envc, memory_mib, flags, seed_lo, seed_hi);
+}
 
-/* Create a machine that boots from a root file-system tar (tar[0..len)) and runs argv[0]
- * from it. Placeholder with the final signature: the C API has no rootfs constructor yet,
- * so this always fails with a message; when it gains one, only this function (and
- * fw_has_rootfs) change. */
+/* Boot the root file-system tar tar[0..len) (copied) and run argv[0] from it. */
 EMSCRIPTEN_KEEPALIVE session *fw_new_from_rootfs(const uint8_t *tar, size_t len, const char *argv_block,
                                                  size_t argc, const char *env_block, size_t envc,
                                                  uint32_t memory_mib, uint32_t flags, uint32_t seed_lo,
                                                  uint32_t seed_hi) {
-    (void)tar, (void)len, (void)argv_block, (void)argc, (void)env_block, (void)envc;
-    (void)memory_mib, (void)flags, (void)seed_lo, (void)seed_hi;
-    strcpy(error_text, "this build of libfriscy cannot boot a root file system yet "
-                       "(the C API has no rootfs constructor)");
-    return 0;
+    if (argc == 0) {
+        strcpy(error_text, "no program to run (empty argv)");
+        return 0;
+    }
+    return new_session(tar, len, argv_block, argv_block, argc, env_block, envc, memory_mib, flags, seed_lo,
+                       seed_hi);
 }
 
 EMSCRIPTEN_KEEPALIVE void fw_free(session *s) {
@@ -292,13 +276,43 @@ EMSCRIPTEN_KEEPALIVE int fw_push_stdin(session *s, const uint8_t *data, size_t l
     return 0;
 }
 
+/* One end of file (Ctrl-D at the start of a line): once the bytes queued so far are
+ * read, one guest read returns 0; later input is read normally. */
+EMSCRIPTEN_KEEPALIVE void fw_push_eof(session *s) {
+    uint64_t at = s->consumed + (s->in_tail - s->in_head);
+    if (s->eof_count > 0 && s->eof_at != at)
+        return; /* one pending mark position at a time; a second one elsewhere is dropped */
+    s->eof_at = at;
+    s->eof_count++;
+}
+
 /* End of input: once the queue is drained, guest reads return 0. */
 EMSCRIPTEN_KEEPALIVE void fw_close_stdin(session *s) { s->stdin_closed = 1; }
 
-/* Bytes of stdin queued but not yet read by the guest. */
-EMSCRIPTEN_KEEPALIVE size_t fw_stdin_queued(session *s) { return s->in_tail - s->in_head; }
+/* Bytes of stdin queued but not yet read by the guest, plus pending end-of-file marks
+ * (0: a guest read would wait). */
+EMSCRIPTEN_KEEPALIVE size_t fw_stdin_queued(session *s) { return s->in_tail - s->in_head + s->eof_count; }
 
-/* Console fds 0..2 are a terminal of rows x cols (is_terminal 0: a pipe, no size). */
+/* The termios local flags the guest set (FRISCY_CONSOLE_*), or -1 on an error. Only
+ * between runs (JavaScript calls it while handling a key). */
+EMSCRIPTEN_KEEPALIVE int fw_console_mode(session *s) {
+    uint32_t lflag = 0;
+    friscy_result r = friscy_machine_console_mode(s->machine, &lflag);
+    if (r != FRISCY_OK) {
+        set_error("console mode", r, s->machine);
+        return -1;
+    }
+    return (int)lflag;
+}
+
+/* Send `signal` to guest process `pid` (0: the console's foreground process group, as
+ * Ctrl-C does with SIGINT). Returns the friscy_result (0: sent; 500, FRISCY_ERR_NOT_FOUND: no such process). */
+EMSCRIPTEN_KEEPALIVE int fw_signal(session *s, int pid, int signal) {
+    return (int)friscy_machine_signal(s->machine, pid, signal);
+}
+
+/* Console fds 0..2 are a terminal of rows x cols (is_terminal 0: a pipe, no size). A
+ * resize only changes what the next TIOCGWINSZ answers (no SIGWINCH). */
 EMSCRIPTEN_KEEPALIVE void fw_set_terminal(session *s, int is_terminal, uint32_t rows, uint32_t cols) {
     s->is_terminal = is_terminal != 0;
     s->rows = (uint16_t)(rows ? rows : 24);

@@ -1,15 +1,16 @@
-// main.js: the web terminal page: fetches libfriscy's wasm and a guest (with progress), runs it under xterm.js in budgeted slices, feeds keys to stdin.
+// main.js: the web terminal page: fetches libfriscy's wasm and a root file system (or a static ELF) with progress, runs the guest under xterm.js in budgeted slices through a line discipline.
 import { Terminal } from './node_modules/@xterm/xterm/lib/xterm.mjs';
 import { FitAddon } from './node_modules/@xterm/addon-fit/lib/addon-fit.mjs';
-import { loadFriscy } from './friscy-session.mjs';
+import { loadFriscy, LineDiscipline, onlcr, DEFAULT_ENV } from './friscy-session.mjs';
 
 /** Defaults; each can be overridden by a query parameter of the same name. */
 const CONFIG = {
   wasm: 'build/friscy.wasm',
-  elf: 'build/calc',     // a static riscv64 ELF to run
-  image: null,           // a root file-system tar (needs a libfriscy with rootfs support)
-  memoryMiB: 32,         // guest address space (allocated up front: it costs page memory and load time)
-  cmd: '/bin/sh',        // what to run from a root file system
+  image: 'build/rootfs.tar', // a root file-system tar to boot (the default)
+  cmd: 'sh',             // what to run from it (searched on PATH), with its arguments from &arg= (default -i)
+  elf: null,             // instead: a static riscv64 ELF to run (?elf=build/calc: the calculator)
+  memoryMiB: null,       // guest address space (allocated up front: it costs page memory and load
+                         // time); default 256 for a root file system, 32 for a static ELF
   budget: 250_000,       // instructions per friscy_machine_run call
   sliceMs: 12,           // longest stretch of guest work before the page gets a turn
 };
@@ -17,13 +18,16 @@ const CONFIG = {
 const params = new URLSearchParams(location.search);
 const config = { ...CONFIG };
 for (const key of Object.keys(CONFIG)) {
-  if (params.has(key)) config[key] = typeof CONFIG[key] === 'number' ? Number(params.get(key)) : params.get(key);
+  if (params.has(key)) config[key] = key === 'memoryMiB' || typeof CONFIG[key] === 'number' ? Number(params.get(key)) : params.get(key);
 }
+if (config.elf) config.image = null;
+config.memoryMiB ??= config.image ? 256 : 32;
 const programName = (config.image ? config.cmd : config.elf).split('/').pop();
-const args = [programName, ...params.getAll('arg')];
+const args = params.has('arg') ? params.getAll('arg') : config.image && config.cmd === 'sh' ? ['-i'] : [];
+/** A shell's environment: busybox ash edits lines itself when TERM is set and stdin is a terminal. */
+const env = [...DEFAULT_ENV, 'PS1=$ '];
 
 const $ = (id) => document.getElementById(id);
-const encoder = new TextEncoder();
 
 /** State for tests and the curious: window.friscyDemo. */
 const demo = {
@@ -31,6 +35,7 @@ const demo = {
   promptAtMs: null,  // performance.now() when the guest first waited for input
   marks: { scriptStart: performance.now() }, // performance.now() at each loading step
   exitStatus: null,
+  wasmHeapBytes: null, // the wasm memory's size once the machine exists (guest memory is in it)
   get rows() { return term.rows; },
   get cols() { return term.cols; },
   screenText: () => {
@@ -48,7 +53,7 @@ function setStatus(text, state) {
 }
 
 const term = new Terminal({
-  convertEol: true, // the console has no line discipline: do ONLCR here
+  convertEol: false, // output goes through onlcr() (the line discipline's OPOST|ONLCR)
   cursorBlink: true,
   fontFamily: 'DejaVu Sans Mono, Liberation Mono, monospace',
   fontSize: 15,
@@ -108,19 +113,23 @@ function fail(message) {
 }
 
 let machine = null;
+let discipline = null;
 
 /** Create the machine (from the ELF, or from the rootfs tar) and run it until it ends. */
 async function runProgram(friscy, bytes) {
   const options = {
-    argv: args,
+    argv: [programName, ...args],
+    env,
     memoryMiB: config.memoryMiB,
     terminal: { rows: term.rows, cols: term.cols },
-    onOutput: (fd, data) => term.write(data),
+    onOutput: (fd, data) => term.write(onlcr(data)),
   };
   machine = config.image
-    ? friscy.newMachineFromRootfs(bytes, { ...options, argv: [config.cmd, ...params.getAll('arg')] })
+    ? friscy.newMachineFromRootfs(bytes, { ...options, argv: [config.cmd, ...args] })
     : friscy.newMachine(bytes, options);
+  discipline = new LineDiscipline(machine, (data) => term.write(data));
   demo.marks.machineCreated ??= performance.now();
+  demo.wasmHeapBytes = friscy.module.HEAPU8.length;
   setStatus(`running ${programName}`, 'running');
   const stop = await machine.start({
     budget: config.budget,
@@ -134,6 +143,7 @@ async function runProgram(friscy, bytes) {
   const instructions = machine.instructions;
   machine.free();
   machine = null;
+  discipline = null;
   let how;
   if (stop.name === 'EXITED') how = `exited with status ${stop.exitStatus}`;
   else if (stop.name === 'SIGNALED') how = `killed by signal ${stop.signal}`;
@@ -149,31 +159,20 @@ async function main() {
   try {
     setStatus('loading libfriscy', 'loading');
     demo.marks.terminalReady = performance.now();
-    // The program is fetched together with the library; a root file system only once the
-    // library has said it can boot one.
-    const [wasm, program] = await fetchWithProgress(config.image
-      ? [[config.wasm, 'libfriscy']]
-      : [[config.wasm, 'libfriscy'], [config.elf, 'program']]);
+    // The library and the program (a root file system or an ELF) load together.
+    const [wasm, bytes] = await fetchWithProgress([
+      [config.wasm, 'libfriscy'],
+      config.image ? [config.image, 'root file system'] : [config.elf, 'program'],
+    ]);
     demo.marks.fetched = performance.now();
     const friscy = await loadFriscy(window.createFriscy, wasm);
     demo.marks.wasmReady = performance.now();
-    $('info').textContent = `libfriscy ${friscy.version} (${(wasm.length / 1024).toFixed(0)} KiB wasm)`;
+    $('info').textContent = `libfriscy ${friscy.version} (${(wasm.length / 1024).toFixed(0)} KiB wasm)` +
+      (config.image ? `, ${config.image} ${(bytes.length / 2 ** 20).toFixed(1)} MiB, ${config.memoryMiB} MiB guest memory` : '');
 
-    let bytes = program;
-    if (config.image) {
-      if (!friscy.hasRootfs) {
-        fail(`Cannot boot ${config.image}: this build of libfriscy runs single static programs only.\n` +
-             'Booting a root file system (a container\'s shell) needs the VFS support that is\n' +
-             'still being built: the C API has no rootfs constructor yet.\n' +
-             'Open the page without ?image= for the calculator demo.');
-        return;
-      }
-      [bytes] = await fetchWithProgress([[config.image, 'root file system']]);
-      demo.marks.imageFetched = performance.now();
-    }
     term.onData((data) => {
       if (machine) {
-        machine.pushStdin(encoder.encode(data));
+        discipline.input(data);
         if (demo.state === 'waiting-input') setStatus(`running ${programName}`, 'running');
       } else if (data === '\r') {
         term.write('\r\n');

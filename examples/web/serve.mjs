@@ -41,10 +41,18 @@ export function startServer(root, port = 0) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
+    // no-cache + ETag: the browser keeps a copy (the rootfs tar is big) but asks each time
+    // whether it is still current; an unchanged file costs a 304 and no body.
+    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag, 'cache-control': 'no-cache' }).end();
+      return;
+    }
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': st.size,
       'cache-control': 'no-cache',
+      etag,
     });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define LINE_MAX_LEN 256
@@ -430,8 +431,28 @@ static int read_line(char *buf) {
     }
 }
 
+/* The terminal's mode before raw mode, restored at exit. */
+static struct termios saved_mode;
+
+static void restore_mode(void) { tcsetattr(0, TCSAFLUSH, &saved_mode); }
+
+/* This program edits its own lines: ask the terminal for raw input without echo (as
+ * shells with line editing do), so the host's line discipline passes keys straight on. */
+static void raw_mode(void) {
+    if (tcgetattr(0, &saved_mode) != 0)
+        return;
+    struct termios raw = saved_mode;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    if (tcsetattr(0, TCSAFLUSH, &raw) == 0)
+        atexit(restore_mode);
+}
+
 int main(void) {
     interactive = isatty(0);
+    if (interactive)
+        raw_mode();
     if (interactive)
         out("friscy calc: a RISC-V Linux program running in libfriscy. Type 'help'.\n");
     char line[LINE_MAX_LEN + 1];

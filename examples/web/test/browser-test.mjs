@@ -1,4 +1,4 @@
-// browser-test.mjs: loads the web terminal in headless Debian chromium (playwright-core), types 6*7 at the calculator, expects 42; saves a screenshot.
+// browser-test.mjs: loads the web terminal in headless Debian chromium (playwright-core): boots the rootfs, types ls / and echo $((6*7)) at busybox sh, then the calculator demo; saves a screenshot.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,69 +35,100 @@ try {
   });
   const page = browser.pages()[0] ?? await browser.newPage();
   const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const watch = (p) => {
+    p.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    p.on('pageerror', (e) => consoleErrors.push(String(e)));
+    return p;
+  };
+  watch(page);
 
-  // 1. The calculator demo: load, wait for the prompt, type, read the terminal.
-  await page.goto(`${base}/index.html`);
-  await page.waitForFunction(() => window.friscyDemo?.state === 'waiting-input' || window.friscyDemo?.state === 'error',
-    null, { timeout: TIMEOUT });
-  const timing = await page.evaluate(() => ({
-    promptAtMs: window.friscyDemo.promptAtMs,
-    marks: window.friscyDemo.marks,
-    screen: window.friscyDemo.screenText(),
-    state: window.friscyDemo.state,
-    compatMode: document.compatMode,
-  }));
+  /** Load `url` in `page` and wait until the guest waits for input; returns timing and screen. */
+  async function loadToPrompt(page, url) {
+    await page.goto(url);
+    await page.waitForFunction(() => window.friscyDemo?.state === 'waiting-input' || window.friscyDemo?.state === 'error',
+      null, { timeout: TIMEOUT });
+    return page.evaluate(() => ({
+      promptAtMs: window.friscyDemo.promptAtMs,
+      marks: window.friscyDemo.marks,
+      screen: window.friscyDemo.screenText(),
+      state: window.friscyDemo.state,
+      heapMiB: window.friscyDemo.wasmHeapBytes / 2 ** 20,
+      compatMode: document.compatMode,
+    }));
+  }
+  const describe = (t) => `${t.promptAtMs.toFixed(0)} ms, wasm memory ${t.heapMiB?.toFixed(0)} MiB (${Object.entries(t.marks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})`;
+  const screenOf = (p) => p.evaluate(() => window.friscyDemo.screenText());
+  const waitScreen = (p, re) => p.waitForFunction((src) => new RegExp(src).test(window.friscyDemo.screenText()),
+    re.source, { timeout: TIMEOUT }).catch(() => {});
+
+  // 1. The default page: boot the rootfs, get busybox sh's prompt, run two commands.
+  const timing = await loadToPrompt(page, `${base}/index.html`);
   check(timing.compatMode === 'CSS1Compat', 'the page renders in standards mode');
-  check(timing.state === 'waiting-input', 'page shows the guest prompt', timing.screen);
-  check(/\$ ?$/.test(timing.screen), 'terminal ends with the prompt "$ "', timing.screen);
-  console.log(`load to prompt: ${timing.promptAtMs.toFixed(0)} ms (${Object.entries(timing.marks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})`);
+  check(timing.state === 'waiting-input', 'the page boots the rootfs and the shell waits for input', timing.screen);
+  check(/\$ $/.test(timing.screen), 'terminal ends with the shell prompt "$ "', timing.screen);
+  console.log(`load to shell prompt (rootfs not cached): ${describe(timing)}`);
+  check(await page.evaluate(() => document.activeElement?.closest('#terminal') !== null), 'the terminal has the keyboard focus');
 
-  await page.click('#terminal');
-  await page.keyboard.type('6*7');
+  await page.keyboard.type('ls /');
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => /\n42\n\$ ?$/.test(window.friscyDemo.screenText()), null, { timeout: TIMEOUT })
-    .catch(() => {});
-  let screen = await page.evaluate(() => window.friscyDemo.screenText());
-  check(/\$ 6\*7\n42\n\$ ?$/.test(screen), 'typing 6*7 Enter shows 42 and a new prompt', screen);
-
-  // Line editing through the real key path: Backspace and history (Up).
-  await page.keyboard.type('2+3x');
-  await page.keyboard.press('Backspace');
+  await waitScreen(page, /\n\$ $/);
+  await page.keyboard.type('echo $((6*7))');
   await page.keyboard.press('Enter');
-  await page.keyboard.press('ArrowUp');
-  await page.keyboard.type('*10');
-  await page.keyboard.press('Enter');
-  await page.keyboard.type('size');
-  await page.keyboard.press('Enter');
-  await page.waitForFunction(() => /columns\n\$ ?$/.test(window.friscyDemo.screenText()), null, { timeout: TIMEOUT })
-    .catch(() => {});
-  screen = await page.evaluate(() => window.friscyDemo.screenText());
-  const size = await page.evaluate(() => [window.friscyDemo.rows, window.friscyDemo.cols]);
-  check(/\$ 2\+3\n5\n/.test(screen), 'Backspace edits the line (2+3x<BS> -> 5)', screen);
-  check(/\$ 2\+3\*10\n32\n/.test(screen), 'Up recalls the last line (2+3*10 -> 32)', screen);
-  check(screen.includes(`${size[0]} rows x ${size[1]} columns`), `the guest sees the terminal size (${size[0]}x${size[1]})`, screen);
-
+  await waitScreen(page, /\n42\n\$ $/);
+  let screen = await screenOf(page);
+  const listing = screen.split('$ ls /')[1]?.split('$ echo')[0] ?? '';
+  check(/\busr\b/.test(listing) && /\betc\b/.test(listing) && /\bbin\b/.test(listing), 'ls / lists the rootfs (bin, etc, usr)', screen);
+  check(/\$ echo \$\(\(6\*7\)\)\n42\n\$ $/.test(screen), 'echo $((6*7)) prints 42 and a new prompt', screen);
   mkdirSync(BUILD, { recursive: true });
   await page.screenshot({ path: join(BUILD, 'screenshot.png') });
   console.log(`screenshot: ${join(BUILD, 'screenshot.png')}`);
 
-  // Ctrl-D ends the program; the page reports the exit.
-  await page.keyboard.press('Control+d');
-  await page.waitForFunction(() => window.friscyDemo.state === 'exited', null, { timeout: TIMEOUT }).catch(() => {});
-  const exited = await page.evaluate(() => [window.friscyDemo.state, window.friscyDemo.exitStatus]);
-  check(exited[0] === 'exited' && exited[1] === 0, 'Ctrl-D exits the guest with status 0', String(exited));
+  // Ctrl-C interrupts a foreground program (cat, in canonical mode) and the shell prompts again.
+  await page.keyboard.type('cat');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.friscyDemo.state === 'waiting-input', null, { timeout: TIMEOUT });
+  await page.keyboard.type('typed');
+  await page.keyboard.press('Control+c');
+  await waitScreen(page, /\$ cat\ntyped\^C\n?\$ $/);
+  screen = await screenOf(page);
+  check(/\$ cat\ntyped\^C\n?\$ $/.test(screen), 'cat echoes in canonical mode; Ctrl-C ends it and the prompt returns', screen.slice(-200));
+
+  // 2. The same page again in the same browser: the rootfs comes from the HTTP cache (304).
+  const page2 = watch(await browser.newPage());
+  const cached = await loadToPrompt(page2, `${base}/index.html`);
+  check(cached.state === 'waiting-input' && /\$ $/.test(cached.screen), 'second load (rootfs in the browser cache) reaches the prompt', cached.screen);
+  console.log(`load to shell prompt (rootfs cached): ${describe(cached)}`);
+  await page2.close();
+
+  // 3. The calculator demo (?elf=): prompt, 6*7, line editing, terminal size, Ctrl-D.
+  const page3 = watch(await browser.newPage());
+  const calc = await loadToPrompt(page3, `${base}/index.html?elf=build/calc`);
+  check(calc.state === 'waiting-input' && /\$ ?$/.test(calc.screen), 'calculator demo (?elf=build/calc) shows its prompt', calc.screen);
+  console.log(`load to calculator prompt: ${describe(calc)}`);
+  await page3.click('#terminal');
+  await page3.keyboard.type('6*7');
+  await page3.keyboard.press('Enter');
+  await page3.keyboard.type('2+3x');
+  await page3.keyboard.press('Backspace');
+  await page3.keyboard.press('Enter');
+  await page3.keyboard.press('ArrowUp');
+  await page3.keyboard.type('*10');
+  await page3.keyboard.press('Enter');
+  await page3.keyboard.type('size');
+  await page3.keyboard.press('Enter');
+  await waitScreen(page3, /columns\n\$ ?$/);
+  screen = await screenOf(page3);
+  const size = await page3.evaluate(() => [window.friscyDemo.rows, window.friscyDemo.cols]);
+  check(/\$ 6\*7\n42\n/.test(screen), 'calc: 6*7 -> 42', screen);
+  check(/\$ 2\+3\n5\n/.test(screen) && /\$ 2\+3\*10\n32\n/.test(screen), 'calc: Backspace and Up (history) edit lines', screen);
+  check(screen.includes(`${size[0]} rows x ${size[1]} columns`), `calc sees the terminal size (${size[0]}x${size[1]})`, screen);
+  await page3.keyboard.press('Control+d');
+  await page3.waitForFunction(() => window.friscyDemo.state === 'exited', null, { timeout: TIMEOUT }).catch(() => {});
+  const exited = await page3.evaluate(() => [window.friscyDemo.state, window.friscyDemo.exitStatus]);
+  check(exited[0] === 'exited' && exited[1] === 0, 'calc: Ctrl-D exits with status 0', String(exited));
   check(consoleErrors.length === 0, 'no errors in the page console', consoleErrors.join('\n'));
 
-  // 2. ?image= with a library that cannot boot a rootfs yet: a clear message, no crash.
-  const page2 = await browser.newPage();
-  await page2.goto(`${base}/index.html?image=rootfs.tar`);
-  await page2.waitForFunction(() => window.friscyDemo?.state === 'error', null, { timeout: TIMEOUT }).catch(() => {});
-  const msg = await page2.evaluate(() => window.friscyDemo.screenText());
-  check(/Cannot boot rootfs\.tar/.test(msg) && /rootfs constructor/.test(msg), '?image= explains that rootfs images are not supported yet', msg);
-
-  writeFileSync(join(BUILD, 'browser-timing.json'), JSON.stringify({ loadToPromptMs: timing.promptAtMs, marks: timing.marks }) + '\n');
+  writeFileSync(join(BUILD, 'browser-timing.json'), JSON.stringify({ loadToPromptMs: timing.promptAtMs, cachedLoadToPromptMs: cached.promptAtMs, calcLoadToPromptMs: calc.promptAtMs, marks: timing.marks, cachedMarks: cached.marks }) + '\n');
 } catch (e) {
   check(false, 'browser test ran', String(e.stack ?? e));
 } finally {
