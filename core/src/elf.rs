@@ -122,6 +122,10 @@ impl<'a> Elf<'a> {
         if phnum == 0 {
             return Err(ElfError::Malformed("no program headers"));
         }
+        // With RVC, instructions are 2-byte aligned and the hart cannot hold an odd pc.
+        if entry % 2 != 0 {
+            return Err(ElfError::Malformed("entry point not 2-byte aligned"));
+        }
         if phentsize as usize != PHDR_SIZE {
             return Err(ElfError::Malformed("unexpected program header size"));
         }
@@ -327,6 +331,17 @@ mod tests {
             Elf::parse(&header(EM_RISCV, ET_EXEC)[..100]),
             Err(ElfError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn rejects_odd_entry_point() {
+        // Found by fuzz/elf: an odd entry ran at an odd pc, whose decoded instruction
+        // shares a code-cache slot with the one at pc - 1.
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[24..32].copy_from_slice(&0x10079u64.to_le_bytes());
+        assert!(matches!(Elf::parse(&h), Err(ElfError::Malformed(_))));
+        h[24..32].copy_from_slice(&0x1007au64.to_le_bytes());
+        assert!(Elf::parse(&h).is_ok());
     }
 
     #[cfg(feature = "alloc")]

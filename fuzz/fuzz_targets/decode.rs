@@ -37,7 +37,8 @@ fn check_word(word: u32, pc: u64) {
     if full.op == Op::Illegal {
         assert_eq!(full, Insn::illegal(word | 3, 4));
     } else {
-        let encoded = isa::encode(&full).unwrap_or_else(|| panic!("{word:#010x}: {full:?} has no encoding"));
+        let encoded =
+            isa::encode(&full).unwrap_or_else(|| panic!("{word:#010x}: {full:?} has no encoding"));
         let again = isa::decode_word(encoded);
         assert_eq!(again, full, "{:#010x} -> {encoded:#010x}", word | 3);
     }
@@ -46,7 +47,11 @@ fn check_word(word: u32, pc: u64) {
         let compressed = isa::decode_compressed(half);
         assert_eq!(compressed.len, 2, "{half:#06x}");
         if half & 3 != 3 {
-            assert_eq!(isa::decode(u32::from(half)), compressed, "decode vs decode_compressed");
+            assert_eq!(
+                isa::decode(u32::from(half)),
+                compressed,
+                "decode vs decode_compressed"
+            );
         }
         disassemble(compressed, pc);
         if compressed.op == Op::Illegal {
@@ -58,7 +63,10 @@ fn check_word(word: u32, pc: u64) {
         let expansion = isa::decode_word(encoded);
         assert_eq!(
             expansion,
-            Insn { len: 4, ..compressed },
+            Insn {
+                len: 4,
+                ..compressed
+            },
             "{half:#06x} and its expansion {encoded:#010x} differ"
         );
     }
@@ -86,8 +94,16 @@ fn check_record(bytes: &[u8; 12]) {
         },
     };
     if let Some(word) = isa::encode(&insn) {
-        assert_eq!(word & 3, 3, "encode gave a compressed-looking word {word:#x}");
-        assert_eq!(isa::decode_word(word), insn, "encode({insn:?}) = {word:#010x}");
+        assert_eq!(
+            word & 3,
+            3,
+            "encode gave a compressed-looking word {word:#x}"
+        );
+        assert_eq!(
+            isa::decode_word(word),
+            insn,
+            "encode({insn:?}) = {word:#010x}"
+        );
     }
     disassemble(insn, 0x1000);
 }

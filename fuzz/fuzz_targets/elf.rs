@@ -134,15 +134,24 @@ fn exercise(file: &[u8]) {
     let elf = parsed.expect("loaded, so it parsed");
     let image = machine.image;
     let size = machine.mem.size();
-    assert!(image.start >= GUARD_SIZE, "image starts in the guard page: {image:x?}");
-    assert!(image.start <= image.end && image.end <= size, "image {image:x?} outside memory");
+    assert!(
+        image.start >= GUARD_SIZE,
+        "image starts in the guard page: {image:x?}"
+    );
+    assert!(
+        image.start <= image.end && image.end <= size,
+        "image {image:x?} outside memory"
+    );
     assert_eq!(machine.cpu.pc, image.entry);
     let sp = machine.cpu.x[2];
     assert!(sp % 16 == 0 && sp > image.end && sp < size, "sp {sp:#x}");
     check_process(&machine);
 
     // Each PT_LOAD's file bytes are where it asked, unless a later segment overlaps it.
-    let loads: Vec<_> = elf.program_headers().filter(|p| p.kind == PT_LOAD).collect();
+    let loads: Vec<_> = elf
+        .program_headers()
+        .filter(|p| p.kind == PT_LOAD)
+        .collect();
     for (i, ph) in loads.iter().enumerate() {
         let start = ph.vaddr.wrapping_add(image.bias);
         let overlapped = loads[i + 1..].iter().any(|later| {
@@ -153,7 +162,10 @@ fn exercise(file: &[u8]) {
             continue;
         }
         let want = &file[ph.offset as usize..(ph.offset + ph.filesz) as usize];
-        let have = machine.mem.slice(start, ph.filesz).expect("segment is in memory");
+        let have = machine
+            .mem
+            .slice(start, ph.filesz)
+            .expect("segment is in memory");
         assert!(want == have, "segment {i} at {start:#x} holds other bytes");
     }
 

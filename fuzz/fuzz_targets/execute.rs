@@ -49,17 +49,30 @@ fn regions(machine: &Machine) -> Vec<Region> {
 fuzz_target!(|input: Input| {
     let (mut one, mut one_host) = start(&input);
     let stop_one = drive(&mut one, &mut one_host, BUDGET, &[], 4);
-    assert!(one.cpu.instret <= BUDGET, "instret {} > budget", one.cpu.instret);
+    assert!(
+        one.cpu.instret <= BUDGET,
+        "instret {} > budget",
+        one.cpu.instret
+    );
 
     let (mut two, mut two_host) = start(&input);
     let stop_two = drive(&mut two, &mut two_host, BUDGET, &input.pieces, 4);
     assert_eq!(stop_one, stop_two, "split run stopped differently");
-    assert_eq!(one.cpu, two.cpu, "split run ended in a different hart state");
-    assert!(one.mem.as_bytes() == two.mem.as_bytes(), "split run left different memory");
+    assert_eq!(
+        one.cpu, two.cpu,
+        "split run ended in a different hart state"
+    );
+    assert!(
+        one.mem.as_bytes() == two.mem.as_bytes(),
+        "split run left different memory"
+    );
     assert_eq!(one.process.brk, two.process.brk);
     assert_eq!(regions(&one), regions(&two));
     assert_eq!(one.process.sigmask, two.process.sigmask);
-    assert_eq!(one_host.output, two_host.output, "split run wrote different output");
+    assert_eq!(
+        one_host.output, two_host.output,
+        "split run wrote different output"
+    );
     // A stopped machine stays stopped.
     if let StopReason::Exited { .. } | StopReason::Signaled { .. } = stop_one {
         assert_eq!(one.run(&mut one_host, 100), stop_one);

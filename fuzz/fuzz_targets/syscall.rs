@@ -73,7 +73,11 @@ fuzz_target!(|input: Input| {
                 continue;
             }
             StopReason::BudgetSpent | StopReason::HostStop => {
-                assert_eq!(cpu.pc, CODE_BASE + 4, "finished call must move past the ecall");
+                assert_eq!(
+                    cpu.pc,
+                    CODE_BASE + 4,
+                    "finished call must move past the ecall"
+                );
                 assert_eq!(cpu.instret, 1);
                 let result = cpu.x[10] as i64;
                 if number < CUSTOM_SYSCALL_BASE {
