@@ -3,7 +3,7 @@
 //! Every offset and size read from the file is checked against the file and the address
 //! space before use, so a malformed ELF gives an [`ElfError`], never a panic.
 
-use crate::mem::{Memory, PAGE_SIZE};
+use crate::mem::{Memory, GUARD_SIZE, PAGE_SIZE};
 
 const EM_RISCV: u16 = 243;
 const ET_EXEC: u16 = 2;
@@ -195,6 +195,10 @@ impl<'a> Elf<'a> {
             if ph.filesz > ph.memsz {
                 return Err(ElfError::Malformed("segment file size exceeds memory size"));
             }
+            // An empty segment maps nothing, so it must not place the image (e.g. at 0).
+            if ph.memsz == 0 {
+                continue;
+            }
             let end = ph.vaddr.checked_add(ph.memsz).ok_or(ElfError::TooBig)?;
             lo = lo.min(ph.vaddr & !(PAGE_SIZE - 1));
             hi = hi.max(end);
@@ -212,9 +216,11 @@ impl<'a> Elf<'a> {
     /// The memory they cover must already be zero (bss is not cleared again).
     pub fn load(&self, mem: &mut Memory, bias: u64) -> Result<LoadedImage, ElfError> {
         let (lo, hi, _) = self.load_extent()?;
-        let start = lo.checked_add(bias).ok_or(ElfError::TooBig)?;
-        let end = hi.checked_add(bias).ok_or(ElfError::TooBig)?;
-        if mem.slice(start, end - start).is_err() {
+        // `bias` may be "negative" (a PIE linked above where it is placed): wrap, like
+        // the per-segment addresses below, and check the relocated span instead.
+        let start = lo.wrapping_add(bias);
+        let end = start.checked_add(hi - lo).ok_or(ElfError::TooBig)?;
+        if start < GUARD_SIZE || mem.slice(start, end - start).is_err() {
             return Err(ElfError::TooBig);
         }
         let mut phdr = 0;
@@ -354,6 +360,47 @@ mod tests {
         assert_eq!(img.entry, 0x10078);
         assert_eq!(img.phdr, 0x10040);
         assert_eq!(img.end, 0x12000);
+        assert_eq!(mem.read_u8(0x10000).unwrap(), 0x7f);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn empty_segments_do_not_place_the_image() {
+        // Found by fuzz/elf: a lone PT_LOAD with memsz 0 at vaddr 0 "loaded" an image at
+        // 0..0, in the NULL page, and the heap started there.
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[80..88].copy_from_slice(&0u64.to_le_bytes());
+        h[96..104].copy_from_slice(&0u64.to_le_bytes());
+        h[104..112].copy_from_slice(&0u64.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        assert!(matches!(elf.load_extent(), Err(ElfError::Malformed(_))));
+        let mut mem = Memory::new(0x100000).unwrap();
+        assert!(elf.load(&mut mem, 0).is_err());
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn segments_never_load_into_the_guard_page() {
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[80..88].copy_from_slice(&0x800u64.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        assert_eq!(elf.load(&mut mem, 0).unwrap_err(), ElfError::TooBig);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn pie_linked_above_its_load_address_loads() {
+        // A PIE linked at 0x40000 and placed at 0x10000: the bias wraps below zero.
+        let mut h = header(EM_RISCV, ET_DYN);
+        h[80..88].copy_from_slice(&0x40000u64.to_le_bytes());
+        h[24..32].copy_from_slice(&0x40078u64.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        let bias = 0x10000u64.wrapping_sub(0x40000);
+        let img = elf.load(&mut mem, bias).unwrap();
+        assert_eq!((img.start, img.end, img.entry), (0x10000, 0x12000, 0x10078));
+        assert_eq!(img.phdr, 0x10040);
         assert_eq!(mem.read_u8(0x10000).unwrap(), 0x7f);
     }
 
