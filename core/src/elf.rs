@@ -258,8 +258,14 @@ impl<'a> Elf<'a> {
         if self.shentsize != 64 {
             return None;
         }
+        // Offset of section header `index`, if all 64 bytes of it are inside the file.
+        let section = |index: u64| -> Option<usize> {
+            let start = self.shoff.checked_add(index.checked_mul(64)?)?;
+            file_range(self.data, start, 64)?;
+            usize::try_from(start).ok()
+        };
         for i in 0..u64::from(self.shnum) {
-            let sh = self.shoff.checked_add(i * 64)? as usize;
+            let sh = section(i)?;
             let kind = u32_at(self.data, sh + 4)?;
             if kind != SHT_SYMTAB && kind != SHT_DYNSYM {
                 continue;
@@ -267,7 +273,7 @@ impl<'a> Elf<'a> {
             let offset = u64_at(self.data, sh + 24)?;
             let size = u64_at(self.data, sh + 32)?;
             let link = u64::from(u32_at(self.data, sh + 40)?);
-            let strtab_sh = self.shoff.checked_add(link.checked_mul(64)?)? as usize;
+            let strtab_sh = section(link)?;
             let str_off = u64_at(self.data, strtab_sh + 24)?;
             let str_size = u64_at(self.data, strtab_sh + 32)?;
             let strtab = file_range(self.data, str_off, str_size)?;
@@ -361,6 +367,27 @@ mod tests {
         assert_eq!(img.phdr, 0x10040);
         assert_eq!(img.end, 0x12000);
         assert_eq!(mem.read_u8(0x10000).unwrap(), 0x7f);
+    }
+
+    #[test]
+    fn symbol_lookup_survives_section_offsets_near_the_top() {
+        // Found by fuzz/elf: e_shoff near 2^64 overflowed `sh + 4` in `symbol`.
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[40..48].copy_from_slice(&(u64::MAX - 70).to_le_bytes());
+        h[58..60].copy_from_slice(&64u16.to_le_bytes());
+        h[60..62].copy_from_slice(&3u16.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        assert_eq!(elf.symbol(b"main"), None);
+        // A section header whose sh_link points past the end of the address range.
+        let mut file = h.to_vec();
+        let shoff = file.len() as u64;
+        file[40..48].copy_from_slice(&shoff.to_le_bytes());
+        file[60..62].copy_from_slice(&1u16.to_le_bytes());
+        let mut sh = [0u8; 64];
+        sh[4..8].copy_from_slice(&2u32.to_le_bytes()); // SHT_SYMTAB
+        sh[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+        file.extend_from_slice(&sh);
+        assert_eq!(Elf::parse(&file).unwrap().symbol(b"main"), None);
     }
 
     #[cfg(feature = "alloc")]

@@ -11,8 +11,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use friscy_core::elf::{Elf, PT_LOAD};
 use friscy_core::linux::ProcessConfig;
 use friscy_core::mem::GUARD_SIZE;
-use friscy_core::{Config, LoadError, Machine};
-use friscy_fuzz::{check_process, drive, ScriptedHost, MEMORY_SIZE};
+use friscy_core::{LoadError, Machine};
+use friscy_fuzz::{check_process, drive, fresh_memory, recycle, ScriptedHost};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
@@ -114,14 +114,11 @@ fn exercise(file: &[u8]) {
         assert_eq!(elf.program_headers().count(), usize::from(elf.phnum));
     }
 
-    let config = Config {
-        memory_size: MEMORY_SIZE,
-        process: ProcessConfig {
-            deterministic: true,
-            ..ProcessConfig::default()
-        },
+    let process = ProcessConfig {
+        deterministic: true,
+        ..ProcessConfig::default()
     };
-    let mut machine = Machine::new(config).expect("guest memory");
+    let mut machine = Machine::with_memory(fresh_memory(), process);
     let result = machine.load_elf(file, &[b"prog", b"arg"], &[b"HOME=/"]);
     match (&parsed, &result) {
         (Err(e), Err(LoadError::Elf(l))) => assert_eq!(e, l, "load_elf and parse disagree"),
@@ -129,6 +126,7 @@ fn exercise(file: &[u8]) {
         _ => {}
     }
     if result.is_err() {
+        recycle(machine);
         return;
     }
     let elf = parsed.expect("loaded, so it parsed");
@@ -171,6 +169,7 @@ fn exercise(file: &[u8]) {
 
     let mut host = ScriptedHost::new(&[]);
     drive(&mut machine, &mut host, 5_000, &[], 2);
+    recycle(machine);
 }
 
 fuzz_target!(|data: &[u8]| {

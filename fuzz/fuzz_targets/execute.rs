@@ -10,7 +10,7 @@
 use arbitrary::Arbitrary;
 use friscy_core::linux::Region;
 use friscy_core::{Machine, StopReason};
-use friscy_fuzz::{drive, machine_with_code, ScriptedHost, Value};
+use friscy_fuzz::{drive, machine_with_code, recycle, ScriptedHost, Value};
 use libfuzzer_sys::fuzz_target;
 
 const BUDGET: u64 = 10_000;
@@ -77,4 +77,6 @@ fuzz_target!(|input: Input| {
     if let StopReason::Exited { .. } | StopReason::Signaled { .. } = stop_one {
         assert_eq!(one.run(&mut one_host, 100), stop_one);
     }
+    recycle(one);
+    recycle(two);
 });

@@ -12,7 +12,7 @@ use arbitrary::Arbitrary;
 use friscy_core::linux::syscall_name;
 use friscy_core::StopReason;
 use friscy_fuzz::{
-    check_process, machine_with_code, ScriptedHost, Value, CODE_BASE, CUSTOM_SYSCALL_BASE,
+    check_process, machine_with_code, recycle, ScriptedHost, Value, CODE_BASE, CUSTOM_SYSCALL_BASE,
     DATA_BASE,
 };
 use libfuzzer_sys::fuzz_target;
@@ -92,18 +92,19 @@ fuzz_target!(|input: Input| {
                 }
                 assert_eq!(cpu.f, before.f, "FP registers changed by syscall {number}");
                 let _ = attempt;
-                return;
+                break;
             }
             StopReason::Exited { status } => {
                 assert!((0..=255).contains(&status));
                 assert!(matches!(number, 93 | 94), "exit from syscall {number}");
-                return;
+                break;
             }
             StopReason::Signaled { signal } => {
                 assert!((1..=64).contains(&signal));
-                return;
+                break;
             }
             other => panic!("syscall {number} stopped with {other:?}"),
         }
     }
+    recycle(machine);
 });

@@ -11,7 +11,7 @@ use arbitrary::Arbitrary;
 use friscy_core::mem::PAGE_SIZE;
 use friscy_core::{Machine, StopReason};
 use friscy_fuzz::{
-    check_process, heap_end, machine_with_code, stack_limit, ScriptedHost, CODE_BASE, DATA_BASE,
+    check_process, heap_end, machine_with_code, recycle, stack_limit, ScriptedHost, CODE_BASE, DATA_BASE,
     DATA_SIZE, MEMORY_SIZE,
 };
 use libfuzzer_sys::fuzz_target;
@@ -429,4 +429,5 @@ fuzz_target!(|input: Input| {
     for &call in input.calls.iter().take(64) {
         step(&mut machine, &mut host, &mut dirty, call);
     }
+    recycle(machine);
 });

@@ -3,6 +3,7 @@
 //! Every check here panics with a message naming the broken invariant, so libFuzzer
 //! records the input as a crash.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
@@ -11,7 +12,7 @@ use friscy_core::host::{Clock, Host, IoResult, Timespec};
 use friscy_core::isa::{self, Op};
 use friscy_core::linux::{ProcessConfig, Region};
 use friscy_core::mem::{Memory, GUARD_SIZE, PAGE_SIZE};
-use friscy_core::{Config, Machine, StopReason};
+use friscy_core::{Machine, StopReason};
 
 /// Guest memory of every fuzzed machine: small, so huge segments and mappings fail cleanly.
 pub const MEMORY_SIZE: u64 = 1 << 20;
@@ -87,18 +88,47 @@ pub fn machine_with_code(code: &[u8], deterministic: bool) -> Machine {
             flags: PF_RWX,
         }],
     );
-    let config = Config {
-        memory_size: MEMORY_SIZE,
-        process: ProcessConfig {
-            deterministic,
-            ..ProcessConfig::default()
-        },
+    let process = ProcessConfig {
+        deterministic,
+        ..ProcessConfig::default()
     };
-    let mut machine = Machine::new(config).expect("1 MiB guest memory");
+    let mut machine = Machine::with_memory(fresh_memory(), process);
     machine
         .load_elf(&elf, &[b"fuzz"], &[b"FUZZ=1"])
         .expect("the fuzz image loads");
     machine
+}
+
+thread_local! {
+    /// Guest memories of finished runs, kept so each run does not fault in 1 MiB of
+    /// fresh pages (page faults were most of the execute target's time).
+    static SPARE_MEMORY: RefCell<Vec<Memory>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A zeroed guest memory of [`MEMORY_SIZE`] bytes, reused when one is spare.
+pub fn fresh_memory() -> Memory {
+    match SPARE_MEMORY.with(|spare| spare.borrow_mut().pop()) {
+        Some(mut mem) => {
+            // The guard page cannot be written, so zeroing the rest restores a fresh state.
+            mem.zero(GUARD_SIZE, mem.size() - GUARD_SIZE)
+                .expect("whole memory");
+            mem
+        }
+        None => Memory::new(MEMORY_SIZE as usize).expect("1 MiB guest memory"),
+    }
+}
+
+/// Hand a finished machine's memory back for [`fresh_memory`].
+pub fn recycle(machine: Machine) {
+    let Machine { mem, .. } = machine;
+    if mem.size() == MEMORY_SIZE {
+        SPARE_MEMORY.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < 4 {
+                spare.push(mem);
+            }
+        });
+    }
 }
 
 /// A host whose every answer comes from a byte script (and is sane defaults once the
