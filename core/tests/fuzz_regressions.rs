@@ -135,3 +135,45 @@ fn mremap_to_huge_length_fails_cleanly() {
     assert_eq!(result, ENOMEM);
     assert_mappings_in_mmap_area(&machine);
 }
+
+/// A host whose console calls all fail with one fixed, possibly bogus, errno.
+struct FailingHost(i32);
+
+impl friscy_core::Host for FailingHost {
+    fn write(&mut self, _fd: i32, _data: &[u8]) -> friscy_core::IoResult {
+        friscy_core::IoResult::Error(self.0)
+    }
+    fn read(&mut self, _fd: i32, _buf: &mut [u8]) -> friscy_core::IoResult {
+        friscy_core::IoResult::Error(self.0)
+    }
+}
+
+/// fuzz target `syscall` (host errnos unrestricted): a host answering
+/// `IoResult::Error(e)` with `e` outside 1..=4095 puts `-e` in a0 unchanged. With
+/// `e = -100`, `read(0, buf, 10)` "returns" 100 — more bytes than the buffer holds, which
+/// libc trusts; with `e = 0` a failed write reads as "0 bytes written"; with `e = 5000`
+/// a0 is below -4095, which no errno can be.
+///
+/// Root cause (core/src/linux/mod.rs, `Sys::read`/`Sys::write`: `IoResult::Error(e) =>
+/// err(e)`): host errnos are passed through unchecked. Fix: map an errno outside
+/// 1..=4095 to EIO before negating it (one place: `err` or the `Stop::Errno` conversion).
+#[test]
+#[ignore = "fuzz finding: host errno outside 1..=4095 reaches the guest unchecked"]
+fn bogus_host_errnos_become_eio() {
+    const WRITE: u64 = 64;
+    const READ: u64 = 63;
+    const EIO: i64 = -5;
+    for bogus in [-100, 0, 5000, i32::MIN] {
+        let mut machine = fuzz_machine();
+        let buf = 0x1_8000;
+        for (number, fd) in [(READ, 0), (WRITE, 1)] {
+            machine.cpu.pc = CODE_BASE;
+            machine.cpu.x[17] = number;
+            machine.cpu.x[10..16].copy_from_slice(&[fd, buf, 10, 0, 0, 0]);
+            let stop = machine.run(&mut FailingHost(bogus), 1);
+            assert_eq!(stop, StopReason::BudgetSpent);
+            let result = machine.cpu.x[10] as i64;
+            assert_eq!(result, EIO, "syscall {number} with host errno {bogus}");
+        }
+    }
+}

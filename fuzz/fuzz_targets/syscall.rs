@@ -12,7 +12,7 @@ use arbitrary::Arbitrary;
 use friscy_core::linux::syscall_name;
 use friscy_core::StopReason;
 use friscy_fuzz::{
-    check_process, machine_with_code, recycle, ScriptedHost, Value, CODE_BASE, CUSTOM_SYSCALL_BASE,
+    check_process, known_bugs_enabled, machine_with_code, recycle, ScriptedHost, Value, CODE_BASE, CUSTOM_SYSCALL_BASE,
     DATA_BASE,
 };
 use libfuzzer_sys::fuzz_target;
@@ -41,6 +41,9 @@ struct Input {
     /// Written to the data area before the call (iovecs, sigactions, paths, …).
     memory_seed: Vec<u8>,
     host_script: Vec<u8>,
+    /// Let the host fail with any `i32` errno, not just 1..=4095 (a reported bug: the
+    /// core passes them through, so only with FRISCY_FUZZ_KNOWN_BUGS=1).
+    any_errno: bool,
     resumes: u8,
 }
 
@@ -58,6 +61,7 @@ fuzz_target!(|input: Input| {
         machine.cpu.x[10 + i] = arg.resolve();
     }
     let mut host = ScriptedHost::new(&input.host_script);
+    host.sane_errnos = !(input.any_errno && known_bugs_enabled());
     let before = machine.cpu.clone();
 
     for attempt in 0..=u32::from(input.resumes % 4) {
