@@ -12,8 +12,8 @@ use arbitrary::Arbitrary;
 use friscy_core::linux::syscall_name;
 use friscy_core::StopReason;
 use friscy_fuzz::{
-    check_process, known_bugs_enabled, machine_with_code, recycle, ScriptedHost, Value, CODE_BASE, CUSTOM_SYSCALL_BASE,
-    DATA_BASE,
+    check_process, known_bugs_enabled, machine_with_code, recycle, ScriptedHost, Value, CODE_BASE,
+    CUSTOM_SYSCALL_BASE, DATA_BASE,
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -11,8 +11,8 @@ use arbitrary::Arbitrary;
 use friscy_core::mem::PAGE_SIZE;
 use friscy_core::{Machine, StopReason};
 use friscy_fuzz::{
-    check_process, heap_end, machine_with_code, recycle, stack_limit, ScriptedHost, CODE_BASE, DATA_BASE,
-    DATA_SIZE, MEMORY_SIZE,
+    check_process, heap_end, machine_with_code, recycle, stack_limit, ScriptedHost, CODE_BASE,
+    DATA_BASE, DATA_SIZE, MEMORY_SIZE,
 };
 use libfuzzer_sys::fuzz_target;
 
