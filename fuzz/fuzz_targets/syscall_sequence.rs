@@ -11,8 +11,8 @@ use arbitrary::Arbitrary;
 use friscy_core::mem::PAGE_SIZE;
 use friscy_core::{Machine, StopReason};
 use friscy_fuzz::{
-    check_process, heap_end, machine_with_code, recycle, stack_limit, ScriptedHost, CODE_BASE,
-    DATA_BASE, DATA_SIZE, MEMORY_SIZE,
+    check_process, heap_end, known_bugs_enabled, machine_with_code, recycle, stack_limit,
+    ScriptedHost, CODE_BASE, DATA_BASE, DATA_SIZE, MEMORY_SIZE,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -231,6 +231,26 @@ fn syscall(
     None
 }
 
+/// Whether a `len`-byte gap exists among the mappings inside `floor..ceiling`.
+fn has_gap(machine: &Machine, floor: u64, ceiling: u64, len: u64) -> bool {
+    let mut at = floor;
+    for r in machine.process.maps.iter() {
+        if r.end <= at {
+            continue;
+        }
+        if r.start.min(ceiling).saturating_sub(at) >= len {
+            return true;
+        }
+        at = r.end;
+    }
+    ceiling.saturating_sub(at) >= len
+}
+
+/// Lowest address mmap may use now: above the image and the current heap.
+fn mmap_floor(machine: &Machine) -> u64 {
+    machine.process.mmap_min.max(heap_end(machine))
+}
+
 fn page_up(v: u64) -> u64 {
     v.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
 }
@@ -267,6 +287,20 @@ fn step(machine: &mut Machine, host: &mut ScriptedHost, dirty: &mut Dirty, call:
                 2 => 0x32,
                 _ => 0x100022,
             });
+            // When Linux would certainly succeed (given the same address-space limits).
+            let (floor, ceiling) = (mmap_floor(machine), machine.process.mmap_max);
+            let pages = page_up(len);
+            let must_succeed = len != 0
+                && len < MEMORY_SIZE
+                && match flags {
+                    // An unaligned hint: a reported bug (EINVAL), see fuzz_regressions.rs.
+                    0x22 => {
+                        (addr % PAGE_SIZE == 0 || known_bugs_enabled())
+                            && has_gap(machine, floor, ceiling, pages)
+                    }
+                    0x32 => addr % PAGE_SIZE == 0 && addr >= floor && addr + pages <= ceiling,
+                    _ => false,
+                };
             let Some(r) = syscall(
                 machine,
                 host,
@@ -275,9 +309,12 @@ fn step(machine: &mut Machine, host: &mut ScriptedHost, dirty: &mut Dirty, call:
             ) else {
                 return;
             };
+            assert!(
+                r >= 0 || !must_succeed,
+                "mmap({addr:#x}, {len:#x}, flags {flags:#x}) failed with {r} though it fits"
+            );
             if r >= 0 {
                 let r = r as u64;
-                let pages = page_up(len);
                 assert_eq!(r % PAGE_SIZE, 0, "mmap gave unaligned {r:#x}");
                 assert!(
                     machine.process.maps.covers(r, pages),
@@ -295,7 +332,19 @@ fn step(machine: &mut Machine, host: &mut ScriptedHost, dirty: &mut Dirty, call:
         Call::Munmap { addr, len } => {
             let addr = resolve(machine, addr);
             let len = len.get();
-            if let Some(0) = syscall(machine, host, MUNMAP, [addr, len, 0, 0, 0, 0]) {
+            let result = syscall(machine, host, MUNMAP, [addr, len, 0, 0, 0, 0]);
+            let valid = addr % PAGE_SIZE == 0
+                && len != 0
+                && addr.checked_add(page_up(len)).is_some()
+                && len < u64::MAX - PAGE_SIZE;
+            if valid && addr + page_up(len) <= MEMORY_SIZE {
+                // Linux unmaps whatever is there (possibly nothing) and answers 0.
+                assert!(
+                    matches!(result, Some(0) | None),
+                    "munmap({addr:#x}, {len:#x}) = {result:?}"
+                );
+            }
+            if let Some(0) = result {
                 assert!(
                     !machine.process.maps.overlaps(addr, page_up(len)),
                     "munmap {addr:#x}+{len:#x} left a mapping"
@@ -313,9 +362,24 @@ fn step(machine: &mut Machine, host: &mut ScriptedHost, dirty: &mut Dirty, call:
             let keep = page_up(old_len).min(page_up(new_len)).min(MEMORY_SIZE);
             let before = machine.mem.slice(addr, keep).map(<[u8]>::to_vec).ok();
             let args = [addr, old_len, new_len, u64::from(flags % 4), 0, 0];
+            // Shrinking (or keeping the size of) a mapped range always works on Linux.
+            let must_succeed = addr % PAGE_SIZE == 0
+                && old_len != 0
+                && new_len != 0
+                && flags % 4 != 2
+                // The same size: a reported bug (EINVAL), see fuzz_regressions.rs.
+                && (page_up(new_len) < page_up(old_len)
+                    || (page_up(new_len) == page_up(old_len) && known_bugs_enabled()))
+                && page_up(old_len) < MEMORY_SIZE
+                && machine.process.maps.covers(addr, page_up(old_len));
             let Some(r) = syscall(machine, host, MREMAP, args) else {
                 return;
             };
+            assert!(
+                !must_succeed || r == addr as i64,
+                "mremap({addr:#x}, {old_len:#x}, {new_len:#x}, {}) = {r}, expected {addr:#x}",
+                flags % 4
+            );
             if r >= 0 {
                 let r = r as u64;
                 let pages = page_up(new_len);
@@ -338,11 +402,16 @@ fn step(machine: &mut Machine, host: &mut ScriptedHost, dirty: &mut Dirty, call:
         Call::Brk { to } => {
             let want = to.map_or(0, |t| resolve(machine, t));
             let old_end = heap_end(machine);
+            let p = &machine.process;
+            let fits = want >= p.brk_start
+                && page_up(want) <= p.mmap_max
+                && (page_up(want) <= old_end || !p.maps.overlaps(old_end, page_up(want) - old_end));
             let Some(r) = syscall(machine, host, BRK, [want, 0, 0, 0, 0, 0]) else {
                 return;
             };
             let r = r as u64;
             assert_eq!(r, machine.process.brk, "brk result vs state");
+            assert!(!fits || r == want, "brk({want:#x}) refused though it fits");
             assert!(
                 r == brk_before || r == want,
                 "brk({want:#x}) moved {brk_before:#x} to {r:#x}"
