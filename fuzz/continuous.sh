@@ -47,7 +47,7 @@ while :; do
         cargo $toolchain fuzz run "$target" "$corpus" -- -max_total_time="$run_for" -timeout=10 \
             -rss_limit_mb=2048 -print_final_stats=1 $(dict_args "$target") \
             >"logs/$target.log" 2>&1 || echo "!!! $target crashed: see fuzz/logs/$target.log and fuzz/artifacts/$target/"
-        grep -E '^#[0-9]+ +DONE' "logs/$target.log" || true
+        grep -E '^#[0-9]+[[:space:]]+DONE' "logs/$target.log" || true
         if [ $((round % merge_every)) -eq 0 ]; then
             merged="corpus/.$target.merged"
             rm -rf "$merged" && mkdir -p "$merged"

@@ -31,7 +31,7 @@ for target in $targets; do
     echo "=== fuzz $target for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
     log="$work/$target.log"
     if cargo $toolchain fuzz run "$target" "$corpus" -- "${args[@]}" >"$log" 2>&1; then
-        grep -E '^#[0-9]+ +(INITED|DONE)' "$log" | sed 's/^/    /' || true
+        grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | sed 's/^/    /' || true
         grep -E 'stat::(number_of_executed_units|average_exec_per_sec)' "$log" | sed 's/^/    /' || true
     else
         echo "!!! $target FAILED"
