@@ -64,7 +64,7 @@ fuzz_target!(|input: Input| {
     host.sane_errnos = !(input.any_errno && known_bugs_enabled());
     let before = machine.cpu.clone();
 
-    for attempt in 0..=u32::from(input.resumes % 4) {
+    for _ in 0..=u32::from(input.resumes % 4) {
         let stop = machine.run(&mut host, 1);
         check_process(&machine);
         let cpu = &machine.cpu;
@@ -95,7 +95,6 @@ fuzz_target!(|input: Input| {
                     assert_eq!(cpu.x[r], before.x[r], "x{r} changed by syscall {number}");
                 }
                 assert_eq!(cpu.f, before.f, "FP registers changed by syscall {number}");
-                let _ = attempt;
                 break;
             }
             StopReason::Exited { status } => {
