@@ -142,7 +142,10 @@ fn exercise(file: &[u8]) {
     );
     assert_eq!(machine.cpu.pc, image.entry);
     let sp = machine.cpu.x[2];
-    assert!(sp % 16 == 0 && sp > image.end && sp < size, "sp {sp:#x}");
+    assert!(
+        sp.is_multiple_of(16) && sp > image.end && sp < size,
+        "sp {sp:#x}"
+    );
     check_process(&machine);
 
     // Each PT_LOAD's file bytes are where it asked, unless a later segment overlaps it.

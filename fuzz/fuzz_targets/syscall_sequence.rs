@@ -333,7 +333,7 @@ fn step(machine: &mut Machine, host: &mut ScriptedHost, dirty: &mut Dirty, call:
             let addr = resolve(machine, addr);
             let len = len.get();
             let result = syscall(machine, host, MUNMAP, [addr, len, 0, 0, 0, 0]);
-            let valid = addr % PAGE_SIZE == 0
+            let valid = addr.is_multiple_of(PAGE_SIZE)
                 && len != 0
                 && addr.checked_add(page_up(len)).is_some()
                 && len < u64::MAX - PAGE_SIZE;
@@ -363,7 +363,7 @@ fn step(machine: &mut Machine, host: &mut ScriptedHost, dirty: &mut Dirty, call:
             let before = machine.mem.slice(addr, keep).map(<[u8]>::to_vec).ok();
             let args = [addr, old_len, new_len, u64::from(flags % 4), 0, 0];
             // Shrinking (or keeping the size of) a mapped range always works on Linux.
-            let must_succeed = addr % PAGE_SIZE == 0
+            let must_succeed = addr.is_multiple_of(PAGE_SIZE)
                 && old_len != 0
                 && new_len != 0
                 && flags & 2 == 0

@@ -239,7 +239,7 @@ impl Host for ScriptedHost {
     fn entropy(&mut self, buf: &mut [u8]) -> bool {
         let fill = self.byte().unwrap_or(1);
         buf.fill(fill);
-        fill % 4 != 0
+        !fill.is_multiple_of(4)
     }
 
     fn is_terminal(&mut self, _fd: i32) -> bool {
