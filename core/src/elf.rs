@@ -3,7 +3,7 @@
 //! Every offset and size read from the file is checked against the file and the address
 //! space before use, so a malformed ELF gives an [`ElfError`], never a panic.
 
-use crate::mem::{Memory, PAGE_SIZE};
+use crate::mem::{Memory, GUARD_SIZE, PAGE_SIZE};
 
 const EM_RISCV: u16 = 243;
 const ET_EXEC: u16 = 2;
@@ -122,6 +122,10 @@ impl<'a> Elf<'a> {
         if phnum == 0 {
             return Err(ElfError::Malformed("no program headers"));
         }
+        // With RVC, instructions are 2-byte aligned and the hart cannot hold an odd pc.
+        if entry % 2 != 0 {
+            return Err(ElfError::Malformed("entry point not 2-byte aligned"));
+        }
         if phentsize as usize != PHDR_SIZE {
             return Err(ElfError::Malformed("unexpected program header size"));
         }
@@ -191,6 +195,10 @@ impl<'a> Elf<'a> {
             if ph.filesz > ph.memsz {
                 return Err(ElfError::Malformed("segment file size exceeds memory size"));
             }
+            // An empty segment maps nothing, so it must not place the image (e.g. at 0).
+            if ph.memsz == 0 {
+                continue;
+            }
             let end = ph.vaddr.checked_add(ph.memsz).ok_or(ElfError::TooBig)?;
             lo = lo.min(ph.vaddr & !(PAGE_SIZE - 1));
             hi = hi.max(end);
@@ -208,9 +216,11 @@ impl<'a> Elf<'a> {
     /// The memory they cover must already be zero (bss is not cleared again).
     pub fn load(&self, mem: &mut Memory, bias: u64) -> Result<LoadedImage, ElfError> {
         let (lo, hi, _) = self.load_extent()?;
-        let start = lo.checked_add(bias).ok_or(ElfError::TooBig)?;
-        let end = hi.checked_add(bias).ok_or(ElfError::TooBig)?;
-        if mem.slice(start, end - start).is_err() {
+        // `bias` may be "negative" (a PIE linked above where it is placed): wrap, like
+        // the per-segment addresses below, and check the relocated span instead.
+        let start = lo.wrapping_add(bias);
+        let end = start.checked_add(hi - lo).ok_or(ElfError::TooBig)?;
+        if start < GUARD_SIZE || mem.slice(start, end - start).is_err() {
             return Err(ElfError::TooBig);
         }
         let mut phdr = 0;
@@ -248,8 +258,14 @@ impl<'a> Elf<'a> {
         if self.shentsize != 64 {
             return None;
         }
+        // Offset of section header `index`, if all 64 bytes of it are inside the file.
+        let section = |index: u64| -> Option<usize> {
+            let start = self.shoff.checked_add(index.checked_mul(64)?)?;
+            file_range(self.data, start, 64)?;
+            usize::try_from(start).ok()
+        };
         for i in 0..u64::from(self.shnum) {
-            let sh = self.shoff.checked_add(i * 64)? as usize;
+            let sh = section(i)?;
             let kind = u32_at(self.data, sh + 4)?;
             if kind != SHT_SYMTAB && kind != SHT_DYNSYM {
                 continue;
@@ -257,7 +273,7 @@ impl<'a> Elf<'a> {
             let offset = u64_at(self.data, sh + 24)?;
             let size = u64_at(self.data, sh + 32)?;
             let link = u64::from(u32_at(self.data, sh + 40)?);
-            let strtab_sh = self.shoff.checked_add(link.checked_mul(64)?)? as usize;
+            let strtab_sh = section(link)?;
             let str_off = u64_at(self.data, strtab_sh + 24)?;
             let str_size = u64_at(self.data, strtab_sh + 32)?;
             let strtab = file_range(self.data, str_off, str_size)?;
@@ -329,6 +345,17 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn rejects_odd_entry_point() {
+        // Found by fuzz/elf: an odd entry ran at an odd pc, whose decoded instruction
+        // shares a code-cache slot with the one at pc - 1.
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[24..32].copy_from_slice(&0x10079u64.to_le_bytes());
+        assert!(matches!(Elf::parse(&h), Err(ElfError::Malformed(_))));
+        h[24..32].copy_from_slice(&0x1007au64.to_le_bytes());
+        assert!(Elf::parse(&h).is_ok());
+    }
+
     #[cfg(feature = "alloc")]
     #[test]
     fn loads_segment_and_finds_phdr() {
@@ -339,6 +366,68 @@ mod tests {
         assert_eq!(img.entry, 0x10078);
         assert_eq!(img.phdr, 0x10040);
         assert_eq!(img.end, 0x12000);
+        assert_eq!(mem.read_u8(0x10000).unwrap(), 0x7f);
+    }
+
+    #[test]
+    fn symbol_lookup_survives_section_offsets_near_the_top() {
+        // Found by fuzz/elf: e_shoff near 2^64 overflowed `sh + 4` in `symbol`.
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[40..48].copy_from_slice(&(u64::MAX - 70).to_le_bytes());
+        h[58..60].copy_from_slice(&64u16.to_le_bytes());
+        h[60..62].copy_from_slice(&3u16.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        assert_eq!(elf.symbol(b"main"), None);
+        // A section header whose sh_link points past the end of the address range.
+        let mut file = h.to_vec();
+        let shoff = file.len() as u64;
+        file[40..48].copy_from_slice(&shoff.to_le_bytes());
+        file[60..62].copy_from_slice(&1u16.to_le_bytes());
+        let mut sh = [0u8; 64];
+        sh[4..8].copy_from_slice(&2u32.to_le_bytes()); // SHT_SYMTAB
+        sh[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+        file.extend_from_slice(&sh);
+        assert_eq!(Elf::parse(&file).unwrap().symbol(b"main"), None);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn empty_segments_do_not_place_the_image() {
+        // Found by fuzz/elf: a lone PT_LOAD with memsz 0 at vaddr 0 "loaded" an image at
+        // 0..0, in the NULL page, and the heap started there.
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[80..88].copy_from_slice(&0u64.to_le_bytes());
+        h[96..104].copy_from_slice(&0u64.to_le_bytes());
+        h[104..112].copy_from_slice(&0u64.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        assert!(matches!(elf.load_extent(), Err(ElfError::Malformed(_))));
+        let mut mem = Memory::new(0x100000).unwrap();
+        assert!(elf.load(&mut mem, 0).is_err());
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn segments_never_load_into_the_guard_page() {
+        let mut h = header(EM_RISCV, ET_EXEC);
+        h[80..88].copy_from_slice(&0x800u64.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        assert_eq!(elf.load(&mut mem, 0).unwrap_err(), ElfError::TooBig);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn pie_linked_above_its_load_address_loads() {
+        // A PIE linked at 0x40000 and placed at 0x10000: the bias wraps below zero.
+        let mut h = header(EM_RISCV, ET_DYN);
+        h[80..88].copy_from_slice(&0x40000u64.to_le_bytes());
+        h[24..32].copy_from_slice(&0x40078u64.to_le_bytes());
+        let elf = Elf::parse(&h).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        let bias = 0x10000u64.wrapping_sub(0x40000);
+        let img = elf.load(&mut mem, bias).unwrap();
+        assert_eq!((img.start, img.end, img.entry), (0x10000, 0x12000, 0x10078));
+        assert_eq!(img.phdr, 0x10040);
         assert_eq!(mem.read_u8(0x10000).unwrap(), 0x7f);
     }
 

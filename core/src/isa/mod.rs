@@ -18,8 +18,10 @@
 mod compressed;
 mod decode;
 pub mod disasm;
+mod encode;
 
 pub use decode::{decode, decode_compressed, decode_word, instruction_length};
+pub use encode::encode;
 
 /// One decoded instruction: 12 bytes, `Copy`, no pointers, so a page of them can be
 /// cached, snapshotted and compared.
