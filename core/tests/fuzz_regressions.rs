@@ -1,8 +1,6 @@
 //! Minimal reproductions of crashes and invariant violations the fuzz targets (fuzz/) found in code owned elsewhere.
 //!
-//! Each test is `#[ignore]`d with the fuzz finding it reproduces until the fix lands in
-//! the module concerned; un-ignore it together with the fix. Run them with
-//! `cargo test -p friscy-core --test fuzz_regressions -- --include-ignored`.
+//! Each test reproduces one fuzz finding and guards its fix.
 
 use friscy_core::linux::ProcessConfig;
 use friscy_core::{Config, Machine, NullHost, StopReason};
@@ -90,7 +88,6 @@ fn assert_mappings_in_mmap_area(machine: &Machine) {
 /// EFAULT when `old` is not inside a mapping). Fix: reject `old_len == 0` with EINVAL
 /// and require `old >= mmap_min` (or `prot_at(old).is_some()`) before growing.
 #[test]
-#[ignore = "fuzz crash: mremap with old_len 0 maps over the image and NULL page"]
 fn mremap_with_zero_old_length_is_rejected() {
     let mut machine = fuzz_machine();
     let result = syscall(&mut machine, MREMAP, [0, 0, 36 * 0x1000, 0, 0, 0]);
@@ -107,7 +104,6 @@ fn mremap_with_zero_old_length_is_rejected() {
 /// Same entry as above (`old_len` = 0 makes any `old` look mapped), then the unchecked
 /// `old + new_len`. Fix: as above, plus `old.checked_add(new_len)` (ENOMEM on overflow).
 #[test]
-#[ignore = "fuzz crash: mremap old + new_len overflows (old_len 0, huge old)"]
 fn mremap_of_unmapped_high_address_does_not_overflow() {
     let mut machine = fuzz_machine();
     let args = [0xff9f_00f7_0e00_0000, 0, 0x01ff_f9ff_ffff_ffff, 0, 0, 0];
@@ -121,7 +117,6 @@ fn mremap_of_unmapped_high_address_does_not_overflow() {
 /// the `<= mmap_max` test, and `Regions::insert` records a region whose end is below its
 /// start). Fix: `old.checked_add(new_len)` and answer ENOMEM when it overflows.
 #[test]
-#[ignore = "fuzz crash: mremap of a real mapping to a near-2^64 length overflows"]
 fn mremap_to_huge_length_fails_cleanly() {
     let mut machine = fuzz_machine();
     let args = [0, 0x1000, PROT_RW, MAP_PRIVATE_ANONYMOUS, u64::MAX, 0];
@@ -158,7 +153,6 @@ impl friscy_core::Host for FailingHost {
 /// err(e)`): host errnos are passed through unchecked. Fix: map an errno outside
 /// 1..=4095 to EIO before negating it (one place: `err` or the `Stop::Errno` conversion).
 #[test]
-#[ignore = "fuzz finding: host errno outside 1..=4095 reaches the guest unchecked"]
 fn bogus_host_errnos_become_eio() {
     const WRITE: u64 = 64;
     const READ: u64 = 63;
@@ -187,7 +181,6 @@ fn bogus_host_errnos_become_eio() {
 /// ignores; only MAP_FIXED/MAP_FIXED_NOREPLACE need an aligned address. Fix: check the
 /// alignment only for the fixed flags, and round a hint up with `page_up`.
 #[test]
-#[ignore = "fuzz finding: mmap rejects an unaligned hint without MAP_FIXED (Linux accepts it)"]
 fn mmap_accepts_an_unaligned_hint() {
     let mut machine = fuzz_machine();
     let args = [
@@ -220,7 +213,6 @@ fn mmap_accepts_an_unaligned_hint() {
 /// `self.munmap(old + new_len, old_len - new_len)`, and `munmap` rejects a zero length
 /// with EINVAL. Fix: only unmap when `new_len < old_len`.
 #[test]
-#[ignore = "fuzz finding: same-size mremap fails with EINVAL instead of returning the address"]
 fn mremap_to_the_same_size_returns_the_address() {
     let mut machine = fuzz_machine();
     let args = [0, 0x4_d000, PROT_RW, MAP_PRIVATE_ANONYMOUS, u64::MAX, 0];

@@ -541,6 +541,11 @@ fn err(e: i32) -> SysResult {
     Err(Stop::Errno(e))
 }
 
+/// An errno from the host, made safe for the guest: anything outside 1..=4095 becomes EIO.
+fn host_err(e: i32) -> SysResult {
+    err(if (1..=4095).contains(&e) { e } else { EIO })
+}
+
 /// One system call in progress: everything it may touch, borrowed.
 struct Sys<'a, H: Host + ?Sized> {
     p: &'a mut Process,
@@ -941,7 +946,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             Target::Console(_) => match self.host.read(0, dst) {
                 IoResult::Done(n) => Ok(n.min(len as usize) as u64),
                 IoResult::Pending => Err(Stop::Pending(fd)),
-                IoResult::Error(e) => err(e),
+                IoResult::Error(e) => host_err(e),
             },
             #[cfg(feature = "alloc")]
             Target::PipeRead(id) => {
@@ -981,7 +986,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             Target::Console(n) => match self.host.write(i32::from(n.max(1)), data) {
                 IoResult::Done(n) => Ok(n.min(data.len()) as u64),
                 IoResult::Pending => Err(Stop::Pending(fd)),
-                IoResult::Error(e) => err(e),
+                IoResult::Error(e) => host_err(e),
             },
             #[cfg(feature = "alloc")]
             Target::PipeWrite(id) => {
@@ -1475,9 +1480,16 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64) -> SysResult {
         let _ = (prot, fd, off);
-        if len == 0 || addr % PAGE_SIZE != 0 {
+        let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        if len == 0 || (fixed && addr % PAGE_SIZE != 0) {
             return err(EINVAL);
         }
+        // Without MAP_FIXED the address is only a hint, rounded up to a page as Linux does.
+        let addr = if fixed {
+            addr
+        } else {
+            page_up(addr).unwrap_or(0)
+        };
         let len = page_up(len).ok_or(Stop::Errno(ENOMEM))?;
         match flags & (MAP_SHARED | MAP_PRIVATE) {
             MAP_SHARED | MAP_PRIVATE => {}
@@ -1577,21 +1589,27 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         const MREMAP_MAYMOVE: u64 = 1;
         const MREMAP_FIXED: u64 = 2;
         let _ = new_addr;
-        if old % PAGE_SIZE != 0 || new_len == 0 || flags & MREMAP_FIXED != 0 {
+        // old_len 0 (Linux: duplicate a shared mapping) is not supported: every range here is private.
+        if old % PAGE_SIZE != 0 || old_len == 0 || new_len == 0 || flags & MREMAP_FIXED != 0 {
             return err(EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Stop::Errno(EINVAL))?;
         let new_len = page_up(new_len).ok_or(Stop::Errno(ENOMEM))?;
-        if !self.p.maps.covers(old, old_len) {
+        if old.checked_add(old_len).is_none() || !self.p.maps.covers(old, old_len) {
             return err(EFAULT);
         }
         let prot = self.p.maps.prot_at(old).unwrap_or(3);
         if new_len <= old_len {
-            self.munmap(old + new_len, old_len - new_len)?;
+            if new_len < old_len {
+                self.munmap(old + new_len, old_len - new_len)?;
+            }
             return Ok(old);
         }
         let grow = new_len - old_len;
-        if old + new_len <= self.p.mmap_max && !self.p.maps.overlaps(old + old_len, grow) {
+        let fits = old
+            .checked_add(new_len)
+            .is_some_and(|end| end <= self.p.mmap_max);
+        if fits && !self.p.maps.overlaps(old + old_len, grow) {
             if self.p.maps.insert(old + old_len, grow, prot) {
                 return Ok(old);
             }
