@@ -32,5 +32,11 @@ scripts/check-header.sh
 step "C ABI: native C host and API tests under ASan/UBSan"
 make -C examples/c-host check
 
-step "differential and randomised suites against qemu-riscv64"
+step "differential, randomised and rootfs end-to-end suites against qemu-riscv64"
 tests/run-all.sh --friscy target/release/friscy
+
+step "fuzz targets: build each and run it for ${FUZZ_SECONDS:-20}s from the committed seeds"
+fuzz/run-ci.sh "${FUZZ_SECONDS:-20}"
+
+step "browser build: Emscripten wasm, node test and headless-chromium test of the web terminal"
+make -C examples/web check
