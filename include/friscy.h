@@ -422,6 +422,85 @@ typedef struct friscy_host_io {
 } friscy_host_io;
 
 /**
+ * What the host reports about one node of its file system.
+ */
+typedef struct friscy_fs_stat {
+    /**
+     * File type and permission bits, as in `st_mode` (`S_IFREG | 0755`, `S_IFDIR | 0755`,
+     * `S_IFLNK | 0777`, ...).
+     */
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t nlink;
+    uint64_t size;
+    /**
+     * Device number of a character or block device node.
+     */
+    uint64_t rdev;
+    int64_t mtime_sec;
+    uint32_t mtime_nsec;
+} friscy_fs_stat;
+
+/**
+ * Node metadata: fill `*out` and return 0, or return a negative errno (-ENOENT).
+ */
+typedef int32_t (*friscy_fs_stat_fn)(void *userdata, uint32_t id, struct friscy_fs_stat *out);
+
+/**
+ * Called by the host's `list` callback once per directory entry (not "." or ".."):
+ * `name` (not NUL-terminated, `name_len` bytes, no '/') and the entry's node id.
+ */
+typedef void (*friscy_fs_emit_fn)(void *ctx, const char *name, size_t name_len, uint32_t id);
+
+/**
+ * Directory listing: call `emit(ctx, ...)` for each entry, then return 0 (or a negative errno).
+ */
+typedef int32_t (*friscy_fs_list_fn)(void *userdata, uint32_t dir, friscy_fs_emit_fn emit, void *ctx);
+
+/**
+ * Read up to `len` bytes of file `id` at `offset` into `buf`: bytes read (0 at end of
+ * file) or a negative errno.
+ */
+typedef int64_t (*friscy_fs_read_fn)(void *userdata,
+                                     uint32_t id,
+                                     uint64_t offset,
+                                     uint8_t *buf,
+                                     size_t len);
+
+/**
+ * Copy up to `len` bytes of symlink `id`'s target into `buf`: the full target length
+ * (which may exceed `len`: the library then calls again with a larger buffer) or a
+ * negative errno.
+ */
+typedef int64_t (*friscy_fs_read_link_fn)(void *userdata, uint32_t id, uint8_t *buf, size_t len);
+
+/**
+ * A read-only file tree the host serves itself (from a database, a bundle, a network
+ * cache...). The guest sees it as its root file system; the guest's own writes go to an
+ * in-memory overlay above it and never reach these callbacks. Node ids are the host's
+ * (u32); `root` is the root directory's id. Every callback is required.
+ *
+ * The callbacks are called from whichever thread runs the machine, only while a
+ * `friscy_machine_*` call is in progress; `userdata` must stay valid while the machine lives.
+ */
+typedef struct friscy_fs {
+    /**
+     * Size of the caller's struct (`sizeof(friscy_fs)`).
+     */
+    uint32_t struct_size;
+    /**
+     * Id of the root directory.
+     */
+    uint32_t root;
+    void *userdata;
+    friscy_fs_stat_fn stat;
+    friscy_fs_list_fn list;
+    friscy_fs_read_fn read;
+    friscy_fs_read_link_fn read_link;
+} friscy_fs;
+
+/**
  * How a run ended. Fields that do not apply to `kind` are 0.
  */
 typedef struct friscy_stop {
@@ -654,6 +733,23 @@ enum friscy_result friscy_machine_new_from_rootfs_dir(const struct friscy_config
                                                       const char *program,
                                                       const struct friscy_host_io *host_io,
                                                       struct friscy_machine **out_machine);
+
+/**
+ * Like `friscy_machine_new_from_rootfs`, with a root file system the host serves itself
+ * through the callbacks in `*fs` (see `friscy_fs`), instead of a tar archive. The guest's
+ * writes go to an in-memory overlay; the host's files are only read.
+ *
+ * Ownership: `*fs` is copied; its `userdata` must stay valid while the machine lives.
+ *
+ * Returns as `friscy_machine_new_from_rootfs`; `FRISCY_ERR_UNSUPPORTED` for a
+ * `fs->struct_size` this library does not know; `FRISCY_ERR_INVALID_ARGUMENT` if a
+ * callback is NULL.
+ */
+enum friscy_result friscy_machine_new_from_host_fs(const struct friscy_config *config,
+                                                   const struct friscy_fs *fs,
+                                                   const char *program,
+                                                   const struct friscy_host_io *host_io,
+                                                   struct friscy_machine **out_machine);
 
 /**
  * Destroy a machine and everything it owns (guest memory, the ELF copy, handlers).

@@ -780,6 +780,85 @@ static void test_console_and_signals(void) {
     friscy_machine_free(m);
 }
 
+/* A file tree served by the test itself: / (1) with bin (2) and tmp (5); bin holds the
+ * static guest (3) and a symlink "alias" -> "guest" (4). */
+static int32_t fs_stat(void *ud, uint32_t id, friscy_fs_stat *out) {
+    (void)ud;
+    memset(out, 0, sizeof *out);
+    out->nlink = 1;
+    switch (id) {
+    case 1: case 2: case 5: out->mode = 0040755; return 0;
+    case 3: out->mode = 0100755; out->size = guest_len; return 0;
+    case 4: out->mode = 0120777; out->size = 5; return 0;
+    default: return -2; /* ENOENT */
+    }
+}
+static int32_t fs_list(void *ud, uint32_t dir, friscy_fs_emit_fn emit, void *ctx) {
+    (void)ud;
+    if (dir == 1) {
+        emit(ctx, "bin", 3, 2);
+        emit(ctx, "tmp", 3, 5);
+        emit(ctx, "../escape", 9, 3); /* ignored: names may not contain '/' */
+    } else if (dir == 2) {
+        emit(ctx, "guest", 5, 3);
+        emit(ctx, "alias", 5, 4);
+    } else if (dir != 5) {
+        return -20; /* ENOTDIR */
+    }
+    return 0;
+}
+static int64_t fs_read(void *ud, uint32_t id, uint64_t offset, uint8_t *buf, size_t len) {
+    (void)ud;
+    if (id != 3)
+        return -21; /* EISDIR or similar */
+    if (offset >= guest_len)
+        return 0;
+    size_t n = guest_len - (size_t)offset < len ? guest_len - (size_t)offset : len;
+    memcpy(buf, guest_elf + offset, n);
+    return (int64_t)n;
+}
+static int64_t fs_read_link(void *ud, uint32_t id, uint8_t *buf, size_t len) {
+    (void)ud;
+    if (id != 4)
+        return -22; /* EINVAL */
+    if (len >= 5)
+        memcpy(buf, "guest", 5);
+    return 5;
+}
+
+static void test_host_fs(void) {
+    friscy_fs fs = {sizeof fs, 1, NULL, fs_stat, fs_list, fs_read, fs_read_link};
+    host h = {0};
+    const char *argv[] = {"alias", "hello", "from a host fs"};
+    const char *envp[] = {"PATH=/bin", "WHO=hostfs"};
+    friscy_config cfg = config();
+    cfg.argv = argv;
+    cfg.argc = 3;
+    cfg.envp = envp;
+    cfg.envc = 2;
+    cfg.working_directory = "/tmp";
+    friscy_host_io io = host_io(&h);
+    friscy_machine *m = NULL;
+    CHECK_EQ(friscy_machine_new_from_host_fs(&cfg, &fs, "alias", &io, &m), FRISCY_OK);
+    if (m) {
+        friscy_stop s = run_to_end(m);
+        CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+        CHECK(strcmp(h.out.data, "hello from riscv64, argc=3 [from a host fs]\nWHO=hostfs cwd=/tmp\n") == 0);
+        friscy_machine_free(m);
+    }
+    friscy_machine *untouched = (friscy_machine *)&fs;
+    m = untouched;
+    CHECK_EQ(friscy_machine_new_from_host_fs(&cfg, NULL, "alias", &io, &m), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_new_from_host_fs(&cfg, &fs, "../escape", &io, &m), FRISCY_ERR_NOT_FOUND);
+    friscy_fs bad = fs;
+    bad.read = NULL;
+    CHECK_EQ(friscy_machine_new_from_host_fs(&cfg, &bad, "alias", &io, &m), FRISCY_ERR_INVALID_ARGUMENT);
+    bad = fs;
+    bad.struct_size = 8;
+    CHECK_EQ(friscy_machine_new_from_host_fs(&cfg, &bad, "alias", &io, &m), FRISCY_ERR_UNSUPPORTED);
+    CHECK(m == untouched);
+}
+
 static const char *rootfs_tar_path;
 static const char *rootfs_dir_path;
 
@@ -870,6 +949,7 @@ int main(int argc, char **argv) {
         {"clock_entropy_terminal", test_clock_entropy_terminal},
         {"rootfs", test_rootfs},
         {"console_and_signals", test_console_and_signals},
+        {"host_fs", test_host_fs},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = failed;

@@ -18,12 +18,14 @@ pub use friscy_core as core_crate;
 #[cfg(test)]
 mod api_tests;
 mod config;
+mod fs;
 mod guard;
 mod host;
 mod machine;
 mod result;
 
 pub use config::*;
+pub use fs::*;
 pub use host::*;
 pub use machine::*;
 pub use result::*;

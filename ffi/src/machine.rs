@@ -354,6 +354,7 @@ pub unsafe extern "C" fn friscy_machine_new_from_elf(
 enum RootfsSource<'a> {
     Tar(&'a [u8]),
     Dir(&'a std::ffi::CStr),
+    Host(crate::fs::HostFs),
 }
 
 /// Shared body of the rootfs constructors.
@@ -419,6 +420,7 @@ unsafe fn new_from_rootfs(
                 )
             })?
         }
+        RootfsSource::Host(layer) => Vfs::new(friscy_core::vfs::Lower::Custom(Box::new(layer))),
     };
     let memory_size = settings.core.memory_size;
     let mut machine = Machine::new(settings.core).map_err(|e| load_error(e, &[], memory_size))?;
@@ -544,6 +546,39 @@ pub unsafe extern "C" fn friscy_machine_new_from_rootfs_dir(
             new_from_rootfs(
                 config,
                 RootfsSource::Dir(dir),
+                program,
+                host_io,
+                out_machine,
+            )
+        }
+    })
+}
+
+/// Like `friscy_machine_new_from_rootfs`, with a root file system the host serves itself
+/// through the callbacks in `*fs` (see `friscy_fs`), instead of a tar archive. The guest's
+/// writes go to an in-memory overlay; the host's files are only read.
+///
+/// Ownership: `*fs` is copied; its `userdata` must stay valid while the machine lives.
+///
+/// Returns as `friscy_machine_new_from_rootfs`; `FRISCY_ERR_UNSUPPORTED` for a
+/// `fs->struct_size` this library does not know; `FRISCY_ERR_INVALID_ARGUMENT` if a
+/// callback is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn friscy_machine_new_from_host_fs(
+    config: *const crate::config::friscy_config,
+    fs: *const crate::fs::friscy_fs,
+    program: *const core::ffi::c_char,
+    host_io: *const friscy_host_io,
+    out_machine: *mut *mut friscy_machine,
+) -> friscy_result {
+    guard(|| {
+        // SAFETY: the caller promises a valid table (or NULL, rejected).
+        let layer = unsafe { crate::fs::HostFs::from_table(fs)? };
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            new_from_rootfs(
+                config,
+                RootfsSource::Host(layer),
                 program,
                 host_io,
                 out_machine,
