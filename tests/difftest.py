@@ -64,6 +64,7 @@ BUILDS = [
     Build("exit_codes", "exit_codes.c", ["-O2", RVGC]),
     Build("stdin_io", "stdin_io.c", ["-O2", RVGC]),
     Build("sys_misc", "sys_misc.c", ["-O2", RVGC]),
+    Build("signals", "signals.c", ["-O2", RVGC]),
     Build("static_pie", "static_pie.S", ["-nostdlib", "-static-pie", "-fPIE", "-Wl,--no-dynamic-linker", RVGC]),
 ]
 BUILD_BY_NAME = {b.name: b for b in BUILDS}
@@ -127,6 +128,8 @@ def make_cases():
     for c in cases:
         if c.name == "static_pie":
             c.status = 5
+        if c.name == "signals":
+            c.status = 128 + 15
     return cases
 
 

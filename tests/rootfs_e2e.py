@@ -413,10 +413,7 @@ CASES += [
 
 # Cases that fail because libfriscy lacks something, with the precise reason. They still run,
 # and are reported as "KNOWN GAP" (not passes); one that starts passing must be removed here.
-KNOWN_GAPS = {
-    "sh/background-wait": "busybox sh's `wait` builtin loops on rt_sigsuspend until its SIGCHLD handler "
-    "sets a flag; friscy does not run guest signal handlers yet, so the flag never changes and it spins",
-}
+KNOWN_GAPS: dict = {}
 
 # Cases that fail because libfriscy gives wrong results (bugs, not missing features): reported as
 # "KNOWN BUG" and not counted as passes; --strict makes them fail the run. Remove an entry once

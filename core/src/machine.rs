@@ -564,6 +564,13 @@ impl Machine {
                 return StopReason::BudgetSpent;
             }
             #[cfg(feature = "alloc")]
+            if self.process.pending & !self.process.sigmask != 0 {
+                if let Some(crate::processes::CallOutcome::Finished(t)) = self.deliver_signals() {
+                    self.terminated = Some(t);
+                    return termination_reason(t);
+                }
+            }
+            #[cfg(feature = "alloc")]
             let slice = if self.has_other_process() {
                 (budget - used).min(crate::processes::TIME_SLICE)
             } else {
@@ -599,6 +606,7 @@ impl Machine {
                     self.process.never_block = false;
                     let blocked = match outcome {
                         SyscallOutcome::Done => {
+                            self.process.in_blocking_call = false;
                             self.cpu.pc = self.cpu.pc.wrapping_add(4);
                             idle = 0;
                             if host.stop_requested() {
@@ -649,6 +657,7 @@ impl Machine {
                             match step {
                                 MachineStep::Continue => {
                                     idle = 0;
+                                    self.process.in_blocking_call = false;
                                     continue;
                                 }
                                 MachineStep::Blocked => true,
@@ -657,6 +666,7 @@ impl Machine {
                         }
                     };
                     if blocked {
+                        self.process.in_blocking_call = true;
                         // The ecall will run again; it must not count twice.
                         self.cpu.instret -= 1;
                         used -= 1;
@@ -693,8 +703,17 @@ impl Machine {
                     bits,
                 },
             };
-            // A fault in a child kills just that child, as its signal would; the first
-            // process's faults go to the host, which decides.
+            // A guest that handles the signal gets it; otherwise a fault in a child kills
+            // just that child, and the first process's faults go to the host, which decides.
+            #[cfg(feature = "alloc")]
+            if let Some(sig) = fatal.fatal_signal() {
+                let handler = self.process.sigactions[sig as usize].handler;
+                let blocked = self.process.sigmask & (1 << (sig - 1)) != 0;
+                if handler > 1 && !blocked && !matches!(fatal, StopReason::Breakpoint { .. }) {
+                    self.process.pending |= 1 << (sig - 1);
+                    continue;
+                }
+            }
             #[cfg(feature = "alloc")]
             if self.process.pid != 1 && self.has_other_process() {
                 let sig = fatal.fatal_signal().unwrap_or(signal::SIGSEGV);

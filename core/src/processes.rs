@@ -28,6 +28,13 @@ const CLONE_PARENT_SETTID: u64 = 0x100000;
 const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
 const WNOHANG: u64 = 1;
+const SIG_DFL: u64 = 0;
+const SIG_IGN: u64 = 1;
+/// rt_sigframe: siginfo (128) + ucontext (sigmask padded to 128, mcontext at 176 with 32
+/// integer slots and the 528-byte FP union), then the 8-byte return trampoline.
+const MCONTEXT: usize = 176;
+const TRAMPOLINE: u64 = 128 + 176 + 256 + 528;
+const FRAME_SIZE: u64 = TRAMPOLINE + 16;
 
 /// A process that is not on the hart right now.
 #[derive(Debug)]
@@ -153,13 +160,15 @@ impl Machine {
                 vfs.close(ino);
             }
         }
+        let parent = self.process.ppid;
         self.procs.zombies.push(Zombie {
             pid,
-            ppid: self.process.ppid,
+            ppid: parent,
             pgid: self.process.pgid,
             status,
         });
         self.reparent_children(pid);
+        self.notify_parent(parent);
         self.wake_vfork_parent(pid);
         // Replace the dead process with the first waiting one that can run (a vfork parent
         // of the dead child included, now that it is awake).
@@ -219,7 +228,8 @@ impl Machine {
                 rusage,
             } => self.wait(pid, status, options, rusage),
             MachineCall::Kill { pid, signal } => self.kill(pid, signal),
-            MachineCall::SigSuspend => self.sigsuspend(),
+            MachineCall::SigSuspend { mask } => self.sigsuspend(mask),
+            MachineCall::SigReturn => self.sigreturn(),
         }
     }
 
@@ -437,14 +447,171 @@ impl Machine {
         CallOutcome::Blocked
     }
 
-    /// The only signal that can arrive while guest handlers are not run is a child's
-    /// SIGCHLD: return EINTR once a child has exited, sleep until then.
-    fn sigsuspend(&mut self) -> CallOutcome {
-        let me = self.process.pid;
-        if self.process.never_block || self.procs.zombies.iter().any(|z| z.ppid == me) {
+    /// rt_sigsuspend: sleep with `mask` until a signal is delivered (which ends the call
+    /// with EINTR after its handler ran).
+    fn sigsuspend(&mut self, mask: u64) -> CallOutcome {
+        let unblockable = (1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1));
+        if self.process.suspend_mask.is_none() {
+            self.process.suspend_mask = Some(self.process.sigmask);
+        }
+        self.process.sigmask = mask & !unblockable;
+        if self.process.never_block {
+            if let Some(saved) = self.process.suspend_mask.take() {
+                self.process.sigmask = saved;
+            }
             return self.set_result(-i64::from(EINTR));
         }
         CallOutcome::Blocked
+    }
+
+    /// Run the handler of the lowest pending, unblocked signal of the running process, or
+    /// its default action. Returns what happened to the process (None: it carries on).
+    pub(crate) fn deliver_signals(&mut self) -> Option<CallOutcome> {
+        loop {
+            let ready = self.process.pending & !self.process.sigmask;
+            if ready == 0 {
+                return None;
+            }
+            let sig = ready.trailing_zeros() + 1;
+            self.process.pending &= !(1 << (sig - 1));
+            let action = self.process.sigactions[sig as usize];
+            match action.handler {
+                SIG_IGN => continue,
+                SIG_DFL => {
+                    if Self::terminates(&self.process, sig) {
+                        return Some(self.exit_current(Termination::Signaled(sig)));
+                    }
+                    continue;
+                }
+                handler => {
+                    if !self.push_signal_frame(sig, handler, action.flags, action.mask) {
+                        // No room for the frame: Linux kills with SIGSEGV.
+                        return Some(self.exit_current(Termination::Signaled(signal::SIGSEGV)));
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Build the riscv64 rt_sigframe (siginfo + ucontext + a return trampoline) below the
+    /// stack pointer and enter the handler.
+    fn push_signal_frame(&mut self, sig: u32, handler: u64, flags: u64, mask: u64) -> bool {
+        const SA_SIGINFO: u64 = 4;
+        const SA_RESTART: u64 = 0x1000_0000;
+        const SA_NODEFER: u64 = 0x4000_0000;
+        const SA_RESETHAND: u64 = 0x8000_0000;
+        // Interrupted blocking call: it fails with EINTR, or runs again under SA_RESTART
+        // (rt_sigsuspend always returns EINTR).
+        let mut old_mask = self.process.sigmask;
+        if self.process.in_blocking_call {
+            self.process.in_blocking_call = false;
+            let suspended = self.process.suspend_mask.take();
+            if let Some(saved) = suspended {
+                old_mask = saved;
+            }
+            if flags & SA_RESTART == 0 || suspended.is_some() {
+                self.cpu.x[10] = (-i64::from(EINTR)) as u64;
+                self.cpu.pc = self.cpu.pc.wrapping_add(4);
+            }
+        }
+        let frame = (self.cpu.x[2].wrapping_sub(FRAME_SIZE + 128)) & !15;
+        let mut f = alloc::vec![0u8; FRAME_SIZE as usize];
+        // siginfo: signo, errno, code (SI_USER 0), then the sender's pid.
+        f[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
+        // ucontext at 128: flags, link, stack (none), the mask to restore, then mcontext.
+        let uc = 128;
+        f[uc + 24..uc + 28].copy_from_slice(&2u32.to_le_bytes()); // SS_DISABLE
+        f[uc + 40..uc + 48].copy_from_slice(&old_mask.to_le_bytes());
+        let regs = uc + MCONTEXT;
+        f[regs..regs + 8].copy_from_slice(&self.cpu.pc.to_le_bytes());
+        for r in 1..32 {
+            f[regs + 8 * r..regs + 8 * r + 8].copy_from_slice(&self.cpu.x[r].to_le_bytes());
+        }
+        let fp = regs + 256;
+        for r in 0..32 {
+            f[fp + 8 * r..fp + 8 * r + 8].copy_from_slice(&self.cpu.f[r].to_le_bytes());
+        }
+        let fcsr = (u32::from(self.cpu.frm) << 5) | u32::from(self.cpu.fflags);
+        f[fp + 256..fp + 260].copy_from_slice(&fcsr.to_le_bytes());
+        // Return trampoline (there is no vDSO): li a7, 139; ecall.
+        let tramp = TRAMPOLINE as usize;
+        f[tramp..tramp + 4].copy_from_slice(&0x08b0_0893u32.to_le_bytes());
+        f[tramp + 4..tramp + 8].copy_from_slice(&0x0000_0073u32.to_le_bytes());
+        if self.mem.write_bytes(frame, &f).is_err() {
+            return false;
+        }
+        self.cache.invalidate(frame + TRAMPOLINE, 8);
+        let mut blocked = self.process.sigmask | mask;
+        if flags & SA_NODEFER == 0 {
+            blocked |= 1 << (sig - 1);
+        }
+        self.process.sigmask =
+            blocked & !((1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1)));
+        if flags & SA_RESETHAND != 0 {
+            self.process.sigactions[sig as usize] = Default::default();
+        }
+        self.cpu.x[2] = frame;
+        self.cpu.x[1] = frame + TRAMPOLINE;
+        self.cpu.x[10] = u64::from(sig);
+        if flags & SA_SIGINFO != 0 {
+            self.cpu.x[11] = frame;
+            self.cpu.x[12] = frame + 128;
+        }
+        self.cpu.pc = handler;
+        true
+    }
+
+    /// rt_sigreturn: restore the registers and mask saved in the frame at sp.
+    fn sigreturn(&mut self) -> CallOutcome {
+        let frame = self.cpu.x[2];
+        let mut f = alloc::vec![0u8; FRAME_SIZE as usize];
+        if self.mem.read_bytes(frame, &mut f).is_err() {
+            return self.exit_current(Termination::Signaled(signal::SIGSEGV));
+        }
+        let word = |at: usize| u64::from_le_bytes(f[at..at + 8].try_into().unwrap_or_default());
+        let uc = 128;
+        let regs = uc + MCONTEXT;
+        self.cpu.pc = word(regs);
+        for r in 1..32 {
+            self.cpu.x[r] = word(regs + 8 * r);
+        }
+        let fp = regs + 256;
+        for r in 0..32 {
+            self.cpu.f[r] = word(fp + 8 * r);
+        }
+        let fcsr = u32::from_le_bytes(f[fp + 256..fp + 260].try_into().unwrap_or_default());
+        self.cpu.fflags = (fcsr & 0x1f) as u8;
+        self.cpu.frm = ((fcsr >> 5) & 7) as u8;
+        let unblockable = (1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1));
+        self.process.sigmask = word(uc + 40) & !unblockable;
+        CallOutcome::Switched
+    }
+
+    /// Mark `sig` pending for process `pid` (running or waiting), as a handler will take it.
+    fn post_signal(&mut self, pid: i32, sig: u32) {
+        let bit = 1u64 << (sig - 1);
+        if self.process.pid == pid {
+            self.process.pending |= bit;
+        } else if let Some(t) = self.procs.waiting.iter_mut().find(|t| t.process.pid == pid) {
+            t.process.pending |= bit;
+        }
+    }
+
+    /// A child of `parent` changed state: SIGCHLD, if the parent handles it.
+    fn notify_parent(&mut self, parent: i32) {
+        let handles = |p: &Process| p.sigactions[signal::SIGCHLD as usize].handler > SIG_IGN;
+        let wants = if self.process.pid == parent {
+            handles(&self.process)
+        } else {
+            self.procs
+                .waiting
+                .iter()
+                .any(|t| t.process.pid == parent && handles(&t.process))
+        };
+        if wants {
+            self.post_signal(parent, signal::SIGCHLD);
+        }
     }
 
     /// Default action of `sig` for a process: true if it terminates it.
@@ -481,7 +648,12 @@ impl Machine {
             let t = &self.procs.waiting[idx];
             if matches(t.process.pid, t.process.pgid) {
                 found = true;
-                if sig != 0 && Self::terminates(&t.process, sig) {
+                let handled = sig != 0
+                    && sig != signal::SIGKILL
+                    && t.process.sigactions[sig as usize].handler > SIG_IGN;
+                if handled {
+                    self.procs.waiting[idx].process.pending |= 1 << (sig - 1);
+                } else if sig != 0 && Self::terminates(&t.process, sig) {
                     let mut t = self.procs.waiting.remove(idx);
                     let dead = t.process.pid;
                     self.files.close_all(&mut t.process.fds);
@@ -490,14 +662,16 @@ impl Machine {
                             vfs.close(ino);
                         }
                     }
+                    let parent = t.process.ppid;
                     self.procs.zombies.push(Zombie {
                         pid: dead,
-                        ppid: t.process.ppid,
+                        ppid: parent,
                         pgid: t.process.pgid,
                         status: Termination::Signaled(sig),
                     });
                     self.reparent_children(dead);
                     self.wake_vfork_parent(dead);
+                    self.notify_parent(parent);
                     continue;
                 }
             }
@@ -505,7 +679,12 @@ impl Machine {
         }
         if matches(self.process.pid, self.process.pgid) {
             found = true;
-            if sig != 0 && Self::terminates(&self.process, sig) {
+            let handled = sig != 0
+                && sig != signal::SIGKILL
+                && self.process.sigactions[sig as usize].handler > SIG_IGN;
+            if handled {
+                self.process.pending |= 1 << (sig - 1);
+            } else if sig != 0 && Self::terminates(&self.process, sig) {
                 self.cpu.x[10] = 0;
                 return self.exit_current(Termination::Signaled(sig));
             }

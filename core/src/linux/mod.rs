@@ -90,6 +90,8 @@ mod nr {
     pub const FADVISE64: u64 = 223;
     pub const RISCV_HWPROBE: u64 = 258;
     pub const RT_SIGSUSPEND: u64 = 133;
+    pub const RT_SIGRETURN: u64 = 139;
+    pub const RT_SIGPENDING: u64 = 136;
     pub const CLONE: u64 = 220;
     pub const EXECVE: u64 = 221;
     pub const WAIT4: u64 = 260;
@@ -298,8 +300,10 @@ pub enum MachineCall {
     },
     /// kill/tgkill aimed at another process (or a group).
     Kill { pid: i64, signal: u32 },
-    /// rt_sigsuspend: wait for a signal (in practice SIGCHLD from a child).
-    SigSuspend,
+    /// rt_sigsuspend(mask): wait for a signal with `mask` blocked meanwhile.
+    SigSuspend { mask: u64 },
+    /// rt_sigreturn: resume where the signal handler interrupted.
+    SigReturn,
 }
 
 /// Layout and identity settings for a process.
@@ -338,6 +342,13 @@ pub struct Process {
     pub fds: FdTable,
     pub sigactions: [SigAction; NSIG],
     pub sigmask: u64,
+    /// Signals sent to this process and not yet delivered (bit n-1 for signal n).
+    pub pending: u64,
+    /// The process sleeps in a blocking system call (its pc is at the ecall): a signal
+    /// delivered now interrupts the call (EINTR, or a restart under SA_RESTART).
+    pub in_blocking_call: bool,
+    /// rt_sigsuspend's caller mask, restored when the signal that ends it is delivered.
+    pub suspend_mask: Option<u64>,
     pub clear_child_tid: u64,
     pub umask: u32,
     /// Current working directory, NUL-free, absolute.
@@ -389,6 +400,9 @@ impl Process {
             fds,
             sigactions: [SigAction::default(); NSIG],
             sigmask: 0,
+            pending: 0,
+            in_blocking_call: false,
+            suspend_mask: None,
             clear_child_tid: 0,
             umask: 0o022,
             cwd,
@@ -507,10 +521,12 @@ impl Process {
         }
         if action.handler == SIG_DFL {
             return match sig {
-                SIGCHLD | SIGCONT | SIGURG | SIGWINCH => Ok(0),
+                SIGCHLD | SIGCONT | SIGURG | SIGWINCH | SIGSTOP | SIGTSTP | 21 | 22 => Ok(0),
                 _ => Err(Stop::Terminate(Termination::Signaled(sig))),
             };
         }
+        // A handler: the machine runs it when this system call returns.
+        self.pending |= 1 << (sig - 1);
         Ok(0)
     }
 }
@@ -756,7 +772,15 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 Ok(0)
             }
             nr::RT_SIGACTION => self.sigaction(a[0], a[1], a[2]),
-            nr::RT_SIGSUSPEND => Err(Stop::Machine(MachineCall::SigSuspend)),
+            nr::RT_SIGSUSPEND => {
+                let mask = self.mem.read_u64(a[0])?;
+                Err(Stop::Machine(MachineCall::SigSuspend { mask }))
+            }
+            nr::RT_SIGRETURN => Err(Stop::Machine(MachineCall::SigReturn)),
+            nr::RT_SIGPENDING => {
+                self.mem.write_u64(a[0], self.p.pending)?;
+                Ok(0)
+            }
             nr::RT_SIGPROCMASK => self.sigprocmask(a[0], a[1], a[2]),
             nr::SETPGID => {
                 let pid = a[0] as i32;
