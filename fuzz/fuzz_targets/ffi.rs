@@ -108,10 +108,22 @@ enum Call {
     HostIoInit { size: u16, null: bool },
     SetSyscallHandler { target: Target, number: Result<u8, u64>, clear: bool },
     Version,
+    /// The seed guest with a handler for one of its system calls, run: reaches the
+    /// handler (and its `friscy_guest_*` calls) without the fuzzer finding the sequence.
+    Program { slot: u8, number: u8, host_io: bool, budget: u16 },
+}
+
+/// Whether to print each call and result (`FRISCY_FUZZ_TRACE=1`), to read a reproducer.
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FRISCY_FUZZ_TRACE").is_some_and(|v| v == "1"))
 }
 
 /// `r` must be one of `allowed` (a bug in the library is never acceptable).
 fn expect(call: &str, r: friscy_result, allowed: &[friscy_result]) {
+    if trace() {
+        eprintln!("  {call} -> {r:?}");
+    }
     let code = r as i32;
     assert!(friscy_result::from_code(code).is_some(), "{call}: undocumented result {code}");
     assert_ne!(r, FRISCY_ERR_INTERNAL, "{call}: internal error (a caught panic)");
@@ -507,6 +519,13 @@ impl State {
                 let r = unsafe { friscy_machine_set_syscall_handler(m, number, h, m.cast()) };
                 expect("set_syscall_handler", r, &with(&[FRISCY_OK]));
             }
+            Call::Program { slot, number, host_io, budget } => {
+                let elf = ElfChoice::Seed(0);
+                self.new_machine(slot, &elf, &None, host_io, false, false);
+                let target = Target::Slot(slot);
+                self.call(Call::SetSyscallHandler { target, number: Ok(number), clear: false });
+                self.call(Call::Run { target, budget, null_stop: false });
+            }
             Call::Version => {
                 let v = unsafe { CStr::from_ptr(friscy_version()) };
                 let want = format!("{FRISCY_VERSION_MAJOR}.{FRISCY_VERSION_MINOR}.{FRISCY_VERSION_PATCH}");
@@ -573,6 +592,9 @@ fuzz_target!(|data: &[u8]| {
         let Ok(call) = Call::arbitrary(&mut u) else {
             break;
         };
+        if trace() {
+            eprintln!("{call:?}");
+        }
         state.call(call);
         if u.is_empty() {
             break;
