@@ -114,6 +114,12 @@ enum Op {
     ReadOnly(bool),
 }
 
+/// Whether to print each operation and some results (`FRISCY_FUZZ_TRACE=1`).
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FRISCY_FUZZ_TRACE").is_some_and(|v| v == "1"))
+}
+
 struct State {
     vfs: Vfs,
     cx: ProcessView,
@@ -159,6 +165,9 @@ impl State {
             Op::Resolve { at, path: spec, follow } => {
                 let (at, path) = (self.ino(at), spec.build());
                 let r = self.vfs.resolve(&mut self.cx, at, &path, follow);
+                if trace() {
+                    eprintln!("  resolve({at}, {:?}) = {r:?}", String::from_utf8_lossy(&path));
+                }
                 self.check_resolved(&spec, &path, r);
                 if spec.escape && spec.comps.is_empty() && !spec.trailing_slash {
                     // `../../..` from anywhere inside the tree is a directory of it.
@@ -293,6 +302,9 @@ impl State {
             return;
         };
         let shown = String::from_utf8_lossy(&path).into_owned();
+        if trace() {
+            eprintln!("  path_of({ino}) = {shown:?}");
+        }
         assert_eq!(path.first(), Some(&b'/'), "path_of({ino}) = {shown:?} is not absolute");
         assert!(
             !path.split(|&b| b == b'/').any(|c| c == b".."),
@@ -326,6 +338,9 @@ impl State {
             });
             if let Some((start, last, next)) = bad {
                 panic!("read_dir({ino}, cookie {start}): cookie {next} after {last}");
+            }
+            if trace() {
+                eprintln!("  read_dir({ino}, {start}) = {result:?}: {accepted} entries");
             }
             if result.is_err() || accepted == 0 {
                 return;
@@ -374,6 +389,9 @@ fuzz_target!(|data: &[u8]| {
         let Ok(op) = Op::arbitrary(&mut u) else {
             break;
         };
+        if trace() {
+            eprintln!("{op:?}");
+        }
         state.run(op);
     }
     // Drop every reference: the VFS must cope with closing in any order.
