@@ -24,6 +24,7 @@ done
 $CC "${ldflags[@]}" -s src/hello.c -o elf/hello-c
 # Unstripped (has .symtab for Elf::symbol) and position-independent variants.
 $CC "${ldflags[@]}" src/hello.S -o elf/hello-symbols
+$CC "${ldflags[@]}" src/syscalls.S -o elf/syscalls
 $CC "${ldflags[@]/-static/-static-pie}" -fPIE -Wl,--no-dynamic-linker -Wl,-z,norelro \
     -Wl,-z,max-page-size=4096 -Wl,-z,noseparate-code -s src/hello.S -o elf/hello-pie
 wc -c decode/* execute/* elf/* | sort -n | tail -4
