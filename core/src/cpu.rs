@@ -525,6 +525,25 @@ impl Cpu {
                         transfer!(target)
                     }};
                 }
+                // Everything not executed inline: the out-of-line interpreter.
+                macro_rules! generic {
+                    () => {
+                        match self.execute(mem, i, here!()) {
+                            Ok(next) if ends_run(i.op) => transfer!(next),
+                            Ok(_) => {}
+                            Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
+                                exit_run!(true, here!(), Flow::Exit(e))
+                            }
+                            Err(Flow::FenceI) => {
+                                exit_run!(true, here!() + u64::from(i.len), Flow::FenceI)
+                            }
+                            Err(other) => {
+                                let at = here!();
+                                exit_run!(false, at, with_raw_bits(mem, at, other))
+                            }
+                        }
+                    };
+                }
                 let (a, b) = (x[rs1], x[rs2]);
                 match i.op {
                     // End of a run that fell through: carry on at its pc.
@@ -568,20 +587,52 @@ impl Cpu {
                         x[rd] = here!() + u64::from(i.len);
                         transfer!(target)
                     }
-                    _ => match self.execute(mem, i, here!()) {
-                        Ok(next) if ends_run(i.op) => transfer!(next),
-                        Ok(_) => {}
-                        Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
-                            exit_run!(true, here!(), Flow::Exit(e))
-                        }
-                        Err(Flow::FenceI) => {
-                            exit_run!(true, here!() + u64::from(i.len), Flow::FenceI)
-                        }
-                        Err(other) => {
-                            let at = here!();
-                            exit_run!(false, at, with_raw_bits(mem, at, other))
-                        }
+                    // Double-precision loads, stores and arithmetic: the bulk of FP code.
+                    Op::Fld => match mem.read_u64(x[rs1].wrapping_add(imm)) {
+                        Ok(v) => self.f[usize::from(i.rd & 31)] = v,
+                        Err(f) => exit_run!(false, here!(), fault(f, Access::Load)),
                     },
+                    Op::Fsd => {
+                        let v = self.f[usize::from(i.rs2 & 31)];
+                        if let Err(f) = mem.write_u64(x[rs1].wrapping_add(imm), v) {
+                            exit_run!(false, here!(), fault(f, Access::Store));
+                        }
+                    }
+                    Op::FaddD
+                    | Op::FsubD
+                    | Op::FmulD
+                    | Op::FdivD
+                    | Op::FmaddD
+                    | Op::FmsubD
+                    | Op::FnmaddD
+                    | Op::FnmsubD => {
+                        let bits = if i.rm == 7 { self.frm } else { i.rm };
+                        let Some(rm) = RoundingMode::from_bits(bits) else {
+                            // A reserved rounding mode: the generic path reports it.
+                            generic!();
+                            continue;
+                        };
+                        let f = &mut self.f;
+                        let (d1, d2, d3) = (
+                            f[usize::from(i.rs1 & 31)],
+                            f[usize::from(i.rs2 & 31)],
+                            f[usize::from(i.rs3 & 31)],
+                        );
+                        const SIGN: u64 = 1 << 63;
+                        let mut flags = 0u8;
+                        f[usize::from(i.rd & 31)] = match i.op {
+                            Op::FaddD => fpu::f64_add(d1, d2, rm, &mut flags),
+                            Op::FsubD => fpu::f64_sub(d1, d2, rm, &mut flags),
+                            Op::FmulD => fpu::f64_mul(d1, d2, rm, &mut flags),
+                            Op::FdivD => fpu::f64_div(d1, d2, rm, &mut flags),
+                            Op::FmaddD => fpu::f64_mul_add(d1, d2, d3, rm, &mut flags),
+                            Op::FmsubD => fpu::f64_mul_add(d1, d2, d3 ^ SIGN, rm, &mut flags),
+                            Op::FnmsubD => fpu::f64_mul_add(d1 ^ SIGN, d2, d3, rm, &mut flags),
+                            _ => fpu::f64_mul_add(d1 ^ SIGN, d2, d3 ^ SIGN, rm, &mut flags),
+                        };
+                        self.fflags |= flags;
+                    }
+                    _ => generic!(),
                 }
             }
         };

@@ -235,3 +235,38 @@ fn mremap_to_the_same_size_returns_the_address() {
         assert_eq!(result, addr as i64, "flags {flags}, unrounded lengths");
     }
 }
+
+/// fuzz target `syscall`: `nanosleep` in deterministic mode added the sleep to the retired
+/// instruction count (a one-instruction run reported ~1.8e18 instructions). Virtual time
+/// now advances a separate clock: the count stays exact and the clock still moves.
+#[test]
+fn deterministic_sleep_keeps_instruction_counts_exact() {
+    const NANOSLEEP: u64 = 101;
+    const CLOCK_GETTIME: u64 = 113;
+    let mut machine = fuzz_machine();
+    let ts = 0x1_8000;
+    machine.mem.write_u64(ts, 5).unwrap();
+    machine.mem.write_u64(ts + 8, 0).unwrap();
+    assert_eq!(syscall(&mut machine, NANOSLEEP, [ts, 0, 0, 0, 0, 0]), 0);
+    assert_eq!(machine.cpu.instret, 1);
+    let mut machine2 = fuzz_machine();
+    assert_eq!(
+        syscall(&mut machine2, CLOCK_GETTIME, [1, ts, 0, 0, 0, 0]),
+        0
+    );
+    let before = machine2.mem.read_u64(ts).unwrap();
+    machine2.mem.write_u64(ts + 0x100, 5).unwrap();
+    machine2.mem.write_u64(ts + 0x108, 0).unwrap();
+    assert_eq!(
+        syscall(&mut machine2, NANOSLEEP, [ts + 0x100, 0, 0, 0, 0, 0]),
+        0
+    );
+    assert_eq!(
+        syscall(&mut machine2, CLOCK_GETTIME, [1, ts, 0, 0, 0, 0]),
+        0
+    );
+    assert!(
+        machine2.mem.read_u64(ts).unwrap() >= before + 5,
+        "the virtual clock moves by the sleep"
+    );
+}

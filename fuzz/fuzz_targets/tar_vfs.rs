@@ -26,10 +26,38 @@ const MAX_DIR_CALLS: usize = 20_000;
 
 /// Names that the seed tars and the synthetic trees use, so paths hit real entries often.
 const NAMES: &[&[u8]] = &[
-    b"dir", b"file.txt", b"sub", b"deep", b"rel", b"abs", b"loop1", b"loop2", b"self", b"up",
-    b"hard", b"escape", b"etc", b"tmp", b"proc", b"fd", b"dev", b"null", b"zero", b"urandom",
-    b"hosts", b"resolv.conf", b"new", b"x", b"cwd", b"exe", b"root", b"maps", b"0", b"1",
-    b"bin", b"empty",
+    b"dir",
+    b"file.txt",
+    b"sub",
+    b"deep",
+    b"rel",
+    b"abs",
+    b"loop1",
+    b"loop2",
+    b"self",
+    b"up",
+    b"hard",
+    b"escape",
+    b"etc",
+    b"tmp",
+    b"proc",
+    b"fd",
+    b"dev",
+    b"null",
+    b"zero",
+    b"urandom",
+    b"hosts",
+    b"resolv.conf",
+    b"new",
+    b"x",
+    b"cwd",
+    b"exe",
+    b"root",
+    b"maps",
+    b"0",
+    b"1",
+    b"bin",
+    b"empty",
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -91,26 +119,96 @@ enum InoRef {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Resolve { at: InoRef, path: PathSpec, follow: bool },
-    Stat { ino: InoRef },
-    StatPath { at: InoRef, path: PathSpec, follow: bool },
-    Open { at: InoRef, path: PathSpec, flags: u8, mode: u16 },
-    Read { ino: InoRef, offset: u32, len: u16 },
-    Write { ino: InoRef, offset: u32, data: Vec<u8>, repeat: u8 },
-    Truncate { ino: InoRef, len: u64 },
-    ReadDir { ino: InoRef, batch: u8 },
-    Readlink { at: InoRef, path: PathSpec },
-    ReadLinkIno { ino: InoRef },
-    Mkdir { at: InoRef, path: PathSpec, mode: u16 },
-    Symlink { target: PathSpec, at: InoRef, path: PathSpec },
-    Link { old_at: InoRef, old: PathSpec, new_at: InoRef, new: PathSpec, follow: bool },
-    Unlink { at: InoRef, path: PathSpec },
-    Rmdir { at: InoRef, path: PathSpec },
-    Rename { old_at: InoRef, old: PathSpec, new_at: InoRef, new: PathSpec, flags: u8 },
-    Chmod { ino: InoRef, mode: u32 },
-    PathOf { ino: InoRef },
-    Close { which: u8 },
-    Retain { which: u8 },
+    Resolve {
+        at: InoRef,
+        path: PathSpec,
+        follow: bool,
+    },
+    Stat {
+        ino: InoRef,
+    },
+    StatPath {
+        at: InoRef,
+        path: PathSpec,
+        follow: bool,
+    },
+    Open {
+        at: InoRef,
+        path: PathSpec,
+        flags: u8,
+        mode: u16,
+    },
+    Read {
+        ino: InoRef,
+        offset: u32,
+        len: u16,
+    },
+    Write {
+        ino: InoRef,
+        offset: u32,
+        data: Vec<u8>,
+        repeat: u8,
+    },
+    Truncate {
+        ino: InoRef,
+        len: u64,
+    },
+    ReadDir {
+        ino: InoRef,
+        batch: u8,
+    },
+    Readlink {
+        at: InoRef,
+        path: PathSpec,
+    },
+    ReadLinkIno {
+        ino: InoRef,
+    },
+    Mkdir {
+        at: InoRef,
+        path: PathSpec,
+        mode: u16,
+    },
+    Symlink {
+        target: PathSpec,
+        at: InoRef,
+        path: PathSpec,
+    },
+    Link {
+        old_at: InoRef,
+        old: PathSpec,
+        new_at: InoRef,
+        new: PathSpec,
+        follow: bool,
+    },
+    Unlink {
+        at: InoRef,
+        path: PathSpec,
+    },
+    Rmdir {
+        at: InoRef,
+        path: PathSpec,
+    },
+    Rename {
+        old_at: InoRef,
+        old: PathSpec,
+        new_at: InoRef,
+        new: PathSpec,
+        flags: u8,
+    },
+    Chmod {
+        ino: InoRef,
+        mode: u32,
+    },
+    PathOf {
+        ino: InoRef,
+    },
+    Close {
+        which: u8,
+    },
+    Retain {
+        which: u8,
+    },
     ReadOnly(bool),
 }
 
@@ -162,11 +260,18 @@ impl State {
 
     fn run(&mut self, op: Op) {
         match op {
-            Op::Resolve { at, path: spec, follow } => {
+            Op::Resolve {
+                at,
+                path: spec,
+                follow,
+            } => {
                 let (at, path) = (self.ino(at), spec.build());
                 let r = self.vfs.resolve(&mut self.cx, at, &path, follow);
                 if trace() {
-                    eprintln!("  resolve({at}, {:?}) = {r:?}", String::from_utf8_lossy(&path));
+                    eprintln!(
+                        "  resolve({at}, {:?}) = {r:?}",
+                        String::from_utf8_lossy(&path)
+                    );
                 }
                 self.check_resolved(&spec, &path, r);
                 if spec.escape && spec.comps.is_empty() && !spec.trailing_slash {
@@ -183,11 +288,20 @@ impl State {
             Op::Stat { ino } => {
                 let _ = self.vfs.stat(self.ino(ino));
             }
-            Op::StatPath { at, path: spec, follow } => {
+            Op::StatPath {
+                at,
+                path: spec,
+                follow,
+            } => {
                 let (at, path) = (self.ino(at), spec.build());
                 let _ = self.vfs.stat_path(&mut self.cx, at, &path, follow);
             }
-            Op::Open { at, path: spec, flags, mode } => {
+            Op::Open {
+                at,
+                path: spec,
+                flags,
+                mode,
+            } => {
                 let (at, path) = (self.ino(at), spec.build());
                 let table = [O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_PATH];
                 let mut f = u32::from(flags & 3) % 3;
@@ -200,9 +314,14 @@ impl State {
                     self.check_resolved(&spec, &path, Ok(ino));
                     let st = self.vfs.stat(ino).expect("an open inode is alive");
                     if f & O_DIRECTORY != 0 {
-                        assert_eq!(st.mode & S_IFMT, S_IFDIR, "O_DIRECTORY opened a non-directory");
+                        assert_eq!(
+                            st.mode & S_IFMT,
+                            S_IFDIR,
+                            "O_DIRECTORY opened a non-directory"
+                        );
                     }
-                    if f & O_TRUNC != 0 && f & O_ACCMODE != O_RDONLY && st.mode & S_IFMT == S_IFREG {
+                    if f & O_TRUNC != 0 && f & O_ACCMODE != O_RDONLY && st.mode & S_IFMT == S_IFREG
+                    {
                         assert_eq!(st.size, 0, "O_TRUNC left {} bytes", st.size);
                     }
                     self.open.push(ino);
@@ -212,11 +331,23 @@ impl State {
             Op::Read { ino, offset, len } => {
                 let ino = self.ino(ino);
                 let mut buf = vec![0u8; usize::from(len)];
-                if let Ok(n) = self.vfs.read(&mut self.cx, ino, u64::from(offset), &mut buf) {
-                    assert!(n <= buf.len(), "read returned {n} > {} requested", buf.len());
+                if let Ok(n) = self
+                    .vfs
+                    .read(&mut self.cx, ino, u64::from(offset), &mut buf)
+                {
+                    assert!(
+                        n <= buf.len(),
+                        "read returned {n} > {} requested",
+                        buf.len()
+                    );
                 }
             }
-            Op::Write { ino, offset, data, repeat } => {
+            Op::Write {
+                ino,
+                offset,
+                data,
+                repeat,
+            } => {
                 let ino = self.ino(ino);
                 let mut bytes = data;
                 let copies = usize::from(repeat % 16) + 1;
@@ -246,21 +377,42 @@ impl State {
                 let ino = self.ino(ino);
                 let _ = self.vfs.read_link(&mut self.cx, ino);
             }
-            Op::Mkdir { at, path: spec, mode } => {
+            Op::Mkdir {
+                at,
+                path: spec,
+                mode,
+            } => {
                 let (at, path) = (self.ino(at), spec.build());
                 if let Ok(ino) = self.vfs.mkdir(&mut self.cx, at, &path, u32::from(mode)) {
                     self.saw(ino);
                 }
             }
-            Op::Symlink { target, at, path: spec } => {
+            Op::Symlink {
+                target,
+                at,
+                path: spec,
+            } => {
                 let (target, at, path) = (target.build(), self.ino(at), spec.build());
                 if let Ok(ino) = self.vfs.symlink(&mut self.cx, &target, at, &path) {
                     self.saw(ino);
                 }
             }
-            Op::Link { old_at, old, new_at, new, follow } => {
+            Op::Link {
+                old_at,
+                old,
+                new_at,
+                new,
+                follow,
+            } => {
                 let (old_at, new_at) = (self.ino(old_at), self.ino(new_at));
-                let _ = self.vfs.link(&mut self.cx, old_at, &old.build(), new_at, &new.build(), follow);
+                let _ = self.vfs.link(
+                    &mut self.cx,
+                    old_at,
+                    &old.build(),
+                    new_at,
+                    &new.build(),
+                    follow,
+                );
             }
             Op::Unlink { at, path } => {
                 let at = self.ino(at);
@@ -270,10 +422,23 @@ impl State {
                 let at = self.ino(at);
                 let _ = self.vfs.rmdir(&mut self.cx, at, &path.build());
             }
-            Op::Rename { old_at, old, new_at, new, flags } => {
+            Op::Rename {
+                old_at,
+                old,
+                new_at,
+                new,
+                flags,
+            } => {
                 let (old_at, new_at) = (self.ino(old_at), self.ino(new_at));
                 let flags = u32::from(flags % 5);
-                let _ = self.vfs.rename(&mut self.cx, old_at, &old.build(), new_at, &new.build(), flags);
+                let _ = self.vfs.rename(
+                    &mut self.cx,
+                    old_at,
+                    &old.build(),
+                    new_at,
+                    &new.build(),
+                    flags,
+                );
             }
             Op::Chmod { ino, mode } => {
                 let ino = self.ino(ino);
@@ -305,14 +470,22 @@ impl State {
         if trace() {
             eprintln!("  path_of({ino}) = {shown:?}");
         }
-        assert_eq!(path.first(), Some(&b'/'), "path_of({ino}) = {shown:?} is not absolute");
+        assert_eq!(
+            path.first(),
+            Some(&b'/'),
+            "path_of({ino}) = {shown:?} is not absolute"
+        );
         assert!(
             !path.split(|&b| b == b'/').any(|c| c == b".."),
             "path_of({ino}) = {shown:?} has a `..`"
         );
         if path.len() < 4096 {
             let back = self.vfs.resolve(&mut self.cx, self.vfs.root(), &path, true);
-            assert_eq!(back, Ok(ino), "path_of({ino}) = {shown:?} resolves elsewhere");
+            assert_eq!(
+                back,
+                Ok(ino),
+                "path_of({ino}) = {shown:?} resolves elsewhere"
+            );
         }
     }
 
@@ -364,22 +537,39 @@ fuzz_target!(|data: &[u8]| {
     };
     vfs.set_max_file_size(MAX_FILE);
     let cx = ProcessView {
-        now: Timespec { secs: 1_700_000_000, nanos: 5 },
+        now: Timespec {
+            secs: 1_700_000_000,
+            nanos: 5,
+        },
         uid: 1000,
         gid: 1000,
         pid: 42,
         exe: b"/bin/fuzz".to_vec(),
         cwd: b"/dir".to_vec(),
         cmdline: b"fuzz\0".to_vec(),
-        fds: vec![(0, b"/dev/null".to_vec()), (1, b"/dir/file.txt".to_vec()), (7, b"pipe:[3]".to_vec())],
+        fds: vec![
+            (0, b"/dev/null".to_vec()),
+            (1, b"/dir/file.txt".to_vec()),
+            (7, b"pipe:[3]".to_vec()),
+        ],
         ..ProcessView::default()
     };
     let root = vfs.root();
-    let mut state = State { vfs, cx, seen: vec![root], open: Vec::new() };
+    let mut state = State {
+        vfs,
+        cx,
+        seen: vec![root],
+        open: Vec::new(),
+    };
     // The root and its `..` are the same directory; `/..` cannot leave it.
     for path in [&b"/.."[..], b"../../..", b"/../../../"] {
         let r = state.vfs.resolve(&mut state.cx, root, path, true);
-        assert_eq!(r, Ok(root), "{:?} from the root", String::from_utf8_lossy(path));
+        assert_eq!(
+            r,
+            Ok(root),
+            "{:?} from the root",
+            String::from_utf8_lossy(path)
+        );
     }
     let mut u = Unstructured::new(ops);
     for _ in 0..MAX_OPS {

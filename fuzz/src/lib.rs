@@ -266,12 +266,12 @@ impl Host for ScriptedHost {
     }
 }
 
-/// Whether to let inputs reach bugs already reported (`core/tests/fuzz_regressions.rs`):
-/// set `FRISCY_FUZZ_KNOWN_BUGS=1` to check a fix. Otherwise the host answers such calls
-/// itself (with EINVAL), so the fuzzers keep looking for new bugs instead.
+/// Whether inputs may reach bugs reported in `core/tests/fuzz_regressions.rs`. All of
+/// them are fixed, so this is on unless `FRISCY_FUZZ_KNOWN_BUGS=0` asks to steer around
+/// them (useful again the next time a finding is reported before its fix lands).
 pub fn known_bugs_enabled() -> bool {
     static ENABLED: OnceLock<bool> = OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var_os("FRISCY_FUZZ_KNOWN_BUGS").is_some_and(|v| v == "1"))
+    *ENABLED.get_or_init(|| std::env::var_os("FRISCY_FUZZ_KNOWN_BUGS").is_none_or(|v| v != "0"))
 }
 
 /// Whether system call `number` with `args` would hit a reported, not yet fixed bug.

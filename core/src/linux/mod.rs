@@ -349,6 +349,8 @@ pub struct Process {
     pub in_blocking_call: bool,
     /// rt_sigsuspend's caller mask, restored when the signal that ends it is delivered.
     pub suspend_mask: Option<u64>,
+    /// Nanoseconds slept on the virtual clock (deterministic mode, or a host without clock).
+    pub slept_ns: u64,
     pub clear_child_tid: u64,
     pub umask: u32,
     /// Current working directory, NUL-free, absolute.
@@ -403,6 +405,7 @@ impl Process {
             pending: 0,
             in_blocking_call: false,
             suspend_mask: None,
+            slept_ns: 0,
             clear_child_tid: 0,
             umask: 0o022,
             cwd,
@@ -1082,9 +1085,9 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         if ns == 0 {
             return;
         }
-        if self.p.config.deterministic {
-            // Virtual time advances with the instruction counter (10 ns per instruction).
-            self.cpu.instret = self.cpu.instret.saturating_add(ns / 10);
+        if self.p.config.deterministic || self.host.now(Clock::Monotonic).is_none() {
+            // Virtual time: the instruction clock plus every sleep so far.
+            self.p.slept_ns = self.p.slept_ns.saturating_add(ns);
         } else {
             self.host.sleep(Timespec {
                 secs: (ns / 1_000_000_000) as i64,
@@ -1347,7 +1350,11 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 return Ok(t);
             }
         }
-        let ns = self.cpu.instret * 10;
+        let ns = self
+            .cpu
+            .instret
+            .saturating_mul(10)
+            .saturating_add(self.p.slept_ns);
         let base = if clock == Clock::Realtime {
             1_700_000_000
         } else {
