@@ -572,7 +572,8 @@ impl Machine {
             }
             #[cfg(feature = "alloc")]
             let slice = if self.has_other_process() {
-                (budget - used).min(crate::processes::TIME_SLICE)
+                let left = crate::processes::TIME_SLICE.saturating_sub(self.procs.slice_used);
+                (budget - used).min(left.max(1))
             } else {
                 budget - used
             };
@@ -582,12 +583,22 @@ impl Machine {
             let exit = self.cpu.run(&mut self.mem, &mut self.cache, slice);
             let ran = self.cpu.instret - before;
             used += ran;
+            #[cfg(feature = "alloc")]
+            {
+                self.procs.slice_used += ran;
+            }
             let fatal = match exit {
                 Exit::Budget => {
-                    // A whole time slice ran: that is progress, whoever is blocked.
+                    // Instructions ran: that is progress, whoever is blocked.
                     idle = 0;
+                    // Switch only at the end of a time slice, not when the host's budget
+                    // ends, so the schedule does not depend on how the host slices it.
                     #[cfg(feature = "alloc")]
-                    self.switch_to_next();
+                    if self.procs.slice_used >= crate::processes::TIME_SLICE
+                        && !self.switch_to_next()
+                    {
+                        self.procs.slice_used = 0;
+                    }
                     continue;
                 }
                 Exit::Ecall => {

@@ -65,6 +65,9 @@ pub struct Processes {
     next_pid: i32,
     /// The running process is a vfork parent waiting for this child (set while it is swapped out).
     pub current_vfork_child: Option<i32>,
+    /// Instructions the running process has used of its time slice. Kept across `run`
+    /// calls so that how a host slices its budget never changes the schedule.
+    pub slice_used: u64,
 }
 
 /// What the machine does after a process call.
@@ -127,6 +130,7 @@ impl Machine {
         core::mem::swap(&mut t.process, &mut self.process);
         core::mem::swap(&mut t.image, &mut self.image);
         t.vfork_child = core::mem::replace(&mut self.procs.current_vfork_child, t.vfork_child);
+        self.procs.slice_used = 0;
         t
     }
 
