@@ -76,6 +76,9 @@ pub enum Exit {
 enum Flow {
     Exit(Exit),
     FenceI,
+    /// A valid encoding this hart refuses (an unknown or read-only CSR, a reserved
+    /// rounding mode): reported as an illegal instruction with the bits it was decoded from.
+    Unsupported,
 }
 
 /// One pre-decoded instruction in a page's code array, with its offset in the page.
@@ -404,6 +407,8 @@ impl Cpu {
                 None => {}
                 Some(Flow::Exit(e)) => return e,
                 Some(Flow::FenceI) => cache.flush(),
+                // run_page reports refused instructions with their bits already.
+                Some(Flow::Unsupported) => return Exit::Illegal { bits: 0 },
             }
         }
     }
@@ -450,7 +455,7 @@ impl Cpu {
                         Err((done, flow)) => {
                             left -= done as u64;
                             pc = page_base + u64::from(code[k + done].pc_off);
-                            break Some(with_raw_bits(mem, pc, flow));
+                            break Some(with_raw_bits(mem, pc, &code[k + done].insn, flow));
                         }
                     }
                 }
@@ -539,7 +544,7 @@ impl Cpu {
                             }
                             Err(other) => {
                                 let at = here!();
-                                exit_run!(false, at, with_raw_bits(mem, at, other))
+                                exit_run!(false, at, with_raw_bits(mem, at, i, other))
                             }
                         }
                     };
@@ -989,7 +994,7 @@ impl Cpu {
     fn csr(&mut self, i: Insn, pc: u64, next: u64) -> Result<u64, Flow> {
         let _ = pc;
         let rd = usize::from(i.rd);
-        let illegal = Err(Flow::Exit(Exit::Illegal { bits: 0 }));
+        let illegal = Err(Flow::Unsupported);
         let operand = match i.op {
             Op::Csrrwi | Op::Csrrsi | Op::Csrrci => u64::from(i.rs1),
             _ => self.x[usize::from(i.rs1)],
@@ -1038,7 +1043,7 @@ impl Cpu {
         let fs1 = (i.rs1 & 31) as usize;
         let fs2 = (i.rs2 & 31) as usize;
         let fs3 = (i.rs3 & 31) as usize;
-        let illegal = Flow::Exit(Exit::Illegal { bits: 0 });
+        let illegal = Flow::Unsupported;
         let imm = i.imm as i64 as u64;
         let xa = self.x[usize::from(i.rs1)];
         let (d1, d2, d3) = (self.f[fs1], self.f[fs2], self.f[fs3]);
@@ -1175,11 +1180,19 @@ impl Cpu {
     }
 }
 
-/// Fill in the raw bits of an illegal instruction (its decoded form does not keep them).
+/// Report a refused instruction as illegal, with the bits it was decoded from (memory may
+/// have changed since, without a fence.i, so re-encode rather than re-read when possible).
 #[cold]
-fn with_raw_bits(mem: &Memory, pc: u64, flow: Flow) -> Flow {
+fn with_raw_bits(mem: &Memory, pc: u64, insn: &Insn, flow: Flow) -> Flow {
     match flow {
-        Flow::Exit(Exit::Illegal { .. }) => {
+        Flow::Unsupported => {
+            let mut original = *insn;
+            if original.rd == SINK {
+                original.rd = 0;
+            }
+            if let Some(bits) = isa::encode(&original) {
+                return Flow::Exit(Exit::Illegal { bits });
+            }
             let low = mem.read_u16(pc).unwrap_or(0);
             let bits = if isa::instruction_length(low) == 2 {
                 u32::from(low)
@@ -1342,6 +1355,27 @@ mod tests {
         assert_eq!(cpu.instret, 2);
         assert_eq!(cpu.pc, CODE + 0x208);
         assert_eq!(cpu.x[10], 2);
+    }
+
+    #[test]
+    fn illegal_reports_the_bits_it_was_decoded_from() {
+        let mut mem = memory();
+        let mut cache = CodeCache::default();
+        let mut cpu = fresh(&mem);
+        cpu.pc = CODE + 0x300;
+        mem.write_u32(cpu.pc, 0xffff_ffff).unwrap();
+        let first = cpu.run(&mut mem, &mut cache, 10);
+        assert_eq!(first, Exit::Illegal { bits: 0xffff_ffff });
+        // Rewritten without fence.i: the stale decode may run, but it must report its own bits.
+        mem.write_u32(CODE + 0x300, 0x02a0_0513).unwrap();
+        assert_eq!(cpu.run(&mut mem, &mut cache, 10), first);
+        // A CSR this hart does not have is reported with its encoding.
+        cpu.pc = CODE + 0x380;
+        mem.write_u32(cpu.pc, 0x3000_2573).unwrap(); // csrr a0, mstatus
+        assert_eq!(
+            cpu.run(&mut mem, &mut cache, 10),
+            Exit::Illegal { bits: 0x3000_2573 }
+        );
     }
 
     #[test]
