@@ -159,21 +159,8 @@ impl Machine {
         }
         let pid = self.process.pid;
         self.files.close_all(&mut self.process.fds);
-        if let Some(vfs) = self.vfs.as_mut() {
-            for ino in self.files.released.drain(..) {
-                vfs.close(ino);
-            }
-        }
-        let parent = self.process.ppid;
-        self.procs.zombies.push(Zombie {
-            pid,
-            ppid: parent,
-            pgid: self.process.pgid,
-            status,
-        });
-        self.reparent_children(pid);
-        self.notify_parent(parent);
-        self.wake_vfork_parent(pid);
+        self.close_released();
+        self.bury(pid, self.process.ppid, self.process.pgid, status);
         // Replace the dead process with the first waiting one that can run (a vfork parent
         // of the dead child included, now that it is awake).
         let idx = self
@@ -185,6 +172,29 @@ impl Machine {
         let next = self.procs.waiting.remove(idx);
         let _dead = self.current_task(next);
         CallOutcome::Switched
+    }
+
+    /// Drop the VFS references of files whose last open description went away.
+    fn close_released(&mut self) {
+        if let Some(vfs) = self.vfs.as_mut() {
+            for ino in self.files.released.drain(..) {
+                vfs.close(ino);
+            }
+        }
+    }
+
+    /// Process `pid` has ended (its fds already closed): keep a zombie for its parent,
+    /// hand its children to init, wake a vfork parent, and send the parent SIGCHLD.
+    fn bury(&mut self, pid: i32, ppid: i32, pgid: i32, status: Termination) {
+        self.procs.zombies.push(Zombie {
+            pid,
+            ppid,
+            pgid,
+            status,
+        });
+        self.reparent_children(pid);
+        self.wake_vfork_parent(pid);
+        self.notify_parent(ppid);
     }
 
     fn reparent_children(&mut self, pid: i32) {
@@ -389,11 +399,7 @@ impl Machine {
         }
         self.cache.flush();
         self.files.close_on_exec(&mut self.process.fds);
-        if let Some(vfs) = self.vfs.as_mut() {
-            for ino in self.files.released.drain(..) {
-                vfs.close(ino);
-            }
-        }
+        self.close_released();
         for action in self.process.sigactions.iter_mut() {
             if action.handler > 1 {
                 *action = Default::default();
@@ -661,21 +667,9 @@ impl Machine {
                     let mut t = self.procs.waiting.remove(idx);
                     let dead = t.process.pid;
                     self.files.close_all(&mut t.process.fds);
-                    if let Some(vfs) = self.vfs.as_mut() {
-                        for ino in self.files.released.drain(..) {
-                            vfs.close(ino);
-                        }
-                    }
-                    let parent = t.process.ppid;
-                    self.procs.zombies.push(Zombie {
-                        pid: dead,
-                        ppid: parent,
-                        pgid: t.process.pgid,
-                        status: Termination::Signaled(sig),
-                    });
-                    self.reparent_children(dead);
-                    self.wake_vfork_parent(dead);
-                    self.notify_parent(parent);
+                    self.close_released();
+                    let status = Termination::Signaled(sig);
+                    self.bury(dead, t.process.ppid, t.process.pgid, status);
                     continue;
                 }
             }
