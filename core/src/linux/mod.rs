@@ -1105,29 +1105,22 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     fn writev(&mut self, fd: i32, iov: u64, count: u64) -> SysResult {
-        let count = self.iovecs(iov, count)?;
-        let mut total = 0u64;
-        for i in 0..count {
-            let base = self.mem.read_u64(iov + i * 16)?;
-            let len = self.mem.read_u64(iov + i * 16 + 8)?;
-            if len == 0 {
-                continue;
-            }
-            match self.write(fd, base, len) {
-                Ok(n) => {
-                    total += n;
-                    if n < len {
-                        break;
-                    }
-                }
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(total)
+        self.vectored(fd, iov, count, Self::write)
     }
 
     fn readv(&mut self, fd: i32, iov: u64, count: u64) -> SysResult {
+        self.vectored(fd, iov, count, Self::read)
+    }
+
+    /// readv/writev: `transfer` each iovec in turn, stopping at the first short one; an
+    /// error after some bytes moved ends the call with the count so far, as Linux does.
+    fn vectored(
+        &mut self,
+        fd: i32,
+        iov: u64,
+        count: u64,
+        transfer: fn(&mut Self, i32, u64, u64) -> SysResult,
+    ) -> SysResult {
         let count = self.iovecs(iov, count)?;
         let mut total = 0u64;
         for i in 0..count {
@@ -1136,7 +1129,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             if len == 0 {
                 continue;
             }
-            match self.read(fd, base, len) {
+            match transfer(self, fd, base, len) {
                 Ok(n) => {
                     total += n;
                     if n < len {
