@@ -564,14 +564,14 @@ impl Machine {
                 return StopReason::BudgetSpent;
             }
             #[cfg(feature = "alloc")]
-            if self.process.pending & !self.process.sigmask != 0 {
+            if self.process.thread.pending & !self.process.thread.sigmask != 0 {
                 if let Some(crate::processes::CallOutcome::Finished(t)) = self.deliver_signals() {
                     self.terminated = Some(t);
                     return termination_reason(t);
                 }
             }
             #[cfg(feature = "alloc")]
-            let slice = if self.has_other_process() {
+            let slice = if self.has_other_task() {
                 let left = crate::processes::TIME_SLICE.saturating_sub(self.procs.slice_used);
                 (budget - used).min(left.max(1))
             } else {
@@ -594,10 +594,11 @@ impl Machine {
                     // Switch only at the end of a time slice, not when the host's budget
                     // ends, so the schedule does not depend on how the host slices it.
                     #[cfg(feature = "alloc")]
-                    if self.procs.slice_used >= crate::processes::TIME_SLICE
-                        && !self.switch_to_next()
-                    {
-                        self.procs.slice_used = 0;
+                    if self.procs.slice_used >= crate::processes::TIME_SLICE {
+                        self.expire_futex_timeouts(host);
+                        if !self.switch_to_next() {
+                            self.procs.slice_used = 0;
+                        }
                     }
                     continue;
                 }
@@ -614,10 +615,10 @@ impl Machine {
                         vfs,
                         host,
                     );
-                    self.process.never_block = false;
+                    self.process.thread.never_block = false;
                     let blocked = match outcome {
                         SyscallOutcome::Done => {
-                            self.process.in_blocking_call = false;
+                            self.process.thread.in_blocking_call = false;
                             self.cpu.pc = self.cpu.pc.wrapping_add(4);
                             idle = 0;
                             if host.stop_requested() {
@@ -647,12 +648,12 @@ impl Machine {
                                 self.cpu.x[14],
                                 self.cpu.x[15],
                             ];
-                            let pid = self.process.pid;
+                            let (pid, tid) = (self.process.pid, self.process.thread.tid);
                             let step = self.machine_call(call);
                             if self.process.trace && !matches!(step, MachineStep::Blocked) {
-                                // The result is in a0 unless the call replaced the process.
+                                // The result is in a0 unless the call replaced the thread.
                                 let result = if self.process.pid == pid
-                                    && !matches!(step, MachineStep::Blocked)
+                                    && self.process.thread.tid == tid
                                 {
                                     self.cpu.x[10] as i64
                                 } else {
@@ -668,7 +669,7 @@ impl Machine {
                             match step {
                                 MachineStep::Continue => {
                                     idle = 0;
-                                    self.process.in_blocking_call = false;
+                                    self.process.thread.in_blocking_call = false;
                                     continue;
                                 }
                                 MachineStep::Blocked => true,
@@ -677,25 +678,32 @@ impl Machine {
                         }
                     };
                     if blocked {
-                        self.process.in_blocking_call = true;
+                        self.process.thread.in_blocking_call = true;
                         // The ecall will run again; it must not count twice.
                         self.cpu.instret -= 1;
                         used -= 1;
                         idle = if ran > 1 { 1 } else { idle + 1 };
-                        if idle > self.process_total() {
+                        if idle > self.thread_total() {
                             if let Some(fd) = host_pending {
                                 return StopReason::Pending { fd };
                             }
-                            // Deadlock among guest processes: the next blocking call fails instead.
-                            self.process.never_block = true;
                             idle = 0;
+                            // Only sleepers with a deadline can still make progress.
+                            if !self.sleep_until_deadline(host) {
+                                // Deadlock among guest threads: the next blocking call fails instead.
+                                self.process.thread.never_block = true;
+                            }
                             continue;
                         }
-                        if !self.switch_process() {
+                        if !self.switch_process(host) {
                             if let Some(fd) = host_pending {
                                 return StopReason::Pending { fd };
                             }
-                            self.process.never_block = true;
+                            if self.sleep_until_deadline(host) {
+                                idle = 0;
+                            } else {
+                                self.process.thread.never_block = true;
+                            }
                         }
                     }
                     continue;
@@ -719,9 +727,9 @@ impl Machine {
             #[cfg(feature = "alloc")]
             if let Some(sig) = fatal.fatal_signal() {
                 let handler = self.process.sigactions[sig as usize].handler;
-                let blocked = self.process.sigmask & (1 << (sig - 1)) != 0;
+                let blocked = self.process.thread.sigmask & (1 << (sig - 1)) != 0;
                 if handler > 1 && !blocked && !matches!(fatal, StopReason::Breakpoint { .. }) {
-                    self.process.pending |= 1 << (sig - 1);
+                    self.process.thread.pending |= 1 << (sig - 1);
                     continue;
                 }
             }
@@ -737,20 +745,39 @@ impl Machine {
         }
     }
 
-    /// Processes alive in this machine.
-    fn process_total(&self) -> usize {
+    /// Threads alive in this machine, over all processes.
+    fn thread_total(&self) -> usize {
         #[cfg(feature = "alloc")]
-        return self.process_count();
+        return self.thread_count();
         #[cfg(not(feature = "alloc"))]
         1
     }
 
-    /// Give the hart to another process; false if there is none.
-    fn switch_process(&mut self) -> bool {
+    /// Give the hart to another thread or process (ending futex waits whose time is up
+    /// first); false if there is none.
+    fn switch_process<H: Host + ?Sized>(&mut self, host: &mut H) -> bool {
         #[cfg(feature = "alloc")]
-        return self.switch_to_next();
+        {
+            self.expire_futex_timeouts(host);
+            self.switch_to_next()
+        }
         #[cfg(not(feature = "alloc"))]
-        false
+        {
+            let _ = host;
+            false
+        }
+    }
+
+    /// Nothing can run: let time pass until the earliest futex deadline. False if no
+    /// thread waits with one.
+    fn sleep_until_deadline<H: Host + ?Sized>(&mut self, host: &mut H) -> bool {
+        #[cfg(feature = "alloc")]
+        return self.sleep_until_next_deadline(host);
+        #[cfg(not(feature = "alloc"))]
+        {
+            let _ = host;
+            false
+        }
     }
 
     /// The running process ended: finish the machine if it was the first process.

@@ -11,7 +11,8 @@ use alloc::vec::Vec;
 use crate::cpu::{CodeCache, Cpu};
 use crate::elf::LoadedImage;
 use crate::host::errno::*;
-use crate::linux::{signal, MachineCall, Process, Termination};
+use crate::host::Host;
+use crate::linux::{signal, MachineCall, Process, Termination, Thread, WaitOutcome};
 use crate::machine::{LoadError, Machine};
 use crate::mem::{Memory, PAGE_SIZE};
 
@@ -19,8 +20,11 @@ use crate::mem::{Memory, PAGE_SIZE};
 pub const TIME_SLICE: u64 = 1_000_000;
 /// Most processes alive at once (RLIMIT_NPROC).
 pub const MAX_PROCESSES: usize = 64;
+/// Most threads alive at once in the whole machine.
+pub const MAX_THREADS: usize = 512;
 
 const CLONE_VM: u64 = 0x100;
+const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_THREAD: u64 = 0x10000;
 const CLONE_SETTLS: u64 = 0x80000;
@@ -68,6 +72,9 @@ pub struct Processes {
     /// Instructions the running process has used of its time slice. Kept across `run`
     /// calls so that how a host slices its budget never changes the schedule.
     pub slice_used: u64,
+    /// Threads of the running process that have had the hart since the process got it:
+    /// after each has had a turn, another process goes next.
+    pub thread_turns: usize,
 }
 
 /// What the machine does after a process call.
@@ -117,9 +124,25 @@ impl Machine {
         !self.procs.waiting.is_empty()
     }
 
+    /// Whether another thread or process could take the hart.
+    pub(crate) fn has_other_task(&self) -> bool {
+        !self.procs.waiting.is_empty() || !self.process.threads.is_empty()
+    }
+
     /// Processes alive (running or waiting).
     pub(crate) fn process_count(&self) -> usize {
         self.procs.waiting.len() + 1
+    }
+
+    /// Threads alive in every process.
+    pub(crate) fn thread_count(&self) -> usize {
+        let waiting: usize = self
+            .procs
+            .waiting
+            .iter()
+            .map(|t| 1 + t.process.threads.len())
+            .sum();
+        waiting + 1 + self.process.threads.len()
     }
 
     fn current_task(&mut self, replacement: Task) -> Task {
@@ -131,24 +154,130 @@ impl Machine {
         core::mem::swap(&mut t.image, &mut self.image);
         t.vfork_child = core::mem::replace(&mut self.procs.current_vfork_child, t.vfork_child);
         self.procs.slice_used = 0;
+        self.procs.thread_turns = 0;
+        // The incoming process's thread may be asleep on a futex: give the hart to one of
+        // its threads that can run.
+        if !self.process.thread.runnable() {
+            if let Some(idx) = self.process.threads.iter().position(|t| t.state.runnable()) {
+                self.switch_thread(idx);
+            }
+        }
         t
     }
 
-    /// Put the running process at the back of the queue and run the next one that can run.
-    /// Returns false if no other process can run (the current one stays).
+    /// Give the hart to thread `idx` of the running process; the running thread goes to
+    /// the back of the process's queue. Only registers and per-thread state move.
+    fn switch_thread(&mut self, idx: usize) {
+        let mut next = self.process.threads.remove(idx);
+        self.swap_in_thread(&mut next);
+        self.process.threads.push(next);
+    }
+
+    /// Exchange the running thread with `other`. The instruction count belongs to the
+    /// process (its clocks read it), so it carries over; an LR reservation does not, since
+    /// other threads may have written the reserved word meanwhile.
+    fn swap_in_thread(&mut self, other: &mut Thread) {
+        other.cpu.instret = self.cpu.instret;
+        other.cpu.reservation = None;
+        core::mem::swap(&mut other.cpu, &mut self.cpu);
+        core::mem::swap(&mut other.state, &mut self.process.thread);
+        self.procs.slice_used = 0;
+    }
+
+    /// Whether a waiting process could take the hart.
+    fn runnable_process(&self) -> Option<usize> {
+        self.procs.waiting.iter().position(|t| {
+            t.vfork_child.is_none()
+                && (t.process.thread.runnable()
+                    || t.process.threads.iter().any(|th| th.state.runnable()))
+        })
+    }
+
+    /// Run the next thread of this process, or once each has had its turn, the next
+    /// process that can run (the running one goes to the back of the queue).
+    /// Returns false if nothing else can run (the current thread stays).
     pub(crate) fn switch_to_next(&mut self) -> bool {
-        let Some(idx) = self
-            .procs
-            .waiting
-            .iter()
-            .position(|t| t.vfork_child.is_none())
-        else {
+        let thread = self.process.threads.iter().position(|t| t.state.runnable());
+        let process = self.runnable_process();
+        if let Some(idx) = thread {
+            if self.procs.thread_turns < self.process.threads.len() || process.is_none() {
+                let turns = self.procs.thread_turns + 1;
+                self.switch_thread(idx);
+                self.procs.thread_turns = turns;
+                return true;
+            }
+        }
+        let Some(idx) = process else {
             return false;
         };
         let next = self.procs.waiting.remove(idx);
         let previous = self.current_task(next);
         self.procs.waiting.push(previous);
         true
+    }
+
+    /// Futex waits whose deadline has passed end with ETIMEDOUT (in every process, each
+    /// on its own clock). Returns the shortest time left among the others, with the
+    /// process it belongs to (None: the running one, Some(i): waiting process i).
+    pub(crate) fn expire_futex_timeouts<H: Host + ?Sized>(
+        &mut self,
+        host: &mut H,
+    ) -> Option<(u64, Option<usize>)> {
+        let mut soonest = expire_in(&mut self.process, self.cpu.instret, host)
+            .map(|left| (left, None));
+        for (i, t) in self.procs.waiting.iter_mut().enumerate() {
+            if let Some(left) = expire_in(&mut t.process, t.cpu.instret, host) {
+                if soonest.is_none_or(|(best, _)| left < best) {
+                    soonest = Some((left, Some(i)));
+                }
+            }
+        }
+        soonest
+    }
+
+    /// Nothing can run: let time pass until the earliest futex deadline, so that wait
+    /// times out. Returns false if no thread waits with a deadline.
+    pub(crate) fn sleep_until_next_deadline<H: Host + ?Sized>(&mut self, host: &mut H) -> bool {
+        let Some((left, owner)) = self.expire_futex_timeouts(host) else {
+            return false;
+        };
+        let process = match owner {
+            None => &mut self.process,
+            Some(i) => &mut self.procs.waiting[i].process,
+        };
+        if process.config.deterministic || host.now(crate::host::Clock::Monotonic).is_none() {
+            process.slept_ns = process.slept_ns.saturating_add(left);
+        } else {
+            host.sleep(crate::host::Timespec {
+                secs: (left / 1_000_000_000) as i64,
+                nanos: (left % 1_000_000_000) as u32,
+            });
+        }
+        self.expire_futex_timeouts(host);
+        true
+    }
+
+    /// exit: the running thread ends. Its clear_child_tid word is zeroed and woken (how
+    /// pthread_join learns of it) and its robust futexes released; the last thread's exit
+    /// ends the process.
+    fn exit_thread(&mut self, status: i32) -> CallOutcome {
+        if self.process.threads.is_empty() {
+            return self.exit_current(Termination::Exited(status));
+        }
+        self.process.release_robust_list(&mut self.mem);
+        let clear = self.process.thread.clear_child_tid;
+        if clear != 0 && self.mem.write_u32(clear, 0).is_ok() {
+            self.process.futex_wake(clear, 1, u32::MAX);
+        }
+        let idx = self
+            .process
+            .threads
+            .iter()
+            .position(|t| t.state.runnable())
+            .unwrap_or(0);
+        let mut next = self.process.threads.remove(idx);
+        self.swap_in_thread(&mut next);
+        CallOutcome::Switched
     }
 
     /// The running process has ended with `status`: keep a zombie for its parent, hand its
@@ -244,6 +373,13 @@ impl Machine {
             MachineCall::Kill { pid, signal } => self.kill(pid, signal),
             MachineCall::SigSuspend { mask } => self.sigsuspend(mask),
             MachineCall::SigReturn => self.sigreturn(),
+            MachineCall::ExitThread { status } => self.exit_thread(status),
+            MachineCall::Yield => {
+                self.cpu.x[10] = 0;
+                self.cpu.pc = self.cpu.pc.wrapping_add(4);
+                self.switch_to_next();
+                CallOutcome::Switched
+            }
         }
     }
 
@@ -260,8 +396,12 @@ impl Machine {
         tls: u64,
         child_tid: u64,
     ) -> CallOutcome {
-        if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
-            // Threads share one address space; this machine gives each process its own.
+        if flags & CLONE_THREAD != 0 {
+            return self.clone_thread(flags, stack, parent_tid, tls, child_tid);
+        }
+        if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+            // A process sharing its parent's memory without being its thread: this machine
+            // gives each process its own address space.
             return self.set_result(-i64::from(ENOSYS));
         }
         if self.process_count() + self.procs.zombies.len() >= MAX_PROCESSES {
@@ -285,7 +425,12 @@ impl Machine {
         process.pid = pid;
         process.ppid = self.process.pid;
         process.fds = self.files.fork(&self.process.fds);
-        process.clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 {
+        // Only the calling thread is copied into the child.
+        process.threads.clear();
+        process.thread.tid = pid;
+        process.thread.pending = 0;
+        process.thread.robust_list = 0;
+        process.thread.clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 {
             child_tid
         } else {
             0
@@ -317,6 +462,49 @@ impl Machine {
         }
         self.procs.waiting.push(child);
         CallOutcome::Done
+    }
+
+    /// clone with CLONE_THREAD: a new thread of the running process, sharing its memory,
+    /// files and signal handlers, starting after the ecall on `stack` with a0 = 0.
+    fn clone_thread(
+        &mut self,
+        flags: u64,
+        stack: u64,
+        parent_tid: u64,
+        tls: u64,
+        child_tid: u64,
+    ) -> CallOutcome {
+        // Linux's rules: threads share signal handlers, which needs a shared address space.
+        if flags & CLONE_SIGHAND == 0 || flags & CLONE_VM == 0 || flags & CLONE_VFORK != 0 {
+            return self.set_result(-i64::from(EINVAL));
+        }
+        if self.thread_count() + self.procs.zombies.len() >= MAX_THREADS {
+            return self.set_result(-i64::from(EAGAIN));
+        }
+        let tid = self.procs.alloc_pid();
+        let mut cpu = self.cpu.clone();
+        cpu.x[10] = 0;
+        cpu.pc = self.cpu.pc.wrapping_add(4);
+        cpu.reservation = None;
+        if stack != 0 {
+            cpu.x[2] = stack;
+        }
+        if flags & CLONE_SETTLS != 0 {
+            cpu.x[4] = tls;
+        }
+        let mut state = crate::linux::ThreadState::main(tid);
+        state.sigmask = self.process.thread.sigmask;
+        if flags & CLONE_CHILD_CLEARTID != 0 {
+            state.clear_child_tid = child_tid;
+        }
+        if flags & CLONE_PARENT_SETTID != 0 && self.mem.write_u32(parent_tid, tid as u32).is_err() {
+            return self.set_result(-i64::from(EFAULT));
+        }
+        if flags & CLONE_CHILD_SETTID != 0 && self.mem.write_u32(child_tid, tid as u32).is_err() {
+            return self.set_result(-i64::from(EFAULT));
+        }
+        self.process.threads.push(Thread { cpu, state });
+        self.set_result(i64::from(tid))
     }
 
     /// A new address space holding copies of the pages the running process uses.
@@ -398,6 +586,12 @@ impl Machine {
             Err(_) => return self.set_result(-i64::from(ENOMEM)),
         }
         self.cache.flush();
+        // The other threads end; the caller carries on as the process's first thread.
+        self.process.threads.clear();
+        self.process.thread.tid = self.process.pid;
+        self.process.thread.robust_list = 0;
+        self.process.thread.clear_child_tid = 0;
+        self.process.thread.futex = None;
         self.files.close_on_exec(&mut self.process.fds);
         self.close_released();
         for action in self.process.sigactions.iter_mut() {
@@ -451,7 +645,7 @@ impl Machine {
         if options & WNOHANG != 0 {
             return self.set_result(0);
         }
-        if self.process.never_block {
+        if self.process.thread.never_block {
             return self.set_result(-i64::from(EINTR));
         }
         CallOutcome::Blocked
@@ -461,13 +655,13 @@ impl Machine {
     /// with EINTR after its handler ran).
     fn sigsuspend(&mut self, mask: u64) -> CallOutcome {
         let unblockable = (1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1));
-        if self.process.suspend_mask.is_none() {
-            self.process.suspend_mask = Some(self.process.sigmask);
+        if self.process.thread.suspend_mask.is_none() {
+            self.process.thread.suspend_mask = Some(self.process.thread.sigmask);
         }
-        self.process.sigmask = mask & !unblockable;
-        if self.process.never_block {
-            if let Some(saved) = self.process.suspend_mask.take() {
-                self.process.sigmask = saved;
+        self.process.thread.sigmask = mask & !unblockable;
+        if self.process.thread.never_block {
+            if let Some(saved) = self.process.thread.suspend_mask.take() {
+                self.process.thread.sigmask = saved;
             }
             return self.set_result(-i64::from(EINTR));
         }
@@ -478,12 +672,12 @@ impl Machine {
     /// its default action. Returns what happened to the process (None: it carries on).
     pub(crate) fn deliver_signals(&mut self) -> Option<CallOutcome> {
         loop {
-            let ready = self.process.pending & !self.process.sigmask;
+            let ready = self.process.thread.pending & !self.process.thread.sigmask;
             if ready == 0 {
                 return None;
             }
             let sig = ready.trailing_zeros() + 1;
-            self.process.pending &= !(1 << (sig - 1));
+            self.process.thread.pending &= !(1 << (sig - 1));
             let action = self.process.sigactions[sig as usize];
             match action.handler {
                 SIG_IGN => continue,
@@ -513,10 +707,11 @@ impl Machine {
         const SA_RESETHAND: u64 = 0x8000_0000;
         // Interrupted blocking call: it fails with EINTR, or runs again under SA_RESTART
         // (rt_sigsuspend always returns EINTR).
-        let mut old_mask = self.process.sigmask;
-        if self.process.in_blocking_call {
-            self.process.in_blocking_call = false;
-            let suspended = self.process.suspend_mask.take();
+        let mut old_mask = self.process.thread.sigmask;
+        if self.process.thread.in_blocking_call {
+            self.process.thread.in_blocking_call = false;
+            self.process.thread.futex = None;
+            let suspended = self.process.thread.suspend_mask.take();
             if let Some(saved) = suspended {
                 old_mask = saved;
             }
@@ -552,11 +747,11 @@ impl Machine {
             return false;
         }
         self.cache.invalidate(frame + TRAMPOLINE, 8);
-        let mut blocked = self.process.sigmask | mask;
+        let mut blocked = self.process.thread.sigmask | mask;
         if flags & SA_NODEFER == 0 {
             blocked |= 1 << (sig - 1);
         }
-        self.process.sigmask =
+        self.process.thread.sigmask =
             blocked & !((1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1)));
         if flags & SA_RESETHAND != 0 {
             self.process.sigactions[sig as usize] = Default::default();
@@ -594,17 +789,16 @@ impl Machine {
         self.cpu.fflags = (fcsr & 0x1f) as u8;
         self.cpu.frm = ((fcsr >> 5) & 7) as u8;
         let unblockable = (1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1));
-        self.process.sigmask = word(uc + 40) & !unblockable;
+        self.process.thread.sigmask = word(uc + 40) & !unblockable;
         CallOutcome::Switched
     }
 
     /// Mark `sig` pending for process `pid` (running or waiting), as a handler will take it.
     fn post_signal(&mut self, pid: i32, sig: u32) {
-        let bit = 1u64 << (sig - 1);
         if self.process.pid == pid {
-            self.process.pending |= bit;
+            self.process.post_signal(sig);
         } else if let Some(t) = self.procs.waiting.iter_mut().find(|t| t.process.pid == pid) {
-            t.process.pending |= bit;
+            t.process.post_signal(sig);
         }
     }
 
@@ -662,7 +856,7 @@ impl Machine {
                     && sig != signal::SIGKILL
                     && t.process.sigactions[sig as usize].handler > SIG_IGN;
                 if handled {
-                    self.procs.waiting[idx].process.pending |= 1 << (sig - 1);
+                    self.procs.waiting[idx].process.post_signal(sig);
                 } else if sig != 0 && Self::terminates(&t.process, sig) {
                     let mut t = self.procs.waiting.remove(idx);
                     let dead = t.process.pid;
@@ -681,7 +875,7 @@ impl Machine {
                 && sig != signal::SIGKILL
                 && self.process.sigactions[sig as usize].handler > SIG_IGN;
             if handled {
-                self.process.pending |= 1 << (sig - 1);
+                self.process.post_signal(sig);
             } else if sig != 0 && Self::terminates(&self.process, sig) {
                 self.cpu.x[10] = 0;
                 return self.exit_current(Termination::Signaled(sig));
@@ -689,4 +883,43 @@ impl Machine {
         }
         self.set_result(if found { 0 } else { -i64::from(ESRCH) })
     }
+}
+
+/// End the futex waits of `process` (whose threads have retired `instret` instructions)
+/// whose deadline has passed; the shortest time left among the others, if any.
+fn expire_in<H: Host + ?Sized>(process: &mut Process, instret: u64, host: &mut H) -> Option<u64> {
+    let mut now = [None, None];
+    let mut soonest: Option<u64> = None;
+    let mut check = |state: &mut crate::linux::ThreadState, p: &Process| {
+        let Some(wait) = state.futex.as_mut() else {
+            return;
+        };
+        let Some(deadline) = wait.deadline_ns.filter(|_| wait.outcome == WaitOutcome::Waiting)
+        else {
+            return;
+        };
+        let (slot, clock) = if wait.realtime {
+            (0, crate::host::Clock::Realtime)
+        } else {
+            (1, crate::host::Clock::Monotonic)
+        };
+        let now = *now[slot].get_or_insert_with(|| {
+            crate::linux::timespec_ns(crate::linux::clock_now(p, instret, host, clock))
+        });
+        if now >= deadline {
+            wait.outcome = WaitOutcome::TimedOut;
+        } else {
+            let left = deadline - now;
+            soonest = Some(soonest.map_or(left, |s| s.min(left)));
+        }
+    };
+    let mut thread = core::mem::replace(&mut process.thread, crate::linux::ThreadState::main(0));
+    check(&mut thread, process);
+    process.thread = thread;
+    let mut others = core::mem::take(&mut process.threads);
+    for t in others.iter_mut() {
+        check(&mut t.state, process);
+    }
+    process.threads = others;
+    soonest
 }

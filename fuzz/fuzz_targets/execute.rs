@@ -89,7 +89,7 @@ fuzz_target!(|data: &[u8]| {
     );
     assert_eq!(one.process.brk, two.process.brk);
     assert_eq!(regions(&one), regions(&two));
-    assert_eq!(one.process.sigmask, two.process.sigmask);
+    assert_eq!(one.process.thread.sigmask, two.process.thread.sigmask);
     assert_eq!(
         one_host.output, two_host.output,
         "split run wrote different output"

@@ -8,12 +8,14 @@ pub mod fd;
 #[cfg(feature = "alloc")]
 mod files;
 mod regions;
+mod threads;
 
 use crate::cpu::{CodeCache, Cpu};
 use crate::host::{errno::*, Clock, Host, IoResult, SyscallRecord, Timespec};
 use crate::mem::{Memory, PAGE_SIZE};
 pub use fd::{FdTable, OpenFiles, Target};
 pub use regions::{Region, Regions};
+pub use threads::{FutexWait, Thread, ThreadState, WaitOutcome};
 
 /// Signals the core names.
 pub mod signal {
@@ -93,6 +95,7 @@ mod nr {
     pub const RT_SIGRETURN: u64 = 139;
     pub const RT_SIGPENDING: u64 = 136;
     pub const CLONE: u64 = 220;
+    pub const CLONE3: u64 = 435;
     pub const EXECVE: u64 = 221;
     pub const WAIT4: u64 = 260;
     pub const PPOLL: u64 = 73;
@@ -104,6 +107,7 @@ mod nr {
     pub const SET_TID_ADDRESS: u64 = 96;
     pub const FUTEX: u64 = 98;
     pub const SET_ROBUST_LIST: u64 = 99;
+    pub const GET_ROBUST_LIST: u64 = 100;
     pub const NANOSLEEP: u64 = 101;
     pub const CLOCK_GETTIME: u64 = 113;
     pub const CLOCK_GETRES: u64 = 114;
@@ -191,6 +195,7 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::FACCESSAT2 => "faccessat2",
         nr::PIPE2 => "pipe2",
         nr::CLONE => "clone",
+        nr::CLONE3 => "clone3",
         nr::EXECVE => "execve",
         nr::WAIT4 => "wait4",
         nr::PPOLL => "ppoll",
@@ -202,6 +207,7 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::SET_TID_ADDRESS => "set_tid_address",
         nr::FUTEX => "futex",
         nr::SET_ROBUST_LIST => "set_robust_list",
+        nr::GET_ROBUST_LIST => "get_robust_list",
         nr::NANOSLEEP => "nanosleep",
         nr::CLOCK_GETTIME => "clock_gettime",
         nr::CLOCK_GETRES => "clock_getres",
@@ -304,6 +310,10 @@ pub enum MachineCall {
     SigSuspend { mask: u64 },
     /// rt_sigreturn: resume where the signal handler interrupted.
     SigReturn,
+    /// exit: the calling thread ends (the process, if it is the last one).
+    ExitThread { status: i32 },
+    /// sched_yield: give the hart to another thread or process.
+    Yield,
 }
 
 /// Layout and identity settings for a process.
@@ -341,17 +351,15 @@ pub struct Process {
     pub stack_top: u64,
     pub fds: FdTable,
     pub sigactions: [SigAction; NSIG],
-    pub sigmask: u64,
-    /// Signals sent to this process and not yet delivered (bit n-1 for signal n).
-    pub pending: u64,
-    /// The process sleeps in a blocking system call (its pc is at the ecall): a signal
-    /// delivered now interrupts the call (EINTR, or a restart under SA_RESTART).
-    pub in_blocking_call: bool,
-    /// rt_sigsuspend's caller mask, restored when the signal that ends it is delivered.
-    pub suspend_mask: Option<u64>,
+    /// Kernel state of the thread on the hart (its registers are the machine's `cpu`).
+    pub thread: ThreadState,
+    /// The process's other threads, waiting for the hart (empty for a single-threaded process).
+    #[cfg(feature = "alloc")]
+    pub threads: alloc::vec::Vec<Thread>,
+    /// Futex waits started so far: orders waiters so wake-ups go first come, first served.
+    pub futex_waits: u64,
     /// Nanoseconds slept on the virtual clock (deterministic mode, or a host without clock).
     pub slept_ns: u64,
-    pub clear_child_tid: u64,
     pub umask: u32,
     /// Current working directory, NUL-free, absolute.
     pub cwd: [u8; 256],
@@ -363,9 +371,6 @@ pub struct Process {
     pub ppid: i32,
     pub pgid: i32,
     pub sid: i32,
-    /// Set by the machine when every process is blocked: blocking calls fail with EAGAIN
-    /// instead, so a deadlocked guest sees an error rather than hanging the host.
-    pub never_block: bool,
     /// Working directory inode in the VFS (0: the root).
     pub cwd_ino: u64,
     /// Guest path of the running program (/proc/self/exe).
@@ -401,12 +406,11 @@ impl Process {
             stack_top: 0,
             fds,
             sigactions: [SigAction::default(); NSIG],
-            sigmask: 0,
-            pending: 0,
-            in_blocking_call: false,
-            suspend_mask: None,
+            thread: ThreadState::main(1),
+            #[cfg(feature = "alloc")]
+            threads: alloc::vec::Vec::new(),
+            futex_waits: 0,
             slept_ns: 0,
-            clear_child_tid: 0,
             umask: 0o022,
             cwd,
             cwd_len: 1,
@@ -415,7 +419,6 @@ impl Process {
             ppid: 0,
             pgid: 1,
             sid: 1,
-            never_block: false,
             cwd_ino: 0,
             #[cfg(feature = "alloc")]
             exe: alloc::vec::Vec::new(),
@@ -529,7 +532,7 @@ impl Process {
             };
         }
         // A handler: the machine runs it when this system call returns.
-        self.pending |= 1 << (sig - 1);
+        self.thread.pending |= 1 << (sig - 1);
         Ok(0)
     }
 }
@@ -550,10 +553,36 @@ impl From<crate::mem::MemFault> for Stop {
 
 type SysResult = Result<u64, Stop>;
 
-fn timespec_ns(t: Timespec) -> u64 {
+pub(crate) fn timespec_ns(t: Timespec) -> u64 {
     (t.secs.max(0) as u64)
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::from(t.nanos))
+}
+
+/// What `clock` reads for process `p` whose threads have retired `instret` instructions:
+/// the host's clock, or in deterministic mode (or without one) the virtual clock made of
+/// the instruction count and every sleep so far.
+pub(crate) fn clock_now<H: Host + ?Sized>(
+    p: &Process,
+    instret: u64,
+    host: &mut H,
+    clock: Clock,
+) -> Timespec {
+    if !p.config.deterministic {
+        if let Some(t) = host.now(clock) {
+            return t;
+        }
+    }
+    let ns = instret.saturating_mul(10).saturating_add(p.slept_ns);
+    let base = if clock == Clock::Realtime {
+        1_700_000_000
+    } else {
+        0
+    };
+    Timespec {
+        secs: base + (ns / 1_000_000_000) as i64,
+        nanos: (ns % 1_000_000_000) as u32,
+    }
 }
 
 fn err(e: i32) -> SysResult {
@@ -659,16 +688,18 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 Ok(n)
             }
             nr::PPOLL => self.ppoll(a[0], a[1], a[2]),
-            nr::EXIT | nr::EXIT_GROUP => {
-                Err(Stop::Terminate(Termination::Exited((a[0] & 0xff) as i32)))
-            }
+            nr::EXIT_GROUP => Err(Stop::Terminate(Termination::Exited((a[0] & 0xff) as i32))),
+            nr::EXIT => Err(Stop::Machine(MachineCall::ExitThread {
+                status: (a[0] & 0xff) as i32,
+            })),
             nr::SET_TID_ADDRESS => {
-                self.p.clear_child_tid = a[0];
+                self.p.thread.clear_child_tid = a[0];
                 Ok(1)
             }
-            nr::SET_ROBUST_LIST => Ok(0),
+            nr::SET_ROBUST_LIST => self.set_robust_list(a[0], a[1]),
+            nr::GET_ROBUST_LIST => self.get_robust_list(a[0] as i32, a[1], a[2]),
             nr::RSEQ => err(ENOSYS),
-            nr::FUTEX => self.futex(a[0], a[1], a[2]),
+            nr::FUTEX => self.futex(a),
             nr::NANOSLEEP => self.nanosleep(a[0]),
             nr::CLOCK_NANOSLEEP => {
                 const TIMER_ABSTIME: u64 = 1;
@@ -683,7 +714,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                     self.nanosleep(a[2])
                 }
             }
-            nr::SCHED_YIELD => Ok(0),
+            nr::SCHED_YIELD => Err(Stop::Machine(MachineCall::Yield)),
             nr::CLOCK_GETTIME => {
                 let t = self.clock(a[0])?;
                 self.write_timespec(a[1], t)?;
@@ -727,12 +758,26 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 self.mem.write_u8(a[2], 1)?;
                 Ok(8)
             }
-            nr::KILL | nr::TKILL | nr::TGKILL => {
-                let (target, sig) = match number {
-                    nr::TGKILL => (a[1], a[2]),
-                    _ => (a[0], a[1]),
+            nr::TKILL | nr::TGKILL => {
+                let (tgid, tid, sig) = match number {
+                    nr::TGKILL => (a[0] as i32, a[1] as i32, a[2]),
+                    _ => (self.p.pid, a[0] as i32, a[1]),
                 };
-                let target = target as i32 as i64;
+                if sig > 64 || tid <= 0 || (number == nr::TGKILL && tgid <= 0) {
+                    return err(EINVAL);
+                }
+                if tgid == self.p.pid && self.p.thread_mut(tid).is_some() {
+                    return self.p.signal_thread(tid, sig as u32);
+                }
+                // Another process: its threads are reached through the process (the first
+                // thread's id is the process id).
+                Err(Stop::Machine(MachineCall::Kill {
+                    pid: i64::from(if number == nr::TGKILL { tgid } else { tid }),
+                    signal: sig as u32,
+                }))
+            }
+            nr::KILL => {
+                let (target, sig) = (a[0] as i32 as i64, a[1]);
                 if sig > 64 {
                     return err(EINVAL);
                 }
@@ -755,6 +800,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 tls: a[3],
                 child_tid: a[4],
             })),
+            nr::CLONE3 => self.clone3(a[0], a[1]),
             nr::EXECVE => Err(Stop::Machine(MachineCall::Exec {
                 path: a[0],
                 argv: a[1],
@@ -781,7 +827,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             }
             nr::RT_SIGRETURN => Err(Stop::Machine(MachineCall::SigReturn)),
             nr::RT_SIGPENDING => {
-                self.mem.write_u64(a[0], self.p.pending)?;
+                self.mem.write_u64(a[0], self.p.thread.pending)?;
                 Ok(0)
             }
             nr::RT_SIGPROCMASK => self.sigprocmask(a[0], a[1], a[2]),
@@ -826,7 +872,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 Ok(u64::from(old))
             }
             nr::PRCTL => err(EINVAL),
-            nr::GETPID | nr::GETTID => Ok(self.p.pid as u64),
+            nr::GETPID => Ok(self.p.pid as u64),
+            nr::GETTID => Ok(self.p.thread.tid as u64),
             nr::GETPPID => Ok(self.p.ppid as u64),
             nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
             nr::SYSINFO => self.sysinfo(a[0]),
@@ -956,7 +1003,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 ready += 1;
             }
         }
-        if ready == 0 && !zero_timeout && !self.p.never_block {
+        if ready == 0 && !zero_timeout && !self.p.thread.never_block {
             return Err(Stop::Block);
         }
         Ok(ready)
@@ -984,7 +1031,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                     if pipe.writers == 0 {
                         return Ok(0);
                     }
-                    return if file.flags & fd::O_NONBLOCK != 0 || self.p.never_block {
+                    return if file.flags & fd::O_NONBLOCK != 0 || self.p.thread.never_block {
                         err(EAGAIN)
                     } else {
                         Err(Stop::Block)
@@ -1026,7 +1073,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 }
                 let room = fd::PIPE_CAPACITY.saturating_sub(pipe.buf.len());
                 if room == 0 && !data.is_empty() {
-                    return if file.flags & fd::O_NONBLOCK != 0 || self.p.never_block {
+                    return if file.flags & fd::O_NONBLOCK != 0 || self.p.thread.never_block {
                         err(EAGAIN)
                     } else {
                         Err(Stop::Block)
@@ -1338,54 +1385,48 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             }
             _ => return Err(Stop::Errno(EINVAL)),
         };
-        if !self.p.config.deterministic {
-            if let Some(t) = self.host.now(clock) {
-                return Ok(t);
+        Ok(clock_now(self.p, self.cpu.instret, self.host, clock))
+    }
+
+    /// clone3(args, size): the same as clone, with the arguments in a struct.
+    fn clone3(&mut self, args: u64, size: u64) -> SysResult {
+        // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls: the
+        // first version of struct clone_args.
+        const CLONE_ARGS_SIZE_VER0: u64 = 64;
+        if !(CLONE_ARGS_SIZE_VER0..=4096).contains(&size) {
+            return err(EINVAL);
+        }
+        let mut words = [0u64; 8];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = self.mem.read_u64(args + 8 * i as u64)?;
+        }
+        // Later fields (set_tid, cgroup) must be zero: those features are not offered.
+        for offset in (CLONE_ARGS_SIZE_VER0..size.min(88)).step_by(8) {
+            if self.mem.read_u64(args + offset)? != 0 {
+                return err(EINVAL);
             }
         }
-        let ns = self
-            .cpu
-            .instret
-            .saturating_mul(10)
-            .saturating_add(self.p.slept_ns);
-        let base = if clock == Clock::Realtime {
-            1_700_000_000
-        } else {
-            0
-        };
-        Ok(Timespec {
-            secs: base + (ns / 1_000_000_000) as i64,
-            nanos: (ns % 1_000_000_000) as u32,
-        })
+        let [flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls] = words;
+        const CLONE_PIDFD: u64 = 0x1000;
+        if flags & 0xff != 0 || exit_signal > 64 || flags & CLONE_PIDFD != 0 {
+            return err(EINVAL);
+        }
+        if (stack == 0) != (stack_size == 0) {
+            return err(EINVAL);
+        }
+        Err(Stop::Machine(MachineCall::Clone {
+            flags: flags | exit_signal,
+            stack: stack.wrapping_add(stack_size),
+            parent_tid,
+            tls,
+            child_tid,
+        }))
     }
 
     fn write_timespec(&mut self, addr: u64, t: Timespec) -> Result<(), Stop> {
         self.mem.write_u64(addr, t.secs as u64)?;
         self.mem.write_u64(addr + 8, u64::from(t.nanos))?;
         Ok(())
-    }
-
-    fn futex(&mut self, addr: u64, op: u64, val: u64) -> SysResult {
-        const FUTEX_WAIT: u64 = 0;
-        const FUTEX_WAKE: u64 = 1;
-        const FUTEX_WAIT_BITSET: u64 = 9;
-        const FUTEX_WAKE_BITSET: u64 = 10;
-        match op & 0x7f {
-            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-                let cur = self.mem.read_u32(addr)?;
-                if cur != val as u32 {
-                    err(EAGAIN)
-                } else {
-                    // One thread: nobody could ever wake it.
-                    err(EINTR)
-                }
-            }
-            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
-            _ => {
-                self.known = false;
-                err(ENOSYS)
-            }
-        }
     }
 
     fn sigaction(&mut self, sig: u64, new: u64, old: u64) -> SysResult {
@@ -1415,14 +1456,14 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     fn sigprocmask(&mut self, how: u64, set: u64, old: u64) -> SysResult {
         if old != 0 {
-            self.mem.write_u64(old, self.p.sigmask)?;
+            self.mem.write_u64(old, self.p.thread.sigmask)?;
         }
         if set != 0 {
             let s = self.mem.read_u64(set)?;
             let unblockable = (1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1));
-            self.p.sigmask = match how {
-                0 => self.p.sigmask | s,
-                1 => self.p.sigmask & !s,
+            self.p.thread.sigmask = match how {
+                0 => self.p.thread.sigmask | s,
+                1 => self.p.thread.sigmask & !s,
                 2 => s,
                 _ => return err(EINVAL),
             } & !unblockable;
