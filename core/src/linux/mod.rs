@@ -707,8 +707,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                     let deadline = self.read_timespec(a[2])?;
                     let now = self.clock(a[0])?;
                     let ns = timespec_ns(deadline).saturating_sub(timespec_ns(now));
-                    self.sleep_ns(ns);
-                    Ok(0)
+                    self.sleep_ns(ns)
                 } else {
                     self.clock(a[0])?;
                     self.nanosleep(a[2])
@@ -766,7 +765,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 if sig > 64 || tid <= 0 || (number == nr::TGKILL && tgid <= 0) {
                     return err(EINVAL);
                 }
-                if tgid == self.p.pid && self.p.thread_mut(tid).is_some() {
+                if tgid == self.p.pid && (number == nr::TGKILL || self.p.thread_mut(tid).is_some()) {
                     return self.p.signal_thread(tid, sig as u32);
                 }
                 // Another process: its threads are reached through the process (the first
@@ -1124,13 +1123,18 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     fn nanosleep(&mut self, req: u64) -> SysResult {
         let t = self.read_timespec(req)?;
-        self.sleep_ns(timespec_ns(t));
-        Ok(0)
+        self.sleep_ns(timespec_ns(t))
     }
 
-    fn sleep_ns(&mut self, ns: u64) {
+    fn sleep_ns(&mut self, ns: u64) -> SysResult {
+        // With other threads about, sleeping must not stop them: the thread waits like a
+        // futex waiter with a deadline instead.
+        #[cfg(feature = "alloc")]
+        if !self.p.threads.is_empty() || self.p.thread.futex.is_some() {
+            return self.sleep_thread(ns);
+        }
         if ns == 0 {
-            return;
+            return Ok(0);
         }
         if self.p.config.deterministic || self.host.now(Clock::Monotonic).is_none() {
             // Virtual time: the instruction clock plus every sleep so far.
@@ -1141,6 +1145,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 nanos: (ns % 1_000_000_000) as u32,
             });
         }
+        Ok(0)
     }
 
     fn iovecs(&self, iov: u64, count: u64) -> Result<u64, Stop> {

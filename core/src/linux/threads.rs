@@ -27,6 +27,8 @@ const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
 const FUTEX_WAITERS: u32 = 0x8000_0000;
 /// Entries walked on a robust list before giving up (the kernel's ROBUST_LIST_LIMIT).
 const ROBUST_LIST_LIMIT: usize = 2048;
+/// The "futex" a sleeping thread waits on: misaligned, so no futex call can name it.
+const SLEEP_ADDR: u64 = u64::MAX;
 /// sizeof(struct robust_list_head) on riscv64.
 const ROBUST_LIST_HEAD_SIZE: u64 = 24;
 
@@ -394,6 +396,37 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             bitset,
             deadline_ns,
             realtime,
+            order: self.p.futex_waits,
+            outcome: WaitOutcome::Waiting,
+        });
+        Err(Stop::Block)
+    }
+
+    /// nanosleep in a process with several threads: sleep on a futex nobody can name
+    /// until `ns` have passed on the monotonic clock.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(super) fn sleep_thread(&mut self, ns: u64) -> SysResult {
+        if let Some(wait) = self.p.thread.futex.take() {
+            if wait.addr == SLEEP_ADDR {
+                return match wait.outcome {
+                    WaitOutcome::Waiting if !self.p.thread.never_block => {
+                        self.p.thread.futex = Some(wait);
+                        Err(Stop::Block)
+                    }
+                    _ => Ok(0),
+                };
+            }
+        }
+        if ns == 0 {
+            return Ok(0);
+        }
+        let deadline = self.now_ns(Clock::Monotonic).saturating_add(ns);
+        self.p.futex_waits += 1;
+        self.p.thread.futex = Some(FutexWait {
+            addr: SLEEP_ADDR,
+            bitset: 0,
+            deadline_ns: Some(deadline),
+            realtime: false,
             order: self.p.futex_waits,
             outcome: WaitOutcome::Waiting,
         });
