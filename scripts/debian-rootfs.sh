@@ -24,7 +24,7 @@ OUTDIR=$1
 shift
 PACKAGES=("$@")
 if [ ${#PACKAGES[@]} -eq 0 ]; then
-    PACKAGES=(busybox bc coreutils lua5.4)
+    PACKAGES=(busybox bc coreutils lua5.4 python3)
 fi
 SUITE=trixie
 ARCH=riscv64

@@ -82,6 +82,93 @@ def lit(name, argv, stdout, status=0, **kw):
 # ---------------------------------------------------------------------------------------------
 # Inputs
 
+PY_JSON = r"""
+import json
+doc = {"name": "friscy", "n": [1, 2.5, -3e-7, 10**20], "ok": True, "none": None,
+       "nested": {"list": [[], {}, [1, [2, [3]]]], "text": "tab\t quote\" \u00e9\u4e2d \U0001f600"}}
+text = json.dumps(doc, sort_keys=True)
+print(text)
+assert json.loads(text) == doc
+print(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True))
+print(json.loads('[1.0, 1e400, -0.0, "\\ud83d\\ude00", {"a": {"b": null}}]'))
+for bad in ['{"a":}', '[1,]', 'nul', '"\\x"']:
+    try:
+        json.loads(bad)
+    except json.JSONDecodeError as e:
+        print("error:", e.msg, e.pos)
+"""
+
+PY_THREADING = r"""
+import threading, queue
+lock = threading.Lock()
+totals = {}
+results = queue.Queue()
+def worker(n):
+    for i in range(300):
+        with lock:
+            totals[n] = totals.get(n, 0) + i * n
+    results.put((n, threading.current_thread().name, threading.get_ident() != main_ident))
+main_ident = threading.get_ident()
+threads = [threading.Thread(target=worker, args=(n,), name="w%d" % n) for n in range(1, 7)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(sorted(results.get() for _ in threads))
+print(sorted(totals.items()), threading.active_count())
+# Producer/consumer through a bounded Queue, with a sentinel.
+q = queue.Queue(maxsize=3)
+seen = []
+def consumer():
+    while (item := q.get()) is not None:
+        seen.append(item * item)
+c = threading.Thread(target=consumer)
+c.start()
+for i in range(50):
+    q.put(i)
+q.put(None)
+c.join()
+print(len(seen), sum(seen))
+# Condition ping-pong, an Event, and timeouts that expire.
+cond = threading.Condition()
+turn = [0]
+def player(me):
+    for _ in range(100):
+        with cond:
+            cond.wait_for(lambda: turn[0] % 2 == me)
+            turn[0] += 1
+            cond.notify_all()
+ps = [threading.Thread(target=player, args=(m,)) for m in (0, 1)]
+for p in ps:
+    p.start()
+for p in ps:
+    p.join()
+print("turns", turn[0])
+ev = threading.Event()
+print("event wait", ev.wait(0.05))
+try:
+    queue.Queue().get(timeout=0.05)
+except queue.Empty:
+    print("queue empty after timeout")
+t = threading.Timer(0.01, ev.set)
+t.start()
+print("event set by timer", ev.wait(5))
+t.join()
+"""
+
+PY_SUBPROCESS = r"""
+import subprocess
+r = subprocess.run(["echo", "hello", "from", "child"], capture_output=True, text=True)
+print(repr(r.stdout), r.returncode)
+print(subprocess.check_output(["echo", "-n", "x y"]))
+print(subprocess.run(["sh", "-c", "exit 3"]).returncode)
+print(subprocess.check_output("echo $((6 * 7)) | cat", shell=True))
+try:
+    subprocess.check_output(["false"])
+except subprocess.CalledProcessError as e:
+    print("failed with", e.returncode)
+"""
+
 LINES = b"".join(b"%s\n" % w for w in b"pear apple fig apple banana cherry fig apple date".split())
 PASSWD_AWK = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
 
@@ -221,6 +308,12 @@ CASES = [
     q("lua/io-os", ["lua5.4", "-e", LUA_IO.decode()], b"first\nsecond\n"),
     q("lua/error-exit", ["lua5.4", "-e", "print(1) error('boom')"]),
     q("lua/version", ["lua5.4", "-v"]),
+    # --- python3 (qemu; subprocess is literal: qemu-user would exec host programs) ------------
+    # -B: no .pyc writes, so neither run changes the image tree.
+    q("python3/json", ["python3", "-B", "-c", PY_JSON], timeout=120),
+    q("python3/threading", ["python3", "-B", "-c", PY_THREADING], timeout=120),
+    lit("python3/subprocess", ["python3", "-B", "-c", PY_SUBPROCESS],
+        b"'hello from child\\n' 0\nb'x y'\n3\nb'42\\n'\nfailed with 1\n", timeout=120),
     # --- busybox applets run directly (qemu) ---------------------------------------------------
     q("busybox/awk", ["busybox", "awk", AWK_PROG, "/etc/passwd"]),
     q("busybox/awk-stdin", ["busybox", "awk", "{ s += $1; p = p $1 } END { print s, p, s / 7 }"],
@@ -426,7 +519,8 @@ KNOWN_BUGS: dict = {}
 
 
 def ensure_rootfs(rootfs_dir: Path):
-    if (rootfs_dir / "rootfs.tar").is_file() and (rootfs_dir / "root" / "usr" / "bin").is_dir():
+    # python3 joined the package set later: a tree without it is rebuilt (the .debs are cached).
+    if (rootfs_dir / "rootfs.tar").is_file() and (rootfs_dir / "root" / "usr" / "bin" / "python3").exists():
         return
     print(f"rootfs_e2e: building {rootfs_dir} with scripts/debian-rootfs.sh", flush=True)
     r = subprocess.run([str(harness.REPO / "scripts" / "debian-rootfs.sh"), str(rootfs_dir)])

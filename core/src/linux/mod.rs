@@ -247,6 +247,7 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::MSYNC => "msync",
         nr::MADVISE => "madvise",
         nr::RISCV_FLUSH_ICACHE => "riscv_flush_icache",
+        nr::RISCV_HWPROBE => "riscv_hwprobe",
         nr::PRLIMIT64 => "prlimit64",
         nr::GETRANDOM => "getrandom",
         nr::RSEQ => "rseq",
