@@ -652,13 +652,12 @@ impl Machine {
                             let step = self.machine_call(call);
                             if self.process.trace && !matches!(step, MachineStep::Blocked) {
                                 // The result is in a0 unless the call replaced the thread.
-                                let result = if self.process.pid == pid
-                                    && self.process.thread.tid == tid
-                                {
-                                    self.cpu.x[10] as i64
-                                } else {
-                                    0
-                                };
+                                let result =
+                                    if self.process.pid == pid && self.process.thread.tid == tid {
+                                        self.cpu.x[10] as i64
+                                    } else {
+                                        0
+                                    };
                                 host.trace_syscall(&crate::host::SyscallRecord {
                                     number,
                                     args,
@@ -669,7 +668,10 @@ impl Machine {
                             match step {
                                 MachineStep::Continue => {
                                     idle = 0;
-                                    self.process.thread.in_blocking_call = false;
+                                    // A thread switched in may itself sleep in a call.
+                                    if self.process.pid == pid && self.process.thread.tid == tid {
+                                        self.process.thread.in_blocking_call = false;
+                                    }
                                     continue;
                                 }
                                 MachineStep::Blocked => true,

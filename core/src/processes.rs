@@ -223,8 +223,8 @@ impl Machine {
         &mut self,
         host: &mut H,
     ) -> Option<(u64, Option<usize>)> {
-        let mut soonest = expire_in(&mut self.process, self.cpu.instret, host)
-            .map(|left| (left, None));
+        let mut soonest =
+            expire_in(&mut self.process, self.cpu.instret, host).map(|left| (left, None));
         for (i, t) in self.procs.waiting.iter_mut().enumerate() {
             if let Some(left) = expire_in(&mut t.process, t.cpu.instret, host) {
                 if soonest.is_none_or(|(best, _)| left < best) {
@@ -894,7 +894,9 @@ fn expire_in<H: Host + ?Sized>(process: &mut Process, instret: u64, host: &mut H
         let Some(wait) = state.futex.as_mut() else {
             return;
         };
-        let Some(deadline) = wait.deadline_ns.filter(|_| wait.outcome == WaitOutcome::Waiting)
+        let Some(deadline) = wait
+            .deadline_ns
+            .filter(|_| wait.outcome == WaitOutcome::Waiting)
         else {
             return;
         };

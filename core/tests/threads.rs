@@ -106,7 +106,10 @@ fn futex_wake_goes_first_come_first_served_and_honours_bitsets() {
         sleeper(11, WORD_A, 0b01, 2),
         sleeper(13, WORD_B, u32::MAX, 4),
     ];
-    assert_eq!(syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0]), 1);
+    assert_eq!(
+        syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0]),
+        1
+    );
     assert_eq!(
         waits(&m),
         vec![
@@ -117,13 +120,21 @@ fn futex_wake_goes_first_come_first_served_and_honours_bitsets() {
         ]
     );
     // Bitset 0b10 misses thread 11 (bitset 0b01): only 12 wakes, though 5 were asked for.
-    let woken = syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAKE_BITSET_PRIVATE, 5, 0, 0, 0b10]);
+    let woken = syscall(
+        &mut m,
+        FUTEX,
+        [WORD_A, FUTEX_WAKE_BITSET_PRIVATE, 5, 0, 0, 0b10],
+    );
     assert_eq!(woken, 1);
     assert_eq!(waits(&m)[1], (11, WORD_A, WaitOutcome::Waiting));
     assert_eq!(waits(&m)[2], (12, WORD_A, WaitOutcome::Woken));
     // Bitset 0 is invalid for WAKE_BITSET.
     assert_eq!(
-        syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAKE_BITSET_PRIVATE, 5, 0, 0, 0]),
+        syscall(
+            &mut m,
+            FUTEX,
+            [WORD_A, FUTEX_WAKE_BITSET_PRIVATE, 5, 0, 0, 0]
+        ),
         -22
     );
 }
@@ -155,8 +166,14 @@ fn cmp_requeue_checks_the_word_wakes_then_moves_waiters() {
         ]
     );
     // Requeued waiters now answer to WORD_B only.
-    assert_eq!(syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAKE_PRIVATE, 9, 0, 0, 0]), 2);
-    assert_eq!(syscall(&mut m, FUTEX, [WORD_B, FUTEX_WAKE_PRIVATE, 9, 0, 0, 0]), 2);
+    assert_eq!(
+        syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAKE_PRIVATE, 9, 0, 0, 0]),
+        2
+    );
+    assert_eq!(
+        syscall(&mut m, FUTEX, [WORD_B, FUTEX_WAKE_PRIVATE, 9, 0, 0, 0]),
+        2
+    );
     assert!(waits(&m).iter().all(|w| w.2 == WaitOutcome::Woken));
 }
 
@@ -200,13 +217,12 @@ fn signal_to_a_thread_ends_its_futex_wait_unless_blocked() {
 ///   done: lw a0,0(s0); li a7,94; ecall
 ///   child_exit: li a0,0; li a7,93; ecall
 const TWO_THREADS: [u32; 46] = [
-    0x0001f437, 0x003d1537, 0xf005051b, 0x0001c5b7, 0x01040613, 0x00000693, 0x01040713,
-    0x0dc00893, 0x00000073, 0x00050493, 0x00100913, 0x00049463, 0x00200913, 0x000499b7,
-    0x3e09899b, 0x00100293, 0x0054202f, 0x3ff9f313, 0x02031663, 0x00840393, 0x0053ae2f,
-    0x0001eeb7, 0x7ffe7e13, 0x01ce8eb3, 0x012e8023, 0x7ff9f313, 0x00031663, 0x07c00893,
-    0x00000073, 0xfff98993, 0xfc0992e3, 0x02048863, 0x01042603, 0x00060e63, 0x01040513,
-    0x08000593, 0x00000693, 0x06200893, 0x00000073, 0xfe5ff06f, 0x00042503, 0x05e00893,
-    0x00000073, 0x00000513, 0x05d00893, 0x00000073,
+    0x0001f437, 0x003d1537, 0xf005051b, 0x0001c5b7, 0x01040613, 0x00000693, 0x01040713, 0x0dc00893,
+    0x00000073, 0x00050493, 0x00100913, 0x00049463, 0x00200913, 0x000499b7, 0x3e09899b, 0x00100293,
+    0x0054202f, 0x3ff9f313, 0x02031663, 0x00840393, 0x0053ae2f, 0x0001eeb7, 0x7ffe7e13, 0x01ce8eb3,
+    0x012e8023, 0x7ff9f313, 0x00031663, 0x07c00893, 0x00000073, 0xfff98993, 0xfc0992e3, 0x02048863,
+    0x01042603, 0x00060e63, 0x01040513, 0x08000593, 0x00000693, 0x06200893, 0x00000073, 0xfe5ff06f,
+    0x00042503, 0x05e00893, 0x00000073, 0x00000513, 0x05d00893, 0x00000073,
 ];
 
 /// Run TWO_THREADS to the end, `budget(i)` instructions per `run` call; the stop, the

@@ -766,7 +766,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 if sig > 64 || tid <= 0 || (number == nr::TGKILL && tgid <= 0) {
                     return err(EINVAL);
                 }
-                if tgid == self.p.pid && (number == nr::TGKILL || self.p.thread_mut(tid).is_some()) {
+                if tgid == self.p.pid && (number == nr::TGKILL || self.p.thread_mut(tid).is_some())
+                {
                     return self.p.signal_thread(tid, sig as u32);
                 }
                 // Another process: its threads are reached through the process (the first

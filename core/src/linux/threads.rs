@@ -121,7 +121,11 @@ impl ThreadState {
     #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     fn waits_on(&self, addr: u64, bitset: u32) -> Option<u64> {
         match self.futex {
-            Some(w) if w.outcome == WaitOutcome::Waiting && w.addr == addr && w.bitset & bitset != 0 => {
+            Some(w)
+                if w.outcome == WaitOutcome::Waiting
+                    && w.addr == addr
+                    && w.bitset & bitset != 0 =>
+            {
                 Some(w.order)
             }
             _ => None,
@@ -440,7 +444,14 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     /// FUTEX_WAKE_OP: change `*addr2` by the encoded operation, wake `wake` waiters of
     /// `addr`, and `wake2` of `addr2` if the old value of `*addr2` passes the encoded test.
-    fn futex_wake_op(&mut self, addr: u64, wake: u32, wake2: u32, addr2: u64, encoded: u32) -> SysResult {
+    fn futex_wake_op(
+        &mut self,
+        addr: u64,
+        wake: u32,
+        wake2: u32,
+        addr2: u64,
+        encoded: u32,
+    ) -> SysResult {
         if addr2 % 4 != 0 {
             return Err(Stop::Errno(EINVAL));
         }
