@@ -260,3 +260,35 @@ fn thread_schedule_does_not_depend_on_budget_slicing() {
         assert_eq!(run_two_threads(slicing), whole);
     }
 }
+
+#[test]
+fn lone_futex_wait_times_out_on_the_virtual_clock_or_fails_instead_of_hanging() {
+    const FUTEX_WAIT_PRIVATE: u64 = 128;
+    let mut m = machine_with(&[0x73]);
+    m.mem.write_u32(WORD_A, 3).unwrap();
+    // A changed word: EAGAIN at once.
+    assert_eq!(
+        syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAIT_PRIVATE, 4, 0, 0, 0]),
+        EAGAIN
+    );
+    // A 2.5 ms timeout and nobody to wake it: the virtual clock jumps to the deadline.
+    let timeout = 0x1_f100;
+    m.mem.write_u64(timeout, 0).unwrap();
+    m.mem.write_u64(timeout + 8, 2_500_000).unwrap();
+    let slept = m.process.slept_ns;
+    let args = [WORD_A, FUTEX_WAIT_PRIVATE, 3, timeout, 0, 0];
+    assert_eq!(syscall(&mut m, FUTEX, args), -110);
+    // (plus 10 ns: the blocked ecall is not counted until it runs again, one instruction.)
+    let waited = m.process.slept_ns - slept;
+    assert!(
+        (2_500_000..=2_500_010).contains(&waited),
+        "slept {waited} ns"
+    );
+    // No timeout and nobody to wake it: a deadlock, which the wait reports as EINTR (a
+    // spurious wake-up) rather than hanging `run`.
+    assert_eq!(
+        syscall(&mut m, FUTEX, [WORD_A, FUTEX_WAIT_PRIVATE, 3, 0, 0, 0]),
+        -4
+    );
+    assert!(m.process.thread.futex.is_none());
+}
