@@ -412,15 +412,7 @@ impl Machine {
             Err(_) => return self.set_result(-i64::from(ENOMEM)),
         };
         let pid = self.procs.alloc_pid();
-        let mut cpu = self.cpu.clone();
-        cpu.x[10] = 0;
-        cpu.pc = self.cpu.pc.wrapping_add(4);
-        if stack != 0 {
-            cpu.x[2] = stack;
-        }
-        if flags & CLONE_SETTLS != 0 {
-            cpu.x[4] = tls;
-        }
+        let cpu = self.child_cpu(flags, stack, tls);
         let mut process = self.process.clone();
         process.pid = pid;
         process.ppid = self.process.pid;
@@ -464,6 +456,22 @@ impl Machine {
         CallOutcome::Done
     }
 
+    /// The registers a clone child starts with: the caller's, resuming after the ecall with
+    /// a0 = 0, on `stack` if given, with thread pointer `tls` under CLONE_SETTLS.
+    fn child_cpu(&self, flags: u64, stack: u64, tls: u64) -> Cpu {
+        let mut cpu = self.cpu.clone();
+        cpu.x[10] = 0;
+        cpu.pc = self.cpu.pc.wrapping_add(4);
+        cpu.reservation = None;
+        if stack != 0 {
+            cpu.x[2] = stack;
+        }
+        if flags & CLONE_SETTLS != 0 {
+            cpu.x[4] = tls;
+        }
+        cpu
+    }
+
     /// clone with CLONE_THREAD: a new thread of the running process, sharing its memory,
     /// files and signal handlers, starting after the ecall on `stack` with a0 = 0.
     fn clone_thread(
@@ -482,16 +490,7 @@ impl Machine {
             return self.set_result(-i64::from(EAGAIN));
         }
         let tid = self.procs.alloc_pid();
-        let mut cpu = self.cpu.clone();
-        cpu.x[10] = 0;
-        cpu.pc = self.cpu.pc.wrapping_add(4);
-        cpu.reservation = None;
-        if stack != 0 {
-            cpu.x[2] = stack;
-        }
-        if flags & CLONE_SETTLS != 0 {
-            cpu.x[4] = tls;
-        }
+        let cpu = self.child_cpu(flags, stack, tls);
         let mut state = crate::linux::ThreadState::main(tid);
         state.sigmask = self.process.thread.sigmask;
         if flags & CLONE_CHILD_CLEARTID != 0 {

@@ -2,65 +2,21 @@
 //! two-thread schedule that must not depend on how the host slices its `run` budget.
 
 use friscy_core::cpu::Cpu;
-use friscy_core::linux::{FutexWait, ProcessConfig, Thread, ThreadState, WaitOutcome};
-use friscy_core::{Config, Machine, NullHost, StopReason};
+use friscy_core::linux::{FutexWait, Thread, ThreadState, WaitOutcome};
+use friscy_core::{Machine, NullHost, StopReason};
 
-const CODE_BASE: u64 = 0x1_0000;
-const IMAGE_END: u64 = 0x2_0000;
+mod common;
+use common::{machine_with_code, syscall};
+
 const FUTEX: u64 = 98;
 const FUTEX_WAKE_PRIVATE: u64 = 1 | 128;
 const FUTEX_CMP_REQUEUE_PRIVATE: u64 = 4 | 128;
 const FUTEX_WAKE_BITSET_PRIVATE: u64 = 10 | 128;
 const EAGAIN: i64 = -11;
 
-/// A static ELF with `code` at 0x10000 in one RWX segment reaching to 0x20000.
-fn elf_with_code(code: &[u32]) -> Vec<u8> {
-    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut elf = vec![0u8; 64 + 56];
-    elf[..4].copy_from_slice(b"\x7fELF");
-    elf[4] = 2;
-    elf[5] = 1;
-    elf[6] = 1;
-    elf[16..18].copy_from_slice(&2u16.to_le_bytes());
-    elf[18..20].copy_from_slice(&243u16.to_le_bytes());
-    elf[24..32].copy_from_slice(&CODE_BASE.to_le_bytes());
-    elf[32..40].copy_from_slice(&64u64.to_le_bytes());
-    elf[54..56].copy_from_slice(&56u16.to_le_bytes());
-    elf[56..58].copy_from_slice(&1u16.to_le_bytes());
-    let ph = &mut elf[64..];
-    ph[0..4].copy_from_slice(&1u32.to_le_bytes());
-    ph[4..8].copy_from_slice(&7u32.to_le_bytes());
-    ph[8..16].copy_from_slice(&120u64.to_le_bytes());
-    ph[16..24].copy_from_slice(&CODE_BASE.to_le_bytes());
-    ph[32..40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
-    ph[40..48].copy_from_slice(&(IMAGE_END - CODE_BASE).to_le_bytes());
-    ph[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
-    elf.extend_from_slice(&bytes);
-    elf
-}
-
 fn machine_with(code: &[u32]) -> Machine {
-    let config = Config {
-        memory_size: 1 << 20,
-        process: ProcessConfig {
-            deterministic: true,
-            ..ProcessConfig::default()
-        },
-    };
-    let mut machine = Machine::new(config).unwrap();
-    machine
-        .load_elf(&elf_with_code(code), &[b"threads"], &[])
-        .unwrap();
-    machine
-}
-
-/// Make system call `number` through the `ecall` at 0x10000, as the running thread would.
-fn syscall(machine: &mut Machine, number: u64, args: [u64; 6]) -> i64 {
-    machine.cpu.pc = CODE_BASE;
-    machine.cpu.x[17] = number;
-    machine.cpu.x[10..16].copy_from_slice(&args);
-    assert_eq!(machine.run(&mut NullHost, 1), StopReason::BudgetSpent);
-    machine.cpu.x[10] as i64
+    let code_bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    machine_with_code(&code_bytes)
 }
 
 /// A thread of the running process asleep on futex `addr` (the `order`-th wait to begin).
