@@ -66,9 +66,10 @@ fuzz_target!(|input: Input| {
     // These calls replace the running context (a forked child runs next, a new image, a
     // signal frame's registers): only "no panic, a documented stop" applies to them.
     const CLONE: u64 = 220;
+    const CLONE3: u64 = 435;
     const EXECVE: u64 = 221;
     const RT_SIGRETURN: u64 = 139;
-    if matches!(number, CLONE | EXECVE | RT_SIGRETURN) {
+    if matches!(number, CLONE | CLONE3 | EXECVE | RT_SIGRETURN) {
         for _ in 0..=u32::from(input.resumes % 4) {
             let _ = machine.run(&mut host, 1);
             check_process(&machine);
