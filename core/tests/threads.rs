@@ -248,3 +248,48 @@ fn lone_futex_wait_times_out_on_the_virtual_clock_or_fails_instead_of_hanging() 
     );
     assert!(m.process.thread.futex.is_none());
 }
+
+#[test]
+fn dying_thread_marks_its_robust_futexes_owner_died_and_wakes_a_waiter() {
+    const HEAD: u64 = 0x1_f200;
+    const LOCK_OFFSET: u64 = 16; // futex word 16 bytes after each list entry
+    let entries = [0x1_f300u64, 0x1_f340, 0x1_f380];
+    let mut m = machine_with(&[0x73]);
+    let tid = m.process.thread.tid as u32;
+    // head -> e0 -> e1 -> e2 -> head; e2 is also list_op_pending.
+    m.mem.write_u64(HEAD, entries[0]).unwrap();
+    m.mem.write_u64(HEAD + 8, LOCK_OFFSET).unwrap();
+    m.mem.write_u64(HEAD + 16, entries[2]).unwrap();
+    for (i, &e) in entries.iter().enumerate() {
+        let next = entries.get(i + 1).copied().unwrap_or(HEAD);
+        m.mem.write_u64(e, next).unwrap();
+    }
+    // e0: ours with a waiter; e1: another thread's; e2: ours, no waiters.
+    m.mem
+        .write_u32(entries[0] + LOCK_OFFSET, 0x8000_0000 | tid)
+        .unwrap();
+    m.mem.write_u32(entries[1] + LOCK_OFFSET, 77).unwrap();
+    m.mem.write_u32(entries[2] + LOCK_OFFSET, tid).unwrap();
+    const SET_ROBUST_LIST: u64 = 99;
+    assert_eq!(
+        syscall(&mut m, SET_ROBUST_LIST, [HEAD, 23, 0, 0, 0, 0]),
+        -22
+    );
+    assert_eq!(syscall(&mut m, SET_ROBUST_LIST, [HEAD, 24, 0, 0, 0, 0]), 0);
+    m.process.threads = vec![
+        sleeper(40, entries[0] + LOCK_OFFSET, u32::MAX, 1),
+        sleeper(41, entries[0] + LOCK_OFFSET, u32::MAX, 2),
+    ];
+    m.process.release_robust_list(&mut m.mem);
+    let word = |m: &Machine, e: u64| m.mem.read_u32(e + LOCK_OFFSET).unwrap();
+    assert_eq!(
+        word(&m, entries[0]),
+        0xc000_0000,
+        "waiters bit kept, owner died set"
+    );
+    assert_eq!(word(&m, entries[1]), 77, "another owner's lock untouched");
+    assert_eq!(word(&m, entries[2]), 0x4000_0000);
+    let outcomes: Vec<_> = waits(&m).iter().map(|w| w.2).collect();
+    assert_eq!(outcomes, [WaitOutcome::Woken, WaitOutcome::Waiting]);
+    assert_eq!(m.process.thread.robust_list, 0);
+}
