@@ -131,6 +131,8 @@ def make_cases():
         cases.append(Case(f"threads-{mode}", "threads", [mode]))
     for mode in ("many", "pingpong", "pipe"):
         cases.append(Case(f"threads-O0-{mode}", "threads-O0", [mode]))
+    cases.append(Case("threads-segv", "threads", ["segv"], status=128 + 11))
+    cases.append(Case("threads-segv-handler", "threads", ["segv-handler"], status=3))
     for c in cases:
         if c.name == "static_pie":
             c.status = 5

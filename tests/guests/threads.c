@@ -338,6 +338,28 @@ static int pipe_read(void) {
     return 0;
 }
 
+/* ---- a fault in one thread: the whole process dies, or the thread's handler runs ---- */
+static void *faulter(void *arg) {
+    volatile int *bad = (volatile int *)arg;
+    return (void *)(long)*bad;
+}
+static void on_segv(int sig) {
+    (void)sig;
+    static const char msg[] = "SIGSEGV handled in the faulting thread\n";
+    if (gettid() != getpid()) write(1, msg, sizeof msg - 1);
+    _exit(3);
+}
+static int fault(int handled) {
+    if (handled) signal(SIGSEGV, on_segv);
+    printf("before the fault\n");
+    fflush(stdout);
+    pthread_t t;
+    pthread_create(&t, NULL, faulter, (void *)16L);
+    pthread_join(t, NULL);
+    printf("not reached\n");
+    return 0;
+}
+
 /* ---- ids ---- */
 static void *ids_worker(void *arg) {
     (void)arg;
@@ -364,6 +386,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode, "kill")) rc = kill_thread();
     else if (!strcmp(mode, "pipe")) rc = pipe_read();
     else if (!strcmp(mode, "ids")) rc = ids();
+    else if (!strcmp(mode, "segv")) rc = fault(0);
+    else if (!strcmp(mode, "segv-handler")) rc = fault(1);
     else fprintf(stderr, "unknown mode %s\n", mode);
     return rc;
 }
