@@ -898,7 +898,16 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 if a[2] == MADV_DONTNEED {
                     let len = page_up(a[1]).ok_or(Stop::Errno(EINVAL))?;
                     if self.p.maps.covers(a[0], len) {
-                        self.mem.zero(a[0], len)?;
+                        // Only pages holding data: glibc drops each dead thread's whole
+                        // stack, and writing zeros over untouched pages would make the host
+                        // commit them.
+                        let mut page = a[0];
+                        while page < a[0] + len {
+                            if self.mem.slice(page, PAGE_SIZE)?.iter().any(|&b| b != 0) {
+                                self.mem.zero(page, PAGE_SIZE)?;
+                            }
+                            page += PAGE_SIZE;
+                        }
                     }
                 }
                 Ok(0)
