@@ -443,7 +443,10 @@ impl Cpu {
         // Charge a whole run on entry; a run that does not fit in the budget is stepped.
         macro_rules! enter_run {
             () => {{
-                let n = u64::from(code[k].to_end);
+                debug_assert!(k < code.len());
+                // SAFETY: `k` is a run's first slot, an index `lookup` took from the page's
+                // entry table, which only holds indices of decoded slots.
+                let n = u64::from(unsafe { code.get_unchecked(k) }.to_end);
                 if n > left {
                     let steps = left as usize;
                     match self.step_within_run(mem, &code[k..k + steps], page_base) {
@@ -465,7 +468,12 @@ impl Cpu {
         let flow = 'runs: loop {
             enter_run!();
             loop {
-                let slot = &code[k];
+                debug_assert!(k < code.len());
+                // SAFETY: `k` starts at a run's first slot (an index `lookup` took from the
+                // page's entry table) and only steps forward inside the run; every run ends
+                // in a slot that leaves this loop (a control transfer, a trap, or the
+                // `continue_at` sentinel), so `k` never passes the end of `code`.
+                let slot = unsafe { code.get_unchecked(k) };
                 let i = &slot.insn;
                 k += 1;
                 // The instruction's own pc, computed only by the operations that need it.
