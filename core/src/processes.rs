@@ -285,6 +285,8 @@ impl Machine {
         process.pid = pid;
         process.ppid = self.process.pid;
         process.fds = self.files.fork(&self.process.fds);
+        // A child inherits no interval timers (and is in no blocking call).
+        process.timers = Default::default();
         process.clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 {
             child_tid
         } else {
