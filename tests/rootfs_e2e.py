@@ -396,6 +396,10 @@ CASES += [
     sh("sh/dev-stdin", "printf 'a\\nb\\n' > in.txt; cat /dev/stdin < in.txt; echo via-fd | cat /dev/fd/0"),
     sh("sh/sleep", "sleep 0.3; echo slept"),
     sh("sh/timeout-cmd", "timeout 5 sleep 0.1; echo $?", timeout=15),
+    # coreutils timeout arms an alarm (its timer_create falls back to alarm) and sleeps in
+    # sigsuspend: SIGALRM must interrupt it while the child sleeps or computes.
+    sh("sh/timeout-expires", "timeout 0.3 sleep 5; echo $?; timeout -s INT 0.2 sleep 5; echo $?", timeout=20),
+    sh("sh/timeout-busy-child", "timeout 0.3 sh -c 'while :; do :; done'; echo $?", timeout=20),
     lit("lua/file-io",
         ["lua5.4", "-e", 'local f = assert(io.open("/tmp/x.txt", "w")) f:write("abc\\n", 42, "\\n") f:close() '
          'f = io.open("/tmp/x.txt", "a") f:write("more\\n") f:close() '

@@ -164,6 +164,12 @@ impl EventObjects {
         }
     }
 
+    fn remove(&mut self, id: usize) {
+        if let Some(slot) = self.slots.get_mut(id) {
+            *slot = None;
+        }
+    }
+
     pub fn get(&self, id: usize) -> Option<&EventObject> {
         self.slots.get(id).and_then(|s| s.as_ref())
     }
@@ -190,9 +196,7 @@ impl EventObjects {
             }
         }
         if let Target::Event(id) = target {
-            if let Some(slot) = self.slots.get_mut(id) {
-                *slot = None;
-            }
+            self.remove(id);
         }
     }
 
@@ -372,26 +376,22 @@ pub fn collect(
     out
 }
 
-/// The soonest expiry of a timerfd epoll instance `id` watches (directly or nested).
-fn next_timer_expiry(files: &OpenFiles, id: usize, depth: usize) -> Option<u64> {
-    let ep = files.events.epoll(id)?;
-    let mut soonest: Option<u64> = None;
-    for i in ep.interests.iter().filter(|i| !i.disabled) {
-        let expiry = match files.target_of(i.file) {
-            Some(Target::Event(t)) => match files.events.get(t) {
-                Some(EventObject::Timer(timer)) if i.events & EPOLLIN != 0 => timer.deadline,
-                Some(EventObject::Epoll(_)) if depth < MAX_NESTING => {
-                    next_timer_expiry(files, t, depth + 1)
-                }
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(e) = expiry {
-            soonest = Some(soonest.map_or(e, |s| s.min(e)));
-        }
+/// When `target` next becomes readable by itself: a timerfd's next expiry, or the soonest
+/// of those an epoll instance watches (directly or nested). A waiter sleeps until then.
+pub fn next_expiry(files: &OpenFiles, target: Target, depth: usize) -> Option<u64> {
+    let Target::Event(id) = target else {
+        return None;
+    };
+    match files.events.get(id)? {
+        EventObject::Timer(timer) => timer.deadline,
+        EventObject::Epoll(ep) if depth < MAX_NESTING => ep
+            .interests
+            .iter()
+            .filter(|i| !i.disabled && i.events & EPOLLIN != 0)
+            .filter_map(|i| next_expiry(files, files.target_of(i.file)?, depth + 1))
+            .min(),
+        _ => None,
     }
-    soonest
 }
 
 /// Whether epoll instance `from` watches `to`, directly or through nested instances.
@@ -423,7 +423,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         {
             Ok(fd) => Ok(fd as u64),
             Err(e) => {
-                self.files.events.description_closed(usize::MAX, Target::Event(id));
+                self.files.events.remove(id);
                 err(e)
             }
         }
@@ -729,7 +729,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             return err(EINTR);
         }
         self.wait_with_mask(mask);
-        self.p.timers.wake_at = next_timer_expiry(self.files, id, 0);
+        self.p.timers.wake_at = next_expiry(self.files, Target::Event(id), 0);
         self.block_until(deadline, now).map(|_| 0)
     }
 }
@@ -749,7 +749,7 @@ mod tests {
 
     fn watch(files: &mut OpenFiles, t: &fd::FdTable, ep: usize, fd: i32, events: u32) {
         let file = t.get(fd).unwrap().file;
-        let heard = wakeups(files, files.target_of(file).unwrap(), 0).unwrap().heard_by(events);
+        let heard = wakeups(files, files.target_of(file).unwrap(), 0).map_or(0, |w| w.heard_by(events));
         let Some(EventObject::Epoll(e)) = files.events.get_mut(ep) else {
             panic!("not an epoll")
         };

@@ -995,6 +995,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         let mask = self.read_sigmask(sigmask, sigsetsize)?;
         let now = self.monotonic_now();
         let mut ready = 0u64;
+        let mut wake_at: Option<u64> = None;
         for i in 0..nfds {
             let at = fds_addr + i * 8;
             let fd = self.mem.read_u32(at)? as i32;
@@ -1005,6 +1006,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 match self.files.file(&self.p.fds, fd) {
                     Err(_) => POLLNVAL,
                     Ok(file) => {
+                        #[cfg(feature = "alloc")]
+                        if let Some(e) = events::next_expiry(self.files, file.target, 0) {
+                            wake_at = Some(wake_at.map_or(e, |w| w.min(e)));
+                        }
                         self.poll_events(file.target, now) as u16 & (events | POLLERR | POLLHUP)
                     }
                 }
@@ -1020,6 +1025,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             return Ok(ready);
         }
         self.wait_with_mask(mask);
+        self.p.timers.wake_at = wake_at;
         self.block_until(deadline, now).map(|_| 0)
     }
 
@@ -1066,11 +1072,13 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                         Err(Stop::Block)
                     };
                 }
+                // Linux wakes writers only when a read makes room in a full pipe.
+                let was_full = pipe.buf.len() >= fd::PIPE_CAPACITY;
                 let n = dst.len().min(pipe.buf.len());
                 for (d, s) in dst.iter_mut().zip(pipe.buf.drain(..n)) {
                     *d = s;
                 }
-                if n > 0 {
+                if was_full && n > 0 {
                     pipe.wakeups.drained = pipe.wakeups.drained.wrapping_add(1);
                 }
                 Ok(n as u64)
@@ -1388,8 +1396,14 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         const S_IFCHR: u32 = 0o020000;
         const S_IFIFO: u32 = 0o010000;
         let console = self.console_of(fd)?;
+        let anonymous = matches!(
+            self.files.file(&self.p.fds, fd).map(|f| f.target),
+            Ok(Target::Event(_))
+        );
         let mode = match console {
             Some(c) if self.host.is_terminal(c) => S_IFCHR | 0o620,
+            // eventfd, timerfd and epoll files are anonymous inodes without a file type.
+            _ if anonymous => 0o600,
             _ => S_IFIFO | 0o600,
         };
         st.fill(0);
