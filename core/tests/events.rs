@@ -121,7 +121,11 @@ fn eventfd_counts_and_semaphore_reads() {
         "the counter would pass its maximum"
     );
 
-    let sem = syscall(&mut m, EVENTFD2, [2, EFD_SEMAPHORE | EFD_NONBLOCK, 0, 0, 0, 0]) as u64;
+    let sem = syscall(
+        &mut m,
+        EVENTFD2,
+        [2, EFD_SEMAPHORE | EFD_NONBLOCK, 0, 0, 0, 0],
+    ) as u64;
     for _ in 0..2 {
         put(&mut m, 0);
         assert_eq!(syscall(&mut m, READ, [sem, DATA, 8, 0, 0, 0]), 8);
@@ -163,7 +167,11 @@ fn epoll_over_an_eventfd_level_and_edge_triggered() {
     put(&mut m, 1);
     syscall(&mut m, WRITE, [efd, DATA, 8, 0, 0, 0]);
     assert_eq!(poll_now(&mut m, ep), [(EPOLLIN as u32, 5)]);
-    assert_eq!(poll_now(&mut m, ep), [(EPOLLIN as u32, 5)], "level: while readable");
+    assert_eq!(
+        poll_now(&mut m, ep),
+        [(EPOLLIN as u32, 5)],
+        "level: while readable"
+    );
 
     assert_eq!(ctl(&mut m, ep, 3, efd, EPOLLIN | EPOLLOUT | EPOLLET, 6), 0);
     assert_eq!(
@@ -193,7 +201,8 @@ fn epoll_over_an_eventfd_level_and_edge_triggered() {
 
 /// Code: setitimer(ITIMER_REAL, {value 1 ms}) and spin; SIGALRM's default action kills.
 fn alarm_program() -> Vec<u32> {
-    let addi = |rd: u32, rs: u32, imm: i32| ((imm as u32 & 0xfff) << 20) | (rs << 15) | (rd << 7) | 0x13;
+    let addi =
+        |rd: u32, rs: u32, imm: i32| ((imm as u32 & 0xfff) << 20) | (rs << 15) | (rd << 7) | 0x13;
     let lui = |rd: u32, imm: u32| (imm << 12) | (rd << 7) | 0x37;
     let sd = |rs2: u32, rs1: u32, off: u32| {
         ((off >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (3 << 12) | ((off & 31) << 7) | 0x23
@@ -228,7 +237,10 @@ fn alarm_lands_on_the_same_instruction_however_the_budget_is_sliced() {
     assert_eq!(stop, StopReason::Signaled { signal: SIGALRM });
     // 1 ms on the virtual clock is 100,000 instructions of 10 ns.
     assert!((100_000..100_010).contains(&instret), "{instret}");
-    assert!(outcomes.iter().all(|&o| o == (stop, instret)), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|&o| o == (stop, instret)),
+        "{outcomes:?}"
+    );
 }
 
 #[test]
@@ -244,7 +256,10 @@ fn alarm_cuts_a_virtual_sleep_short_and_getitimer_reports_it() {
     let read = |m: &Machine, at: u64| m.mem.read_u64(DATA + at).unwrap();
     assert_eq!((read(&m, 32), read(&m, 40)), (0, 250_000));
     let left_us = read(&m, 48) * 1_000_000 + read(&m, 56);
-    assert!((999_000..=1_000_000).contains(&left_us), "about 1 s left: {left_us}");
+    assert!(
+        (999_000..=1_000_000).contains(&left_us),
+        "about 1 s left: {left_us}"
+    );
     assert_eq!(syscall(&mut m, SETITIMER, [9, DATA, 0, 0, 0, 0]), EINVAL);
 
     // A handler for SIGALRM, so the sleep ends with EINTR and the process lives on.
@@ -252,10 +267,16 @@ fn alarm_cuts_a_virtual_sleep_short_and_getitimer_reports_it() {
     m.mem.write_u64(DATA + 64, 10).unwrap();
     m.mem.write_u64(DATA + 72, 0).unwrap();
     let before = m.process.slept_ns;
-    assert_eq!(syscall(&mut m, NANOSLEEP, [DATA + 64, DATA + 80, 0, 0, 0, 0]), EINTR);
+    assert_eq!(
+        syscall(&mut m, NANOSLEEP, [DATA + 64, DATA + 80, 0, 0, 0, 0]),
+        EINTR
+    );
     let slept = m.process.slept_ns - before;
     assert!((999_000_000..=1_000_000_000).contains(&slept), "{slept}");
-    assert!(m.mem.read_u64(DATA + 80).unwrap() == 9, "about 9 s remained");
+    assert!(
+        m.mem.read_u64(DATA + 80).unwrap() == 9,
+        "about 9 s remained"
+    );
     assert_ne!(m.process.pending & (1 << (SIGALRM - 1)), 0);
 }
 

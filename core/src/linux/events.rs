@@ -11,6 +11,7 @@
 use alloc::vec::Vec;
 
 use super::fd::{self, OpenFiles, Target};
+use super::timers::IntervalTimer;
 use super::{err, Stop, Sys, SysResult};
 use crate::host::{errno::*, Host};
 
@@ -80,10 +81,8 @@ pub struct Counter {
 /// A timerfd: expirations counted on the monotonic clock.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timer {
-    /// Next expiry (monotonic ns), or None while disarmed.
-    pub deadline: Option<u64>,
-    /// Period of an interval timer in ns (0: one-shot).
-    pub interval: u64,
+    /// Next expiry (monotonic ns) and period (0: one-shot).
+    pub timer: IntervalTimer,
     /// Expirations not yet read.
     pub ticks: u64,
     /// The guest clock id absolute settings are read on (CLOCK_REALTIME or a monotonic one).
@@ -94,22 +93,11 @@ pub struct Timer {
 impl Timer {
     /// Count the expirations up to `now`.
     pub fn settle(&mut self, now: u64) {
-        let Some(d) = self.deadline else {
-            return;
-        };
-        if now < d {
-            return;
+        let n = self.timer.expire(now);
+        if n > 0 {
+            self.ticks = self.ticks.saturating_add(n);
+            self.wakeups.filled = self.wakeups.filled.wrapping_add(1);
         }
-        let n = if self.interval == 0 {
-            self.deadline = None;
-            1
-        } else {
-            let n = (now - d) / self.interval + 1;
-            self.deadline = Some(d.saturating_add(n.saturating_mul(self.interval)));
-            n
-        };
-        self.ticks = self.ticks.saturating_add(n);
-        self.wakeups.filled = self.wakeups.filled.wrapping_add(1);
     }
 }
 
@@ -276,6 +264,15 @@ pub fn readiness(files: &mut OpenFiles, target: Target, now: u64, depth: usize) 
         },
         // Regular files and devices are always ready (poll's default mask).
         Target::File(_) => EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM,
+        Target::Event(id) if files.events.epoll(id).is_some() => {
+            let nested = depth < MAX_NESTING
+                && !collect(files, id, now, usize::MAX, depth + 1, false).is_empty();
+            if nested {
+                EPOLLIN | EPOLLRDNORM
+            } else {
+                0
+            }
+        }
         Target::Event(id) => match files.events.get_mut(id) {
             Some(EventObject::Counter(c)) => {
                 let mut r = 0;
@@ -295,14 +292,7 @@ pub fn readiness(files: &mut OpenFiles, target: Target, now: u64, depth: usize) 
                     0
                 }
             }
-            Some(EventObject::Epoll(_)) => {
-                if depth < MAX_NESTING && !collect(files, id, now, usize::MAX, depth + 1, false).is_empty() {
-                    EPOLLIN | EPOLLRDNORM
-                } else {
-                    0
-                }
-            }
-            None => 0,
+            Some(EventObject::Epoll(_)) | None => 0,
         },
     }
 }
@@ -383,7 +373,7 @@ pub fn next_expiry(files: &OpenFiles, target: Target, depth: usize) -> Option<u6
         return None;
     };
     match files.events.get(id)? {
-        EventObject::Timer(timer) => timer.deadline,
+        EventObject::Timer(t) => t.timer.deadline,
         EventObject::Epoll(ep) if depth < MAX_NESTING => ep
             .interests
             .iter()
@@ -402,14 +392,12 @@ fn watches(files: &OpenFiles, from: usize, to: usize, depth: usize) -> bool {
     let Some(ep) = files.events.epoll(from) else {
         return false;
     };
-    ep.interests
-        .iter()
-        .any(|i| match files.target_of(i.file) {
-            Some(Target::Event(t)) if files.events.epoll(t).is_some() => {
-                t == to || watches(files, t, to, depth + 1)
-            }
-            _ => false,
-        })
+    ep.interests.iter().any(|i| match files.target_of(i.file) {
+        Some(Target::Event(t)) if files.events.epoll(t).is_some() => {
+            t == to || watches(files, t, to, depth + 1)
+        }
+        _ => false,
+    })
 }
 
 impl<H: Host + ?Sized> Sys<'_, H> {
@@ -431,7 +419,12 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     /// The event object id behind `fd`: EBADF if not open, EINVAL if not an event file.
     fn event_id(&self, fd: i32) -> Result<usize, Stop> {
-        match self.files.file(&self.p.fds, fd).map_err(Stop::Errno)?.target {
+        match self
+            .files
+            .file(&self.p.fds, fd)
+            .map_err(Stop::Errno)?
+            .target
+        {
             Target::Event(id) => Ok(id),
             _ => Err(Stop::Errno(EINVAL)),
         }
@@ -488,8 +481,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         let now = self.monotonic_now();
         let t = self.timer_mut(fd)?;
         t.settle(now);
-        let left = t.deadline.map_or(0, |d| d.saturating_sub(now).max(1));
-        Ok((t.interval, left))
+        Ok((t.timer.interval, t.timer.remaining(now)))
     }
 
     pub(super) fn timerfd_gettime(&mut self, fd: i32, cur: u64) -> SysResult {
@@ -520,15 +512,20 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             Some(now.saturating_add(value))
         };
         let t = self.timer_mut(fd)?;
-        t.deadline = deadline;
-        t.interval = interval;
+        t.timer = IntervalTimer { deadline, interval };
         t.ticks = 0;
         t.wakeups.filled = t.wakeups.filled.wrapping_add(1);
         Ok(0)
     }
 
     /// read(2) on an eventfd or timerfd (an epoll fd cannot be read).
-    pub(super) fn event_read(&mut self, id: usize, nonblock: bool, buf: u64, len: u64) -> SysResult {
+    pub(super) fn event_read(
+        &mut self,
+        id: usize,
+        nonblock: bool,
+        buf: u64,
+        len: u64,
+    ) -> SysResult {
         if len < 8 {
             return err(EINVAL);
         }
@@ -549,7 +546,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             Some(EventObject::Timer(t)) => {
                 t.settle(now);
                 if t.ticks == 0 {
-                    (None, t.deadline)
+                    (None, t.timer.deadline)
                 } else {
                     (Some(core::mem::take(&mut t.ticks)), None)
                 }
@@ -571,7 +568,13 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     /// write(2) on an eventfd: add to the counter, blocking while it would overflow.
-    pub(super) fn event_write(&mut self, id: usize, nonblock: bool, buf: u64, len: u64) -> SysResult {
+    pub(super) fn event_write(
+        &mut self,
+        id: usize,
+        nonblock: bool,
+        buf: u64,
+        len: u64,
+    ) -> SysResult {
         if len < 8 {
             return err(EINVAL);
         }
@@ -611,7 +614,11 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             (self.mem.read_u32(event)?, self.mem.read_u64(event + 8)?)
         };
         let ep_file = self.files.file(&self.p.fds, epfd).map_err(Stop::Errno)?;
-        let target = self.files.file(&self.p.fds, fd).map_err(Stop::Errno)?.target;
+        let target = self
+            .files
+            .file(&self.p.fds, fd)
+            .map_err(Stop::Errno)?
+            .target;
         let file = self.p.fds.get(fd).map_err(Stop::Errno)?.file;
         if let Target::File(_) = target {
             // Regular files and directories cannot be watched.
@@ -628,7 +635,13 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             _ => None,
         };
         if events & EPOLLEXCLUSIVE != 0 {
-            let allowed = EPOLLEXCLUSIVE | IN_EVENTS | OUT_EVENTS | EPOLLERR | EPOLLHUP | EPOLLET | EPOLLWAKEUP;
+            let allowed = EPOLLEXCLUSIVE
+                | IN_EVENTS
+                | OUT_EVENTS
+                | EPOLLERR
+                | EPOLLHUP
+                | EPOLLET
+                | EPOLLWAKEUP;
             if op == EPOLL_CTL_MOD || target_epoll.is_some() || events & !allowed != 0 {
                 return err(EINVAL);
             }
@@ -749,7 +762,8 @@ mod tests {
 
     fn watch(files: &mut OpenFiles, t: &fd::FdTable, ep: usize, fd: i32, events: u32) {
         let file = t.get(fd).unwrap().file;
-        let heard = wakeups(files, files.target_of(file).unwrap(), 0).map_or(0, |w| w.heard_by(events));
+        let heard =
+            wakeups(files, files.target_of(file).unwrap(), 0).map_or(0, |w| w.heard_by(events));
         let Some(EventObject::Epoll(e)) = files.events.get_mut(ep) else {
             panic!("not an epoll")
         };
@@ -777,7 +791,10 @@ mod tests {
         assert!(collect(&mut files, ep, 0, 8, 0, true).is_empty());
         write_pipe(&mut files, b"x");
         for _ in 0..3 {
-            assert_eq!(collect(&mut files, ep, 0, 8, 0, true), [(EPOLLIN, r as u64)]);
+            assert_eq!(
+                collect(&mut files, ep, 0, 8, 0, true),
+                [(EPOLLIN, r as u64)]
+            );
         }
     }
 
@@ -787,9 +804,16 @@ mod tests {
         watch(&mut files, &t, ep, r, EPOLLIN | EPOLLET);
         write_pipe(&mut files, b"ab");
         assert_eq!(collect(&mut files, ep, 0, 8, 0, true).len(), 1);
-        assert!(collect(&mut files, ep, 0, 8, 0, true).is_empty(), "no new data");
+        assert!(
+            collect(&mut files, ep, 0, 8, 0, true).is_empty(),
+            "no new data"
+        );
         write_pipe(&mut files, b"c");
-        assert_eq!(collect(&mut files, ep, 0, 8, 0, true).len(), 1, "a new write wakes it");
+        assert_eq!(
+            collect(&mut files, ep, 0, 8, 0, true).len(),
+            1,
+            "a new write wakes it"
+        );
         // A read wakes writers only; the reader's edge stays quiet.
         files.pipes[0].as_mut().unwrap().wakeups.drained += 1;
         assert!(collect(&mut files, ep, 0, 8, 0, true).is_empty());
@@ -801,13 +825,19 @@ mod tests {
         watch(&mut files, &t, ep, r, EPOLLIN | EPOLLONESHOT);
         write_pipe(&mut files, b"x");
         assert_eq!(collect(&mut files, ep, 0, 8, 0, true).len(), 1);
-        assert!(collect(&mut files, ep, 0, 8, 0, true).is_empty(), "disarmed");
+        assert!(
+            collect(&mut files, ep, 0, 8, 0, true).is_empty(),
+            "disarmed"
+        );
         // Closing the writer: HUP, reported even to an interest in nothing else.
         let (mut files2, t2, r2, w2, ep2) = setup();
         watch(&mut files2, &t2, ep2, r2, 0);
         let mut t2 = t2;
         files2.close(&mut t2, w2).unwrap();
-        assert_eq!(collect(&mut files2, ep2, 0, 8, 0, true), [(EPOLLHUP, r2 as u64)]);
+        assert_eq!(
+            collect(&mut files2, ep2, 0, 8, 0, true),
+            [(EPOLLHUP, r2 as u64)]
+        );
         // Closing the last reference of a watched file removes it from the interest list.
         files.close(&mut t, r).unwrap();
         files.close(&mut t, w).unwrap();
@@ -841,19 +871,26 @@ mod tests {
     #[test]
     fn timerfd_counts_expirations() {
         let mut t = Timer {
-            deadline: Some(100),
-            interval: 50,
+            timer: IntervalTimer {
+                deadline: Some(100),
+                interval: 50,
+            },
             ..Default::default()
         };
         t.settle(99);
         assert_eq!(t.ticks, 0);
         t.settle(260);
-        assert_eq!((t.ticks, t.deadline), (4, Some(300)));
+        assert_eq!((t.ticks, t.timer.deadline), (4, Some(300)));
+        t.settle(320);
+        assert_eq!(t.ticks, 5, "unread expirations add up");
         let mut once = Timer {
-            deadline: Some(10),
+            timer: IntervalTimer {
+                deadline: Some(10),
+                interval: 0,
+            },
             ..Default::default()
         };
         once.settle(1000);
-        assert_eq!((once.ticks, once.deadline), (1, None));
+        assert_eq!((once.ticks, once.timer.deadline), (1, None));
     }
 }

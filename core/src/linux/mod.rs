@@ -542,7 +542,7 @@ impl Process {
     /// What a signal sent to this process does right now (without handler delivery,
     /// a caught signal is ignored).
     fn deliver(&mut self, sig: u32) -> Result<u64, Stop> {
-                let action = self
+        let action = self
             .sigactions
             .get(sig as usize)
             .copied()
@@ -697,7 +697,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 Ok(n)
             }
             nr::PPOLL => self.ppoll(a[0], a[1], a[2], a[3], a[4]),
+            // Timer signals need the machine's signal delivery, which comes with `alloc`.
+            #[cfg(feature = "alloc")]
             nr::GETITIMER => self.getitimer(a[0], a[1]),
+            #[cfg(feature = "alloc")]
             nr::SETITIMER => self.setitimer(a[0], a[1], a[2]),
             #[cfg(feature = "alloc")]
             nr::EVENTFD2 => self.eventfd2(a[0], a[1]),
@@ -995,6 +998,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         let mask = self.read_sigmask(sigmask, sigsetsize)?;
         let now = self.monotonic_now();
         let mut ready = 0u64;
+        #[cfg_attr(not(feature = "alloc"), allow(unused_mut))]
         let mut wake_at: Option<u64> = None;
         for i in 0..nfds {
             let at = fds_addr + i * 8;

@@ -4,6 +4,10 @@
 //! with a host without a clock) the process's virtual clock, 10 ns per retired instruction plus
 //! the time it slept. ITIMER_VIRTUAL and ITIMER_PROF count instruction time only. All deadlines
 //! are nanoseconds on those clocks, kept as plain numbers in [`ProcessTimers`].
+//!
+//! Without `alloc` there is no signal delivery, so setitimer/getitimer answer ENOSYS there and
+//! their helpers go unused.
+#![cfg_attr(not(feature = "alloc"), allow(dead_code))]
 
 use super::{err, signal, timespec_ns, Process, Stop, Sys, SysResult};
 use crate::host::{errno::*, Clock, Host, Timespec};
@@ -28,20 +32,25 @@ pub struct IntervalTimer {
 }
 
 impl IntervalTimer {
-    /// Expire if due at `now`; a repeating timer moves to its first expiry after `now`
-    /// (expirations missed meanwhile collapse into one signal, as Linux's do).
-    pub fn fire_due(&mut self, now: u64) -> bool {
-        match self.deadline {
-            Some(d) if now >= d => {
-                self.deadline = if self.interval == 0 {
-                    None
-                } else {
-                    let periods = (now - d) / self.interval + 1;
-                    Some(d.saturating_add(periods.saturating_mul(self.interval)))
-                };
-                true
+    /// Expire if due at `now`: how many expirations passed (0: not due). A repeating timer
+    /// moves to its first expiry after `now`, on its original period grid.
+    pub fn expire(&mut self, now: u64) -> u64 {
+        let Some(d) = self.deadline else {
+            return 0;
+        };
+        if now < d {
+            return 0;
+        }
+        match (now - d).checked_div(self.interval) {
+            None => {
+                self.deadline = None;
+                1
             }
-            _ => false,
+            Some(late) => {
+                let n = late + 1;
+                self.deadline = Some(d.saturating_add(n.saturating_mul(self.interval)));
+                n
+            }
         }
     }
 
@@ -77,13 +86,14 @@ impl ProcessTimers {
     /// `cpu_ns` of instruction time spent.
     pub fn fire_due(&mut self, now: u64, cpu_ns: u64) -> u64 {
         let mut bits = 0;
-        if self.real.fire_due(now) {
+        // Expirations missed meanwhile collapse into one signal, as Linux's do.
+        if self.real.expire(now) > 0 {
             bits |= 1 << (SIGALRM - 1);
         }
-        if self.user.fire_due(cpu_ns) {
+        if self.user.expire(cpu_ns) > 0 {
             bits |= 1 << (SIGVTALRM - 1);
         }
-        if self.prof.fire_due(cpu_ns) {
+        if self.prof.expire(cpu_ns) > 0 {
             bits |= 1 << (SIGPROF - 1);
         }
         bits
@@ -183,7 +193,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         let (interval, value) = if new == 0 {
             (0, 0)
         } else {
-            (read_timeval(self.mem, new)?, read_timeval(self.mem, new + 16)?)
+            (
+                read_timeval(self.mem, new)?,
+                read_timeval(self.mem, new + 16)?,
+            )
         };
         if old != 0 {
             self.getitimer(which, old)?;
@@ -446,12 +459,12 @@ mod tests {
             deadline: Some(100),
             interval: 0,
         };
-        assert!(!t.fire_due(99));
+        assert_eq!(t.expire(99), 0);
         assert_eq!(t.remaining(99), 1);
-        assert!(t.fire_due(150));
+        assert_eq!(t.expire(150), 1);
         assert_eq!(t.deadline, None);
         assert_eq!(t.remaining(200), 0);
-        assert!(!t.fire_due(1000));
+        assert_eq!(t.expire(1000), 0);
     }
 
     #[test]
@@ -460,10 +473,10 @@ mod tests {
             deadline: Some(100),
             interval: 30,
         };
-        assert!(t.fire_due(100));
+        assert_eq!(t.expire(100), 1);
         assert_eq!(t.deadline, Some(130));
-        // Late by several periods: one signal, next expiry on the original grid.
-        assert!(t.fire_due(200));
+        // Late by several periods: all counted, next expiry on the original grid.
+        assert_eq!(t.expire(200), 3);
         assert_eq!(t.deadline, Some(220));
     }
 
