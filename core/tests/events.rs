@@ -295,3 +295,75 @@ fn epoll_timeout_passes_on_the_virtual_clock_when_nothing_else_runs() {
     // (A blocked ecall is not counted as retired, so the clock may step back 10 ns.)
     assert!((50_000_000..=50_000_100).contains(&slept), "{slept}");
 }
+
+/// A host with a simulated monotonic clock: `sleep` advances it when `can_sleep`, otherwise
+/// returns at once (a browser's main thread); every reading ticks it by 1 µs.
+struct FakeClockHost {
+    now_ns: u64,
+    can_sleep: bool,
+    sleeps: u32,
+    readings: u32,
+}
+
+impl friscy_core::Host for FakeClockHost {
+    fn now(&mut self, _clock: friscy_core::Clock) -> Option<friscy_core::Timespec> {
+        self.readings += 1;
+        self.now_ns += 1000;
+        Some(friscy_core::Timespec {
+            secs: (self.now_ns / 1_000_000_000) as i64,
+            nanos: (self.now_ns % 1_000_000_000) as u32,
+        })
+    }
+    fn sleep(&mut self, d: friscy_core::Timespec) {
+        self.sleeps += 1;
+        if self.can_sleep {
+            self.now_ns += d.secs as u64 * 1_000_000_000 + u64::from(d.nanos);
+        }
+    }
+}
+
+/// nanosleep(1 s) of the only process on a host clock, run to completion.
+fn host_clock_sleep(host: &mut FakeClockHost) -> i64 {
+    let config = Config {
+        memory_size: 1 << 20,
+        process: ProcessConfig::default(),
+    };
+    let mut m = Machine::new(config).unwrap();
+    m.load_elf(&elf_with_code(&[ECALL]), &[b"events"], &[])
+        .unwrap();
+    m.mem.write_u64(DATA, 1).unwrap();
+    m.cpu.pc = CODE_BASE;
+    m.cpu.x[17] = NANOSLEEP;
+    m.cpu.x[10..16].copy_from_slice(&[DATA, 0, 0, 0, 0, 0]);
+    assert_eq!(m.run(host, 1), StopReason::BudgetSpent);
+    m.cpu.x[10] as i64
+}
+
+#[test]
+fn a_sleep_waits_in_the_host_not_on_its_clock() {
+    let mut host = FakeClockHost {
+        now_ns: 0,
+        can_sleep: true,
+        sleeps: 0,
+        readings: 0,
+    };
+    assert_eq!(host_clock_sleep(&mut host), 0);
+    assert!(host.now_ns >= 1_000_000_000, "a whole second passed");
+    assert_eq!(host.sleeps, 1, "one host sleep, no polling of the clock");
+    assert!(host.readings < 20, "{} clock readings", host.readings);
+}
+
+#[test]
+fn a_host_that_cannot_sleep_gets_a_short_sleep_not_a_hang() {
+    let mut host = FakeClockHost {
+        now_ns: 0,
+        can_sleep: false,
+        sleeps: 0,
+        readings: 0,
+    };
+    assert_eq!(host_clock_sleep(&mut host), 0);
+    assert!(
+        host.now_ns < 1_000_000,
+        "run returned without waiting out the clock"
+    );
+}

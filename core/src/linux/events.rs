@@ -558,7 +558,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 self.mem.write_u64(buf, v)?;
                 Ok(8)
             }
-            None if nonblock || (never_block && wake_at.is_none()) => err(EAGAIN),
+            None if nonblock || never_block => err(EAGAIN),
             None => {
                 // Restartable like any read; the machine may sleep until the timer expires.
                 self.p.timers.wake_at = wake_at;
@@ -737,9 +737,14 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             return Ok(0);
         }
         if self.p.never_block {
-            // Nothing could ever wake this wait (every process blocks, no deadline).
+            // Nothing can wake this wait (every process blocks and no deadline is near, or
+            // the host cannot sleep until it): time out, or with no timeout fail with EINTR.
             self.end_wait();
-            return err(EINTR);
+            return if deadline.is_some() {
+                Ok(0)
+            } else {
+                err(EINTR)
+            };
         }
         self.wait_with_mask(mask);
         self.p.timers.wake_at = next_expiry(self.files, Target::Event(id), 0);

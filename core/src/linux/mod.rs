@@ -492,6 +492,11 @@ impl Process {
         ];
         if !self.in_blocking_call {
             self.timers.new_call();
+            // A wait that ended on a retry without restoring its caller's signal mask (it
+            // faulted) left it saved here; no wait is in progress now, so restore it.
+            if let Some(mask) = self.suspend_mask.take() {
+                self.sigmask = mask;
+            }
         }
         if let Some(result) = host.custom_syscall(number, &args, mem) {
             if self.trace {

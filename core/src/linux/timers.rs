@@ -335,6 +335,11 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             let now = virtual_ns(self.p, self.cpu.instret);
             return self.sleep_for(deadline.saturating_sub(now), rem);
         }
+        if self.p.never_block {
+            // The host cannot wait (see `sleep_until_next_deadline`): a short sleep.
+            self.end_wait();
+            return Ok(0);
+        }
         let now = self.monotonic_now();
         if rem != 0 && now < deadline {
             // What is left if a signal ends the sleep now (Linux writes it on EINTR).
@@ -405,7 +410,10 @@ impl crate::machine::Machine {
     /// Every process is blocked: wait for the earliest deadline any of them has (a real
     /// timer, or the timeout of a blocked call) — the host sleeps, or on the virtual clock
     /// time jumps — so the blocked calls can be retried. False if there is no deadline
-    /// (nothing but another process or the host could wake them).
+    /// (nothing but another process or the host could wake them), or if the host's sleep
+    /// returned before the time passed (a host that cannot block, like a browser's main
+    /// thread): then the blocked calls end at once instead, as if their time had come,
+    /// rather than `run` spinning on the host's clock.
     pub(crate) fn sleep_until_next_deadline<H: Host + ?Sized>(&mut self, host: &mut H) -> bool {
         let mut soonest: Option<u64> = None;
         let mut consider = |deadline: Option<u64>, now: u64| {
@@ -443,6 +451,10 @@ impl crate::machine::Machine {
                 }
             } else {
                 host.sleep(ns_timespec(left));
+                let after = monotonic_ns(&self.process, self.cpu.instret, host);
+                if after < now.saturating_add(left) {
+                    return false;
+                }
             }
         }
         true
