@@ -25,6 +25,7 @@ const EVENTFD2: u64 = 19;
 const EPOLL_CREATE1: u64 = 20;
 const EPOLL_CTL: u64 = 21;
 const EPOLL_PWAIT: u64 = 22;
+const EPOLL_PWAIT2: u64 = 441;
 const NANOSLEEP: u64 = 101;
 const SETITIMER: u64 = 103;
 const GETITIMER: u64 = 102;
@@ -282,18 +283,23 @@ fn alarm_cuts_a_virtual_sleep_short_and_getitimer_reports_it() {
 
 #[test]
 fn epoll_timeout_passes_on_the_virtual_clock_when_nothing_else_runs() {
-    let mut m = machine(&[ECALL]);
-    let ep = syscall(&mut m, EPOLL_CREATE1, [0; 6]) as u64;
-    let before = m.process.slept_ns;
-    // timeout 50 ms: the only process blocks, so the machine lets virtual time pass.
-    m.cpu.pc = CODE_BASE;
-    m.cpu.x[17] = EPOLL_PWAIT;
-    m.cpu.x[10..16].copy_from_slice(&[ep, DATA, 1, 50, 0, 0]);
-    assert_eq!(m.run(&mut NullHost, 1), StopReason::BudgetSpent);
-    assert_eq!(m.cpu.x[10], 0, "timed out with no events");
-    let slept = m.process.slept_ns - before;
-    // (A blocked ecall is not counted as retired, so the clock may step back 10 ns.)
-    assert!((50_000_000..=50_000_100).contains(&slept), "{slept}");
+    // epoll_pwait with 50 ms, epoll_pwait2 with a timespec of 50 ms (qemu 7.2 lacks it).
+    for (number, timeout) in [(EPOLL_PWAIT, 50), (EPOLL_PWAIT2, DATA + 256)] {
+        let mut m = machine(&[ECALL]);
+        m.mem.write_u64(DATA + 256, 0).unwrap();
+        m.mem.write_u64(DATA + 264, 50_000_000).unwrap();
+        let ep = syscall(&mut m, EPOLL_CREATE1, [0; 6]) as u64;
+        let before = m.process.slept_ns;
+        // The only process blocks, so the machine lets virtual time pass.
+        m.cpu.pc = CODE_BASE;
+        m.cpu.x[17] = number;
+        m.cpu.x[10..16].copy_from_slice(&[ep, DATA, 1, timeout, 0, 0]);
+        assert_eq!(m.run(&mut NullHost, 1), StopReason::BudgetSpent);
+        assert_eq!(m.cpu.x[10], 0, "timed out with no events");
+        let slept = m.process.slept_ns - before;
+        // (A blocked ecall is not counted as retired, so the clock may step back 10 ns.)
+        assert!((50_000_000..=50_000_100).contains(&slept), "{slept}");
+    }
 }
 
 /// A host with a simulated monotonic clock: `sleep` advances it when `can_sleep`, otherwise

@@ -2,6 +2,7 @@
    Modes: epoll, eventfd, timerfd, alarm, itimer, alarm-kill. Output never depends on timing precision. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -323,6 +324,12 @@ static void test_timerfd(void) {
     timerfd_settime(rt, TFD_TIMER_ABSTIME, &at, NULL);
     n = 0;
     printf("realtime absolute: %ld count=%llu\n", (long)read(rt, &n, 8), (unsigned long long)n);
+    /* poll waits for a timer too, and times out on its own. */
+    timerfd_settime(tfd, 0, &soon, NULL);
+    struct pollfd pf = {.fd = tfd, .events = POLLIN};
+    printf("poll on timer: %d revents=%d\n", poll(&pf, 1, -1), pf.revents);
+    read(tfd, &n, 8);
+    printf("poll timeout: %d revents=%d\n", poll(&pf, 1, 20), pf.revents);
     /* epoll_wait's own timeout expires with nothing ready. */
     int64_t t0 = now_ns(CLOCK_MONOTONIC);
     show_wait("timeout", ep, 30);
