@@ -666,6 +666,10 @@ impl Machine {
                 if handled {
                     self.procs.waiting[idx].process.pending |= 1 << (sig - 1);
                 } else if sig != 0 && Self::terminates(&t.process, sig) {
+                    if t.process.pid == 1 {
+                        // The first process ends the machine, even while another runs.
+                        return CallOutcome::Finished(Termination::Signaled(sig));
+                    }
                     let mut t = self.procs.waiting.remove(idx);
                     let dead = t.process.pid;
                     self.files.close_all(&mut t.process.fds);
