@@ -373,3 +373,17 @@ fn a_host_that_cannot_sleep_gets_a_short_sleep_not_a_hang() {
         "run returned without waiting out the clock"
     );
 }
+
+#[test]
+fn a_masked_repeating_alarm_does_not_keep_a_blocked_machine_waiting() {
+    let mut m = machine(&[ECALL]);
+    // Every 1 ms, with SIGALRM blocked: its expiries can wake nothing.
+    for (i, v) in [0u64, 1000, 0, 1000].iter().enumerate() {
+        m.mem.write_u64(DATA + 8 * i as u64, *v).unwrap();
+    }
+    m.process.sigmask = 1 << (SIGALRM - 1);
+    assert_eq!(syscall(&mut m, SETITIMER, [0, DATA, 0, 0, 0, 0]), 0);
+    let efd = syscall(&mut m, EVENTFD2, [0, 0, 0, 0, 0, 0]) as u64;
+    // A blocking read nobody will satisfy: the deadlock rule answers EAGAIN.
+    assert_eq!(syscall(&mut m, READ, [efd, DATA + 64, 8, 0, 0, 0]), EAGAIN);
+}

@@ -988,6 +988,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         sigmask: u64,
         sigsetsize: u64,
     ) -> SysResult {
+        #[cfg(feature = "alloc")]
+        const POLLIN: u16 = 1;
         const POLLERR: u16 = 8;
         const POLLHUP: u16 = 16;
         const POLLNVAL: u16 = 32;
@@ -1015,8 +1017,11 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 match self.files.file(&self.p.fds, fd) {
                     Err(_) => POLLNVAL,
                     Ok(file) => {
+                        // A timer's expiry makes it readable: wake then (only if asked).
                         #[cfg(feature = "alloc")]
-                        if let Some(e) = events::next_expiry(self.files, file.target, 0) {
+                        if let Some(e) = events::next_expiry(self.files, file.target, 0)
+                            .filter(|_| events & POLLIN != 0)
+                        {
                             wake_at = Some(wake_at.map_or(e, |w| w.min(e)));
                         }
                         self.poll_events(file.target, now) as u16 & (events | POLLERR | POLLHUP)

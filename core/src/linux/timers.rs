@@ -422,22 +422,29 @@ impl crate::machine::Machine {
                 soonest = Some(soonest.map_or(left, |s| s.min(left)));
             }
         };
+        // A deadline counts only if reaching it changes something: the real timer's signal
+        // must get through (else a blocked process with a repeating, masked alarm would make
+        // `run` sleep from expiry to expiry for ever), and a wait ends at its wake-up time.
+        let wakes = |p: &Process| {
+            let alarm = p.timers.real.deadline.filter(|_| {
+                p.sigmask & (1 << (SIGALRM - 1)) == 0
+                    && p.sigactions[SIGALRM as usize].handler != super::SIG_IGN
+            });
+            (alarm, p.timers.wake_at.filter(|_| p.in_blocking_call))
+        };
         let now = monotonic_ns(&self.process, self.cpu.instret, host);
-        let p = &self.process;
-        consider(p.timers.real.deadline, now);
-        if p.in_blocking_call {
-            consider(p.timers.wake_at, now);
-        }
+        let (alarm, wake) = wakes(&self.process);
+        consider(alarm, now);
+        consider(wake, now);
         for t in self.procs.waiting.iter() {
             if t.vfork_child.is_some() {
                 // It cannot run before its child execs or exits, whatever its timers say.
                 continue;
             }
             let now = monotonic_ns(&t.process, t.cpu.instret, host);
-            consider(t.process.timers.real.deadline, now);
-            if t.process.in_blocking_call {
-                consider(t.process.timers.wake_at, now);
-            }
+            let (alarm, wake) = wakes(&t.process);
+            consider(alarm, now);
+            consider(wake, now);
         }
         let Some(left) = soonest else {
             return false;
