@@ -410,18 +410,11 @@ impl crate::machine::Machine {
     /// Every process is blocked: wait for the earliest deadline any of them has (a real
     /// timer, or the timeout of a blocked call) — the host sleeps, or on the virtual clock
     /// time jumps — so the blocked calls can be retried. False if there is no deadline
-    /// (nothing but another process or the host could wake them), or if the host's sleep
-    /// returned before the time passed (a host that cannot block, like a browser's main
-    /// thread): then the blocked calls end at once instead, as if their time had come,
-    /// rather than `run` spinning on the host's clock.
+    /// (nothing but another process or the host could wake them). If the host's sleep
+    /// returns before the time passed (a host that cannot block, like a browser's main
+    /// thread), the process owning that deadline has its blocked call end at once instead
+    /// (a short sleep, as such hosts always gave), rather than `run` spinning on the clock.
     pub(crate) fn sleep_until_next_deadline<H: Host + ?Sized>(&mut self, host: &mut H) -> bool {
-        let mut soonest: Option<u64> = None;
-        let mut consider = |deadline: Option<u64>, now: u64| {
-            if let Some(d) = deadline {
-                let left = d.saturating_sub(now);
-                soonest = Some(soonest.map_or(left, |s| s.min(left)));
-            }
-        };
         // A deadline counts only if reaching it changes something: the real timer's signal
         // must get through (else a blocked process with a repeating, masked alarm would make
         // `run` sleep from expiry to expiry for ever), and a wait ends at its wake-up time.
@@ -430,39 +423,50 @@ impl crate::machine::Machine {
                 p.sigmask & (1 << (SIGALRM - 1)) == 0
                     && p.sigactions[SIGALRM as usize].handler != super::SIG_IGN
             });
-            (alarm, p.timers.wake_at.filter(|_| p.in_blocking_call))
+            let wait = p.timers.wake_at.filter(|_| p.in_blocking_call);
+            match (alarm, wait) {
+                (Some(a), Some(w)) => Some(a.min(w)),
+                (a, w) => a.or(w),
+            }
         };
+        // (time left, owner: None for the running process, else its index in `waiting`)
         let now = monotonic_ns(&self.process, self.cpu.instret, host);
-        let (alarm, wake) = wakes(&self.process);
-        consider(alarm, now);
-        consider(wake, now);
-        for t in self.procs.waiting.iter() {
+        let mut soonest: Option<(u64, Option<usize>)> =
+            wakes(&self.process).map(|d| (d.saturating_sub(now), None));
+        for (i, t) in self.procs.waiting.iter().enumerate() {
             if t.vfork_child.is_some() {
                 // It cannot run before its child execs or exits, whatever its timers say.
                 continue;
             }
-            let now = monotonic_ns(&t.process, t.cpu.instret, host);
-            let (alarm, wake) = wakes(&t.process);
-            consider(alarm, now);
-            consider(wake, now);
+            let Some(d) = wakes(&t.process) else {
+                continue;
+            };
+            let left = d.saturating_sub(monotonic_ns(&t.process, t.cpu.instret, host));
+            if soonest.is_none_or(|(s, _)| left < s) {
+                soonest = Some((left, Some(i)));
+            }
         }
-        let Some(left) = soonest else {
+        let Some((left, owner)) = soonest else {
             return false;
         };
-        if left > 0 {
-            if virtual_time(&self.process, host) {
-                // Everyone waited: time passed for every process alike.
-                self.process.slept_ns = self.process.slept_ns.saturating_add(left);
-                for t in self.procs.waiting.iter_mut() {
-                    t.process.slept_ns = t.process.slept_ns.saturating_add(left);
-                }
-            } else {
-                host.sleep(ns_timespec(left));
-                let after = monotonic_ns(&self.process, self.cpu.instret, host);
-                if after < now.saturating_add(left) {
-                    return false;
-                }
+        if left == 0 {
+            return true;
+        }
+        if virtual_time(&self.process, host) {
+            // Everyone waited: time passed for every process alike.
+            self.process.slept_ns = self.process.slept_ns.saturating_add(left);
+            for t in self.procs.waiting.iter_mut() {
+                t.process.slept_ns = t.process.slept_ns.saturating_add(left);
             }
+            return true;
+        }
+        host.sleep(ns_timespec(left));
+        if monotonic_ns(&self.process, self.cpu.instret, host) < now.saturating_add(left) {
+            let p = match owner {
+                None => &mut self.process,
+                Some(i) => &mut self.procs.waiting[i].process,
+            };
+            p.never_block = true;
         }
         true
     }
