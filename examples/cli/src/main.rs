@@ -4,16 +4,18 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::mem::ManuallyDrop;
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use friscy_core::gdb::{DebugStream, SessionEnd, StreamError};
 use friscy_core::host::errno;
 use friscy_core::vfs::{ImageBytes, Vfs};
 use friscy_core::{Clock, Config, Host, IoResult, Machine, StopReason, SyscallRecord, Timespec};
 
-const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--slice N] [--] PROGRAM [ARG]...";
+const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--slice N] [--gdb PORT] [--] PROGRAM [ARG]...";
 const DEFAULT_ENV: [&str; 2] = [
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME=/root",
@@ -27,6 +29,8 @@ struct Options {
     memory_mib: u64,
     /// Instructions per `run` call (results must not depend on it; tests vary it).
     slice: u64,
+    /// Serve a gdb remote session on this 127.0.0.1 port before running (0: any free port).
+    gdb_port: Option<u16>,
     program: OsString,
     args: Vec<OsString>,
 }
@@ -50,6 +54,7 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Options, Strin
         strace: false,
         memory_mib: 1024,
         slice: u64::MAX,
+        gdb_port: None,
         program: OsString::new(),
         args: Vec::new(),
     };
@@ -94,6 +99,14 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Options, Strin
                     .and_then(|s| s.parse().ok())
                     .filter(|&n: &u64| n > 0)
                     .ok_or_else(|| "--slice expects a positive instruction count".to_string())?;
+            }
+            b"--gdb" => {
+                let v = value(&mut args, "--gdb")?;
+                opts.gdb_port = Some(
+                    v.to_str()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| "--gdb expects a TCP port number (0..65535)".to_string())?,
+                );
             }
             b"--memory" => {
                 let v = value(&mut args, "--memory")?;
@@ -268,6 +281,14 @@ fn run(opts: Options) -> Result<u8, String> {
     let opts = &opts;
 
     let mut host = ProcessHost::new();
+    if let Some(port) = opts.gdb_port {
+        match debug_session(&mut machine, &mut host, port)? {
+            SessionEnd::Detached => {}
+            SessionEnd::Killed => return Ok(128 + 9),
+            SessionEnd::Exited { status } => return Ok(status as u8),
+            SessionEnd::Signaled { signal } => return Ok((128 + signal) as u8),
+        }
+    }
     loop {
         match machine.run(&mut host, opts.slice) {
             StopReason::BudgetSpent | StopReason::Pending { .. } => continue,
@@ -292,6 +313,88 @@ fn run(opts: Options) -> Result<u8, String> {
             }
         }
     }
+}
+
+/// gdb's connection: a TCP stream read through a small buffer.
+struct GdbSocket {
+    stream: TcpStream,
+    buf: [u8; 4096],
+    start: usize,
+    end: usize,
+}
+
+impl GdbSocket {
+    /// Fill the buffer; `Ok(false)` if nothing is waiting (only without `wait`).
+    fn fill(&mut self, wait: bool) -> Result<bool, StreamError> {
+        self.stream
+            .set_nonblocking(!wait)
+            .map_err(|_| StreamError)?;
+        loop {
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => return Err(StreamError),
+                Ok(n) => {
+                    self.start = 0;
+                    self.end = n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(_) => return Err(StreamError),
+            }
+        }
+    }
+
+    fn take(&mut self) -> u8 {
+        self.start += 1;
+        self.buf[self.start - 1]
+    }
+}
+
+impl DebugStream for GdbSocket {
+    fn read(&mut self) -> Result<u8, StreamError> {
+        if self.start == self.end {
+            self.fill(true)?;
+        }
+        Ok(self.take())
+    }
+
+    fn try_read(&mut self) -> Result<Option<u8>, StreamError> {
+        if self.start == self.end && !self.fill(false)? {
+            return Ok(None);
+        }
+        Ok(Some(self.take()))
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        self.stream
+            .set_nonblocking(false)
+            .map_err(|_| StreamError)?;
+        self.stream.write_all(data).map_err(|_| StreamError)
+    }
+}
+
+/// Wait for gdb on 127.0.0.1:`port` and serve its session.
+fn debug_session(
+    machine: &mut Machine,
+    host: &mut ProcessHost,
+    port: u16,
+) -> Result<SessionEnd, String> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!("friscy: waiting for gdb on {addr} (target remote {addr})");
+    let (stream, _) = listener
+        .accept()
+        .map_err(|e| format!("cannot accept gdb's connection: {e}"))?;
+    drop(listener);
+    let _ = stream.set_nodelay(true);
+    let socket = GdbSocket {
+        stream,
+        buf: [0; 4096],
+        start: 0,
+        end: 0,
+    };
+    friscy_core::gdb::serve_with_host(machine, host, socket).map_err(|e| format!("gdb: {e}"))
 }
 
 fn main() -> ExitCode {
