@@ -1,5 +1,6 @@
 /* Guest for tests/gdb_session.py: a debugger sets breakpoints in it, reads and changes its
-   variables and watches the exit status follow. Built with -g -O0 -static. */
+   variables and watches the exit status follow. Built with -g -O0 -static.
+   Arguments: none (the normal run), `spin` (loops until interrupted), `crash` (SIGSEGV). */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +14,20 @@ __attribute__((noinline)) int combine(int base, double factor) {
     return result;
 }
 
-int main(void) {
+/* Runs until the debugger interrupts it (the test's Ctrl-C). */
+__attribute__((noinline)) void spin(void) {
+    volatile unsigned long n = 0;
+    for (;;) n++;
+}
+
+/* Dies of SIGSEGV: a store through a null pointer. */
+__attribute__((noinline)) void crash(volatile int *where) {
+    *where = 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "spin") == 0) spin();
+    if (argc > 1 && strcmp(argv[1], "crash") == 0) crash(0);
     int counter = 7;
     double factor = 1.75;
     int total = combine(counter, factor);
