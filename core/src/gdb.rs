@@ -437,12 +437,6 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> GdbTarget<'_, F> {
         if self.fatal == Some(signal) {
             // The fault stop gdb lets through: the guest dies of it, as under Linux.
             self.dead = Some(signal);
-            #[cfg(feature = "alloc")]
-            {
-                let pid = self.machine.process.pid;
-                self.machine.send_signal(pid, signal);
-            }
-            return;
         }
         #[cfg(feature = "alloc")]
         {
@@ -831,4 +825,182 @@ where
         |m: &mut Machine, budget| m.run(host, budget),
         stream,
     )
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::machine::Config;
+    use crate::NullHost;
+    use alloc::vec::Vec;
+
+    const CODE: u64 = 0x10000;
+    /// `addi a0, a0, 1` four times, then `li a7, 93; ecall` (exit with a0).
+    const PROGRAM: [u32; 6] = [
+        0x0015_0513,
+        0x0015_0513,
+        0x0015_0513,
+        0x0015_0513,
+        0x05d0_0893,
+        0x0000_0073,
+    ];
+
+    fn machine() -> Machine {
+        let mut m = Machine::new(Config {
+            memory_size: 1 << 20,
+            ..Config::default()
+        })
+        .unwrap();
+        for (i, w) in PROGRAM.iter().enumerate() {
+            m.mem.write_u32(CODE + 4 * i as u64, *w).unwrap();
+        }
+        m.cpu.pc = CODE;
+        m
+    }
+
+    /// A gdb that sends a fixed script, one packet per read, and records the replies.
+    struct Script {
+        input: Vec<u8>,
+        pos: usize,
+        replies: Vec<u8>,
+    }
+
+    impl Script {
+        fn new(packets: &[&str]) -> Script {
+            let mut input = Vec::new();
+            for p in packets {
+                let sum = p.bytes().fold(0u8, |s, b| s.wrapping_add(b));
+                input.extend_from_slice(alloc::format!("${p}#{sum:02x}").as_bytes());
+            }
+            Script {
+                input,
+                pos: 0,
+                replies: Vec::new(),
+            }
+        }
+
+        /// The reply packets' bodies, acks dropped, run-length encoding expanded.
+        fn packets(&self) -> Vec<alloc::string::String> {
+            let text = core::str::from_utf8(&self.replies).unwrap();
+            let mut out = Vec::new();
+            for chunk in text.split('$').skip(1) {
+                let body = chunk.split('#').next().unwrap().as_bytes();
+                let mut expanded: Vec<u8> = Vec::new();
+                let mut i = 0;
+                while i < body.len() {
+                    if body[i] == b'*' {
+                        let last = *expanded.last().unwrap();
+                        for _ in 0..body[i + 1] - 29 {
+                            expanded.push(last);
+                        }
+                        i += 2;
+                    } else {
+                        expanded.push(body[i]);
+                        i += 1;
+                    }
+                }
+                out.push(alloc::string::String::from_utf8(expanded).unwrap());
+            }
+            out
+        }
+    }
+
+    impl DebugStream for &mut Script {
+        fn read(&mut self) -> Result<u8, StreamError> {
+            let b = *self.input.get(self.pos).ok_or(StreamError)?;
+            self.pos += 1;
+            Ok(b)
+        }
+        fn try_read(&mut self) -> Result<Option<u8>, StreamError> {
+            Ok(None)
+        }
+        fn write(&mut self, data: &[u8]) -> Result<(), StreamError> {
+            self.replies.extend_from_slice(data);
+            Ok(())
+        }
+    }
+
+    fn register(g: &str, index: usize) -> u64 {
+        let hex = &g[index * 16..index * 16 + 16];
+        let mut bytes = [0u8; 8];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        u64::from_le_bytes(bytes)
+    }
+
+    #[test]
+    fn breakpoint_step_and_exit() {
+        let mut m = machine();
+        let mut script = Script::new(&[
+            "Z0,10008,4",
+            "m10008,4",
+            "c",
+            "g",
+            "s",
+            "g",
+            "z0,10008,4",
+            "m10008,4",
+            "c",
+        ]);
+        let end = serve_with_host(&mut m, &mut NullHost, &mut script).unwrap();
+        assert_eq!(end, SessionEnd::Exited { status: 4 });
+        let p = script.packets();
+        assert_eq!(p[0], "OK");
+        // gdb reads the code, not the planted ebreak (which is in memory).
+        assert_eq!(p[1], "13051500");
+        assert!(p[2].starts_with("T05") && p[2].contains("swbreak"), "{p:?}");
+        // Stopped before the third addi: a0 (x10) is 2, pc at the breakpoint.
+        assert_eq!(register(&p[3], 10), 2);
+        assert_eq!(register(&p[3], 32), 0x10008);
+        assert_eq!(p[4], "S05");
+        assert_eq!(register(&p[5], 10), 3);
+        assert_eq!(register(&p[5], 32), 0x1000c);
+        assert_eq!(p[6], "OK");
+        assert_eq!(p[7], "13051500");
+        assert_eq!(p[8], "W04");
+        // Two instructions, one step, then the last addi, li and ecall: nothing counted twice.
+        assert_eq!(m.cpu.instret, 6);
+        assert_eq!(m.mem.read_u32(0x10008).unwrap(), PROGRAM[2]);
+    }
+
+    #[test]
+    fn memory_outside_the_guest_is_an_error_and_registers_round_trip() {
+        let mut m = machine();
+        m.cpu.f[3] = 0x4009_21fb_5444_2d18;
+        m.cpu.frm = 2;
+        m.cpu.fflags = 1;
+        let mut script = Script::new(&[
+            "m0,4",
+            "mffffc,8",
+            "m100000,1",
+            "Mfff,2:0000",
+            "p21",
+            "p24",
+            "p41",
+            "P0=0100000000000000",
+            "Pa=2a00000000000000",
+            "P41=a0000000",
+            "p0",
+            "Z0,0,4",
+            "D",
+        ]);
+        let end = serve_with_host(&mut m, &mut NullHost, &mut script).unwrap();
+        assert_eq!(end, SessionEnd::Detached);
+        let p = script.packets();
+        assert_eq!(p[0], "E0e");
+        // A read running off the end of guest memory returns the bytes inside it.
+        assert_eq!(p[1], "00000000");
+        assert_eq!(p[2], "E0e");
+        assert_eq!(p[3], "E0e");
+        assert_eq!(p[4], "0000000000000000"); // f0
+        assert_eq!(p[5], "182d4454fb210940"); // f3
+        assert_eq!(p[6], "41000000"); // fcsr: frm 2, fflags 1
+        assert_eq!(p[7..10], ["OK", "OK", "OK"]);
+        assert_eq!(p[10], "0000000000000000"); // x0 stays zero
+        assert_eq!(p[11], "E0e");
+        assert_eq!(p[12], "OK");
+        assert_eq!(m.cpu.x[10], 42);
+        assert_eq!((m.cpu.frm, m.cpu.fflags), (5, 0));
+    }
 }
