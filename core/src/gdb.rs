@@ -71,6 +71,74 @@ pub trait DebugStream {
     }
 }
 
+/// A byte transport that moves data in chunks (a socket, host callbacks); [`Buffered`]
+/// turns it into a [`DebugStream`].
+pub trait Transport {
+    /// Store some bytes from gdb in `buf` and return how many. With `wait`, block until at
+    /// least one has arrived; without, return `Ok(0)` at once if none has. `Err` when the
+    /// connection is closed or broken.
+    fn receive(&mut self, buf: &mut [u8], wait: bool) -> Result<usize, StreamError>;
+    /// Send all of `data` to gdb.
+    fn send(&mut self, data: &[u8]) -> Result<(), StreamError>;
+}
+
+/// A [`Transport`] read through a small buffer, so gdb's bytes are taken one at a time
+/// without one transport call each.
+pub struct Buffered<T> {
+    transport: T,
+    buf: [u8; 1024],
+    start: usize,
+    end: usize,
+}
+
+impl<T: Transport> Buffered<T> {
+    pub fn new(transport: T) -> Buffered<T> {
+        Buffered {
+            transport,
+            buf: [0; 1024],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Refill the buffer; `Ok(false)` when nothing is waiting (only without `wait`).
+    fn fill(&mut self, wait: bool) -> Result<bool, StreamError> {
+        let n = self.transport.receive(&mut self.buf, wait)?;
+        if n == 0 {
+            // Nothing yet, or (when waiting) a transport that broke its contract: closed.
+            return if wait { Err(StreamError) } else { Ok(false) };
+        }
+        self.start = 0;
+        self.end = n.min(self.buf.len());
+        Ok(true)
+    }
+
+    fn take(&mut self) -> u8 {
+        self.start += 1;
+        self.buf[self.start - 1]
+    }
+}
+
+impl<T: Transport> DebugStream for Buffered<T> {
+    fn read(&mut self) -> Result<u8, StreamError> {
+        if self.start == self.end {
+            self.fill(true)?;
+        }
+        Ok(self.take())
+    }
+
+    fn try_read(&mut self) -> Result<Option<u8>, StreamError> {
+        if self.start == self.end && !self.fill(false)? {
+            return Ok(None);
+        }
+        Ok(Some(self.take()))
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        self.transport.send(data)
+    }
+}
+
 /// How a debugging session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEnd {
@@ -277,6 +345,16 @@ const TARGET_XML: &str = r#"<?xml version="1.0"?>
 </target>
 "#;
 
+/// fcsr as gdb sees it: fflags in bits 0..4, frm in bits 5..7.
+fn fcsr(cpu: &crate::cpu::Cpu) -> u32 {
+    u32::from(cpu.fflags & 0x1f) | u32::from(cpu.frm & 0x7) << 5
+}
+
+fn set_fcsr(cpu: &mut crate::cpu::Cpu, value: u64) {
+    cpu.fflags = (value & 0x1f) as u8;
+    cpu.frm = ((value >> 5) & 0x7) as u8;
+}
+
 /// A breakpoint written into guest memory, with the bytes it replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Inserted {
@@ -478,7 +556,7 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> SingleThreadBase for GdbTarget<'
         regs.x[0] = 0;
         regs.pc = cpu.pc;
         regs.f = cpu.f;
-        regs.fcsr = u32::from(cpu.fflags & 0x1f) | u32::from(cpu.frm & 0x7) << 5;
+        regs.fcsr = fcsr(cpu);
         Ok(())
     }
 
@@ -488,8 +566,7 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> SingleThreadBase for GdbTarget<'
         cpu.x[1..32].copy_from_slice(&regs.x[1..]);
         cpu.pc = regs.pc;
         cpu.f = regs.f;
-        cpu.fflags = (regs.fcsr & 0x1f) as u8;
-        cpu.frm = ((regs.fcsr >> 5) & 0x7) as u8;
+        set_fcsr(cpu, u64::from(regs.fcsr));
         Ok(())
     }
 
@@ -565,12 +642,7 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> SingleRegisterAccess<()> for Gdb
             GdbRegId::X(n) => cpu.x[usize::from(n)].to_le_bytes(),
             GdbRegId::Pc => cpu.pc.to_le_bytes(),
             GdbRegId::F(n) => cpu.f[usize::from(n)].to_le_bytes(),
-            GdbRegId::Fcsr => {
-                let fcsr = u32::from(cpu.fflags & 0x1f) | u32::from(cpu.frm & 0x7) << 5;
-                let mut b = [0; 8];
-                b[..4].copy_from_slice(&fcsr.to_le_bytes());
-                b
-            }
+            GdbRegId::Fcsr => u64::from(fcsr(cpu)).to_le_bytes(),
         };
         let size = if reg == GdbRegId::Fcsr { 4 } else { 8 };
         let out = buf.get_mut(..size).ok_or(TargetError::NonFatal)?;
@@ -592,10 +664,7 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> SingleRegisterAccess<()> for Gdb
             GdbRegId::X(n) => cpu.x[usize::from(n)] = v,
             GdbRegId::Pc => cpu.pc = v,
             GdbRegId::F(n) => cpu.f[usize::from(n)] = v,
-            GdbRegId::Fcsr => {
-                cpu.fflags = (v & 0x1f) as u8;
-                cpu.frm = ((v >> 5) & 0x7) as u8;
-            }
+            GdbRegId::Fcsr => set_fcsr(cpu, v),
         }
         Ok(())
     }

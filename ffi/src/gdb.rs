@@ -3,7 +3,7 @@
 use core::ffi::c_void;
 use core::mem::size_of;
 
-use friscy_core::gdb::{DebugStream, GdbError, SessionEnd, StreamError};
+use friscy_core::gdb::{Buffered, GdbError, SessionEnd, StreamError, Transport};
 
 use crate::config::{read_extensible, write_extensible, MAX_STRUCT_SIZE};
 use crate::guard::guard;
@@ -114,62 +114,26 @@ pub unsafe extern "C" fn friscy_gdb_stream_init(
     })
 }
 
-/// The C callbacks as the core's stream, reading through a small buffer.
+/// The C callbacks as the core's transport.
 struct CStream {
     userdata: *mut c_void,
     read: unsafe extern "C" fn(*mut c_void, *mut u8, usize, i32) -> i64,
     write: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> i64,
-    buf: [u8; 1024],
-    start: usize,
-    end: usize,
 }
 
-impl CStream {
-    /// Refill the buffer; `Ok(false)` when nothing is waiting (only without `wait`).
-    fn fill(&mut self, wait: bool) -> Result<bool, StreamError> {
+impl Transport for CStream {
+    fn receive(&mut self, buf: &mut [u8], wait: bool) -> Result<usize, StreamError> {
         // SAFETY: `buf` is valid for `len` writes during the call (callback contract).
-        let r = unsafe {
-            (self.read)(
-                self.userdata,
-                self.buf.as_mut_ptr(),
-                self.buf.len(),
-                i32::from(wait),
-            )
-        };
+        let r = unsafe { (self.read)(self.userdata, buf.as_mut_ptr(), buf.len(), i32::from(wait)) };
         match r {
-            FRISCY_IO_PENDING if !wait => Ok(false),
-            1.. => {
-                self.start = 0;
-                self.end = usize::try_from(r).unwrap_or(0).min(self.buf.len());
-                Ok(true)
-            }
+            FRISCY_IO_PENDING if !wait => Ok(0),
+            1.. => Ok(usize::try_from(r).unwrap_or(0).min(buf.len())),
             // Closed, an error, or "pending" when asked to wait.
             _ => Err(StreamError),
         }
     }
 
-    fn take(&mut self) -> u8 {
-        self.start += 1;
-        self.buf[self.start - 1]
-    }
-}
-
-impl DebugStream for CStream {
-    fn read(&mut self) -> Result<u8, StreamError> {
-        while self.start == self.end {
-            self.fill(true)?;
-        }
-        Ok(self.take())
-    }
-
-    fn try_read(&mut self) -> Result<Option<u8>, StreamError> {
-        if self.start == self.end && !self.fill(false)? {
-            return Ok(None);
-        }
-        Ok(Some(self.take()))
-    }
-
-    fn write(&mut self, mut data: &[u8]) -> Result<(), StreamError> {
+    fn send(&mut self, mut data: &[u8]) -> Result<(), StreamError> {
         while !data.is_empty() {
             // SAFETY: `data` is valid for `len` reads during the call.
             let r = unsafe { (self.write)(self.userdata, data.as_ptr(), data.len()) };
@@ -240,14 +204,11 @@ pub unsafe extern "C" fn friscy_machine_serve_gdb(
             }
             let read = table.read.ok_or_else(|| Error::null("gdb_stream.read"))?;
             let write = table.write.ok_or_else(|| Error::null("gdb_stream.write"))?;
-            let wire = CStream {
+            let wire = Buffered::new(CStream {
                 userdata: table.userdata,
                 read,
                 write,
-                buf: [0; 1024],
-                start: 0,
-                end: 0,
-            };
+            });
             let (io, handlers) = (&s.io, &s.handlers);
             let runner = |machine: &mut friscy_core::Machine, budget: u64| {
                 run_with_c_host(machine, io, handlers, stop_flag, budget)

@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use friscy_core::gdb::{DebugStream, SessionEnd, StreamError};
+use friscy_core::gdb::{Buffered, SessionEnd, StreamError, Transport};
 use friscy_core::host::errno;
 use friscy_core::vfs::{ImageBytes, Vfs};
 use friscy_core::{Clock, Config, Host, IoResult, Machine, StopReason, SyscallRecord, Timespec};
@@ -315,61 +315,26 @@ fn run(opts: Options) -> Result<u8, String> {
     }
 }
 
-/// gdb's connection: a TCP stream read through a small buffer.
-struct GdbSocket {
-    stream: TcpStream,
-    buf: [u8; 4096],
-    start: usize,
-    end: usize,
-}
+/// gdb's connection: a TCP stream, polled without blocking while the guest runs.
+struct GdbSocket(TcpStream);
 
-impl GdbSocket {
-    /// Fill the buffer; `Ok(false)` if nothing is waiting (only without `wait`).
-    fn fill(&mut self, wait: bool) -> Result<bool, StreamError> {
-        self.stream
-            .set_nonblocking(!wait)
-            .map_err(|_| StreamError)?;
+impl Transport for GdbSocket {
+    fn receive(&mut self, buf: &mut [u8], wait: bool) -> Result<usize, StreamError> {
+        self.0.set_nonblocking(!wait).map_err(|_| StreamError)?;
         loop {
-            match self.stream.read(&mut self.buf) {
+            match self.0.read(buf) {
                 Ok(0) => return Err(StreamError),
-                Ok(n) => {
-                    self.start = 0;
-                    self.end = n;
-                    return Ok(true);
-                }
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => return Ok(0),
                 Err(_) => return Err(StreamError),
             }
         }
     }
 
-    fn take(&mut self) -> u8 {
-        self.start += 1;
-        self.buf[self.start - 1]
-    }
-}
-
-impl DebugStream for GdbSocket {
-    fn read(&mut self) -> Result<u8, StreamError> {
-        if self.start == self.end {
-            self.fill(true)?;
-        }
-        Ok(self.take())
-    }
-
-    fn try_read(&mut self) -> Result<Option<u8>, StreamError> {
-        if self.start == self.end && !self.fill(false)? {
-            return Ok(None);
-        }
-        Ok(Some(self.take()))
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), StreamError> {
-        self.stream
-            .set_nonblocking(false)
-            .map_err(|_| StreamError)?;
-        self.stream.write_all(data).map_err(|_| StreamError)
+    fn send(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        self.0.set_nonblocking(false).map_err(|_| StreamError)?;
+        self.0.write_all(data).map_err(|_| StreamError)
     }
 }
 
@@ -388,13 +353,8 @@ fn debug_session(
         .map_err(|e| format!("cannot accept gdb's connection: {e}"))?;
     drop(listener);
     let _ = stream.set_nodelay(true);
-    let socket = GdbSocket {
-        stream,
-        buf: [0; 4096],
-        start: 0,
-        end: 0,
-    };
-    friscy_core::gdb::serve_with_host(machine, host, socket).map_err(|e| format!("gdb: {e}"))
+    friscy_core::gdb::serve_with_host(machine, host, Buffered::new(GdbSocket(stream)))
+        .map_err(|e| format!("gdb: {e}"))
 }
 
 fn main() -> ExitCode {
