@@ -485,10 +485,19 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> GdbTarget<'_, F> {
                 Signal::SIGTRAP,
             )));
         };
-        if core::mem::take(&mut self.fresh) {
+        // The first instruction of a resume runs alone, stepping over a breakpoint at pc; a
+        // system call the host cannot serve yet is retried (gdb may interrupt meanwhile).
+        while self.fresh {
             let stop = self.step_one();
-            let done = matches!(stop, StopReason::BudgetSpent);
-            if mode == Resume::Step || !done {
+            if let StopReason::Pending { .. } = stop {
+                if let Some(byte) = conn.peek()? {
+                    let _ = conn.next_byte()?;
+                    return Ok(Event::IncomingData(byte));
+                }
+                continue;
+            }
+            self.fresh = false;
+            if mode == Resume::Step || stop != StopReason::BudgetSpent {
                 return Ok(Event::TargetStopped(
                     self.report(stop, mode == Resume::Step),
                 ));
@@ -864,7 +873,17 @@ where
     target.lift_all();
     match outcome {
         Ok(DisconnectReason::Disconnect) => Ok(SessionEnd::Detached),
-        Ok(DisconnectReason::Kill) => Ok(SessionEnd::Killed),
+        Ok(DisconnectReason::Kill) => {
+            // The guest must not run on by accident: it dies as under gdb's kill on Linux.
+            #[cfg(feature = "alloc")]
+            {
+                let pid = target.machine.process.pid;
+                target
+                    .machine
+                    .send_signal(pid, crate::linux::signal::SIGKILL);
+            }
+            Ok(SessionEnd::Killed)
+        }
         Ok(DisconnectReason::TargetExited(code)) => Ok(match target.machine.termination() {
             Some(crate::linux::Termination::Exited(status)) => SessionEnd::Exited { status },
             _ => SessionEnd::Exited {

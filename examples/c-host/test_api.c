@@ -1057,10 +1057,35 @@ static void test_gdb_session(void) {
     CHECK(c.polls >= 3);
     CHECK_EQ(friscy_machine_read_memory(m, counter, (uint8_t *)&value, sizeof value), FRISCY_OK);
     CHECK(value > 0x600d); /* the loop ran between continue and the interrupt */
-    /* The breakpoint is gone from guest memory too. */
+    /* The breakpoint is gone from guest memory too, and the killed guest stays dead. */
     uint8_t after[4];
     CHECK_EQ(friscy_machine_read_memory(m, main_addr, after, 4), FRISCY_OK);
     CHECK(memcmp(after, code, 4) == 0);
+    friscy_stop killed = run(m, 1000);
+    CHECK_EQ(killed.kind, FRISCY_STOP_SIGNALED);
+    CHECK_EQ(killed.signal, 9);
+    friscy_machine_free(m);
+
+    /* A guest waiting for console input the host does not have yet: the session keeps
+       retrying its read (asking the host each time) until gdb interrupts. */
+    host w = {0};
+    m = start(&w, "echo", NULL, 0);
+    memset(&c, 0, sizeof c);
+    c.interrupt_after = 5;
+    gdb_send(&c, "c");
+    gdb_send_interrupt(&c);
+    gdb_send(&c, "D");
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_DETACHED);
+    CHECK(strstr(c.replies.data, "$S02") != NULL || strstr(c.replies.data, "$T02") != NULL);
+    CHECK(w.reads >= 3); /* one per poll once the guest reached its read */
+    feed(&w, "abc\n");
+    w.input_eof = 1;
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 1);
+    CHECK(strcmp(w.out.data, "ABC\n") == 0);
     friscy_machine_free(m);
 
     /* Continue to the end: gdb is told the exit code, the host gets it too. */
@@ -1086,7 +1111,7 @@ static void test_gdb_session(void) {
     CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
     CHECK_EQ(end.kind, FRISCY_GDB_DETACHED);
     CHECK(strstr(c.replies.data, "$S0b") != NULL || strstr(c.replies.data, "$T0b") != NULL);
-    friscy_stop s = run_to_end(m);
+    s = run_to_end(m);
     CHECK_EQ(s.kind, FRISCY_STOP_FAULT);
     CHECK_EQ(s.signal, 11);
     memset(&c, 0, sizeof c); /* an empty script: the connection is closed at once */
