@@ -246,10 +246,11 @@ def check_crash(friscy, prog, timeout) -> bool:
 
 
 def check_interrupt(friscy, prog, timeout) -> bool:
-    # gdb turns its own SIGINT into the protocol's Ctrl-C while the guest runs.
+    # gdb turns its own SIGINT into the protocol's Ctrl-C while the guest runs; the signal is
+    # sent a second after gdb resumes the guest, however long gdb took to get there.
     cmds = [
-        "python import os, signal, threading; "
-        "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()",
+        "python import os, signal, threading; gdb.events.cont.connect(lambda event: "
+        "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start())",
         "continue",
         "bt 1",
         "print n > 0",
