@@ -1053,6 +1053,25 @@ mod tests {
     }
 
     #[test]
+    fn continue_from_a_planted_breakpoint_executes_the_original_instruction() {
+        let mut m = machine();
+        // Two breakpoints stay planted; continuing from each runs the instruction under it.
+        let mut script = Script::new(&["Z0,10004,4", "Z0,10008,4", "c", "c", "c"]);
+        let end = serve_with_host(&mut m, &mut NullHost, &mut script).unwrap();
+        assert_eq!(end, SessionEnd::Exited { status: 4 });
+        let p = script.packets();
+        assert!(
+            p[2].contains("swbreak") && p[3].contains("swbreak"),
+            "{p:?}"
+        );
+        assert_eq!(p[4], "W04");
+        // The session removed both ebreaks from guest memory.
+        assert_eq!(m.mem.read_u32(0x10004).unwrap(), PROGRAM[1]);
+        assert_eq!(m.mem.read_u32(0x10008).unwrap(), PROGRAM[2]);
+        assert_eq!(m.cpu.instret, 6);
+    }
+
+    #[test]
     fn memory_outside_the_guest_is_an_error_and_registers_round_trip() {
         let mut m = machine();
         m.cpu.f[3] = 0x4009_21fb_5444_2d18;
