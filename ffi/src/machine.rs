@@ -52,6 +52,13 @@ pub enum friscy_stop_kind {
     /// An ebreak; Linux would send SIGTRAP. pc stays at the ebreak, which is not counted as
     /// retired: to continue past it, advance pc (by 2 for c.ebreak, else 4) and run again.
     FRISCY_STOP_BREAKPOINT = 7,
+    /// The guest made the pause system call (`FRISCY_SYSCALL_PAUSE`): it has initialised
+    /// and is ready for guest calls (`friscy_machine_call`). Running again continues the
+    /// guest after the pause.
+    FRISCY_STOP_PAUSED = 8,
+    /// A guest call returned (only from the `friscy_machine_call*` and `friscy_call_invoke`
+    /// functions); its results are in the `friscy_call_result`.
+    FRISCY_STOP_RETURNED = 9,
 }
 
 /// Which kind of access faulted (for `FRISCY_STOP_FAULT`).
@@ -610,7 +617,7 @@ pub unsafe extern "C" fn friscy_machine_free(m: *mut friscy_machine) {
     });
 }
 
-fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
+pub(crate) fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
     use friscy_stop_kind::*;
     let mut s = friscy_stop {
         kind: FRISCY_STOP_BUDGET_SPENT,
@@ -649,6 +656,8 @@ fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
             s.instruction_bits = bits;
         }
         StopReason::Breakpoint { .. } => s.kind = FRISCY_STOP_BREAKPOINT,
+        StopReason::Paused => s.kind = FRISCY_STOP_PAUSED,
+        StopReason::Returned { .. } => s.kind = FRISCY_STOP_RETURNED,
     }
     s
 }
