@@ -123,17 +123,17 @@ pub struct friscy_machine {
     /// Set after a panic inside the core left `state` possibly inconsistent.
     poisoned: AtomicBool,
     /// Host stop request, polled by the core after every system call.
-    stop: AtomicBool,
+    pub(crate) stop: AtomicBool,
     /// Retired instructions as of the last time a call held the state.
     instret: AtomicU64,
     state: UnsafeCell<State>,
 }
 
 /// Everything the handle owns.
-struct State {
-    machine: Machine,
+pub(crate) struct State {
+    pub(crate) machine: Machine,
     /// Copy of the program, for symbol look-ups.
-    elf: Box<[u8]>,
+    pub(crate) elf: Box<[u8]>,
     io: friscy_host_io,
     handlers: Vec<SyscallHandler>,
     last_error: String,
@@ -189,7 +189,7 @@ fn take(m: &friscy_machine) -> FResult<Held<'_>> {
 ///
 /// # Safety
 /// `m` must be NULL or a live handle.
-unsafe fn with_machine(
+pub(crate) unsafe fn with_machine(
     m: *const friscy_machine,
     f: impl FnOnce(&mut State) -> FResult,
 ) -> friscy_result {
@@ -665,6 +665,17 @@ pub(crate) fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
 impl State {
     /// `Machine::run` with the C host; handles the library's own internal stops.
     fn run(&mut self, stop: &AtomicBool, budget: u64) -> StopReason {
+        self.drive(stop, budget, |m, host, left| m.run(host, left))
+    }
+
+    /// Run `step` (a machine run or a guest call) with the C host for at most `budget`
+    /// instructions, continuing past the stops the library makes for itself.
+    pub(crate) fn drive(
+        &mut self,
+        stop: &AtomicBool,
+        budget: u64,
+        mut step: impl FnMut(&mut Machine, &mut HostAdapter<'_>, u64) -> StopReason,
+    ) -> StopReason {
         let start = self.machine.cpu.instret;
         loop {
             let used = self.machine.cpu.instret - start;
@@ -674,7 +685,7 @@ impl State {
                 stop,
                 written: Vec::new(),
             };
-            let reason = self.machine.run(&mut host, budget.saturating_sub(used));
+            let reason = step(&mut self.machine, &mut host, budget.saturating_sub(used));
             let written = host.written;
             for (addr, len) in written.iter().copied() {
                 self.machine.cache.invalidate(addr, len);
@@ -704,6 +715,7 @@ impl State {
 /// Ownership: `*out_stop` is the caller's and is written, not kept.
 ///
 /// Returns `FRISCY_OK` (the stop is in `*out_stop`); `FRISCY_ERR_NULL_POINTER`;
+/// `FRISCY_ERR_CALL_IN_PROGRESS` while a guest call is in progress;
 /// `FRISCY_ERR_BUSY` if called from one of this machine's callbacks;
 /// `FRISCY_ERR_POISONED`; `FRISCY_ERR_INTERNAL` (the machine is then poisoned).
 #[no_mangle]
@@ -722,6 +734,13 @@ pub unsafe extern "C" fn friscy_machine_run(
         with_machine(m, |s| {
             if out_stop.is_null() {
                 return Err(Error::null("out_stop"));
+            }
+            if s.machine.call_in_progress() {
+                return Err(Error::new(
+                    FRISCY_ERR_CALL_IN_PROGRESS,
+                    "a guest call is in progress: use friscy_machine_call_resume or \
+                     friscy_machine_call_abandon",
+                ));
             }
             let reason = s.run(stop_flag, budget);
             let record = stop_record(reason, s.machine.cpu.pc);
