@@ -331,7 +331,7 @@ fn as_f64(v: Arg) -> f64 {
 }
 
 /// The hart state a call overwrites, kept to be put back when it ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct CallFrame {
     /// Whether a call is in progress (the rest is meaningful only then).
     pub active: bool,
@@ -342,21 +342,6 @@ pub(crate) struct CallFrame {
     frm: u8,
     reservation: Option<u64>,
     sigmask: u64,
-}
-
-impl Default for CallFrame {
-    fn default() -> Self {
-        CallFrame {
-            active: false,
-            x: [0; 32],
-            f: [0; 32],
-            pc: 0,
-            fflags: 0,
-            frm: 0,
-            reservation: None,
-            sigmask: 0,
-        }
-    }
 }
 
 /// What the run loop does with an `ecall` before the system-call layer sees it.
