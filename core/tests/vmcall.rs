@@ -495,3 +495,24 @@ fn a_guest_parked_in_a_system_call_cannot_be_called() {
         11
     );
 }
+
+#[test]
+fn a_call_is_refused_while_another_process_holds_the_hart() {
+    let mut host = TestHost::default();
+    let mut m = Machine::new(Config {
+        memory_size: 64 << 20,
+        ..Config::default()
+    })
+    .unwrap();
+    m.load_elf(guest_elf(), &[b"vmcall", b"fork-spin"], &[])
+        .unwrap();
+    // The first process sleeps in wait4; its child spins on the hart.
+    assert_eq!(m.run(&mut host, 3_000_000), StopReason::BudgetSpent);
+    assert_eq!(m.process.pid, 2);
+    let add2 = m.function_address(guest_elf(), b"add2").unwrap();
+    assert_eq!(
+        m.call(&mut host, add2, &[], BUDGET),
+        Err(CallError::OtherProcess)
+    );
+    assert!(!m.call_in_progress());
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FRISCY_PAUSE 0xff00
@@ -121,6 +122,12 @@ API long set_initialised(long v) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "fork-spin") == 0) {
+        /* The parent waits for a child that never ends: the child holds the hart. */
+        if (fork() == 0)
+            for (;;) counter++;
+        wait(0);
+    }
     if (argc > 1 && strcmp(argv[1], "read-first") == 0) {
         char c;
         read(0, &c, 1);
