@@ -176,7 +176,7 @@ unsafe fn stop_flag<'a>(m: *const friscy_machine) -> Option<&'a AtomicBool> {
     unsafe { m.as_ref() }.map(|h| &h.stop)
 }
 
-/// Begin a call on the machine with `begin` and run it.
+/// Begin a call on the machine with `begin` (or nothing, to resume) and run it.
 ///
 /// # Safety
 /// `m` NULL or live; `out` writable when non-NULL.
@@ -301,19 +301,8 @@ pub unsafe extern "C" fn friscy_machine_call_resume(
     budget: u64,
     out_result: *mut friscy_call_result,
 ) -> friscy_result {
-    // SAFETY: `m` is NULL or live (caller's contract).
-    let Some(stop) = (unsafe { stop_flag(m) }) else {
-        return guard(|| Err(Error::null("machine")));
-    };
-    // SAFETY: as above.
-    unsafe {
-        with_machine(m, |s| {
-            if out_result.is_null() {
-                return Err(Error::null("out_result"));
-            }
-            drive_call(s, stop, budget, out_result)
-        })
-    }
+    // SAFETY: forwarded caller contract; nothing to begin, `drive_call` needs a call.
+    unsafe { call_with(m, budget, out_result, |_| Ok(())) }
 }
 
 /// Give up the guest call in progress: every register (pc and stack pointer included) and
