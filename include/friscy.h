@@ -33,6 +33,40 @@
 #define FRISCY_VERSION_PATCH 0
 
 /**
+ * The system call number a guest makes (in a7, no arguments) to pause: the run stops
+ * with `FRISCY_STOP_PAUSED` and the guest is ready for guest calls. In C on riscv64:
+ * `register long a7 __asm__("a7") = 0xff00; register long a0 __asm__("a0");
+ * __asm__ volatile("ecall" : "=r"(a0) : "r"(a7) : "memory");`
+ */
+#define FRISCY_SYSCALL_PAUSE 65280
+
+/**
+ * Most arguments of one guest call.
+ */
+#define FRISCY_CALL_MAX_ARGS 32
+
+/**
+ * `friscy_arg.kind`: a 64-bit integer or pointer (a guest address), from `i`.
+ */
+#define FRISCY_ARG_INT 0
+
+/**
+ * `friscy_arg.kind`: a 32-bit `int` or `unsigned`, from the low 32 bits of `i`; the ABI
+ * sign-extends it to 64 bits (for either signedness), which this does.
+ */
+#define FRISCY_ARG_INT32 1
+
+/**
+ * `friscy_arg.kind`: a `double`, from `d`.
+ */
+#define FRISCY_ARG_DOUBLE 2
+
+/**
+ * `friscy_arg.kind`: a `float`, from `d` (rounded to single precision).
+ */
+#define FRISCY_ARG_FLOAT 3
+
+/**
  * `friscy_config.flags` bit: deterministic mode. The guest's clocks and random bytes
  * (getrandom, AT_RANDOM) come only from the retired-instruction count and `seed`; the
  * host's clock and entropy callbacks are never called, so runs are reproducible.
@@ -102,6 +136,25 @@ typedef enum friscy_result {
      */
     FRISCY_ERR_POISONED = 201,
     /**
+     * The guest has exited or was killed: it cannot be called.
+     */
+    FRISCY_ERR_TERMINATED = 202,
+    /**
+     * A guest call is in progress: resume it (`friscy_machine_call_resume`) or abandon it
+     * (`friscy_machine_call_abandon`) first.
+     */
+    FRISCY_ERR_CALL_IN_PROGRESS = 203,
+    /**
+     * Resume or abandon without a guest call in progress.
+     */
+    FRISCY_ERR_NO_CALL = 204,
+    /**
+     * The guest cannot be called now: it is inside a system call that has not completed
+     * (pending I/O, or waiting for another process), or another process is on the hart.
+     * Run it until it pauses.
+     */
+    FRISCY_ERR_NOT_CALLABLE = 205,
+    /**
      * The bytes are not an ELF file.
      */
     FRISCY_ERR_NOT_ELF = 300,
@@ -157,43 +210,6 @@ typedef enum friscy_result {
 } friscy_result;
 
 /**
- * How a debugging session ended.
- */
-typedef enum friscy_gdb_end_kind {
-    /**
-     * gdb detached; breakpoints are removed and the guest can be run on with
-     * `friscy_machine_run`.
-     */
-    FRISCY_GDB_DETACHED = 0,
-    /**
-     * gdb killed the guest: the host should stop running it (and free the machine).
-     */
-    FRISCY_GDB_KILLED = 1,
-    /**
-     * The guest exited (`exit_status`); gdb was told.
-     */
-    FRISCY_GDB_EXITED = 2,
-    /**
-     * The guest died of `signal`; gdb was told.
-     */
-    FRISCY_GDB_SIGNALED = 3,
-} friscy_gdb_end_kind;
-
-/**
- * Which clock the guest reads.
- */
-typedef enum friscy_clock {
-    /**
-     * Wall-clock time since the Unix epoch (CLOCK_REALTIME).
-     */
-    FRISCY_CLOCK_REALTIME = 0,
-    /**
-     * Time since an arbitrary fixed point that never goes backwards (CLOCK_MONOTONIC).
-     */
-    FRISCY_CLOCK_MONOTONIC = 1,
-} friscy_clock;
-
-/**
  * Why `friscy_machine_run` returned.
  */
 typedef enum friscy_stop_kind {
@@ -235,6 +251,17 @@ typedef enum friscy_stop_kind {
      * retired: to continue past it, advance pc (by 2 for c.ebreak, else 4) and run again.
      */
     FRISCY_STOP_BREAKPOINT = 7,
+    /**
+     * The guest made the pause system call (`FRISCY_SYSCALL_PAUSE`): it has initialised
+     * and is ready for guest calls (`friscy_machine_call`). Running again continues the
+     * guest after the pause.
+     */
+    FRISCY_STOP_PAUSED = 8,
+    /**
+     * A guest call returned (only from the `friscy_machine_call*` and `friscy_call_invoke`
+     * functions); its results are in the `friscy_call_result`.
+     */
+    FRISCY_STOP_RETURNED = 9,
 } friscy_stop_kind;
 
 /**
@@ -264,6 +291,51 @@ typedef enum friscy_access {
 } friscy_access;
 
 /**
+ * How a debugging session ended.
+ */
+typedef enum friscy_gdb_end_kind {
+    /**
+     * gdb detached; breakpoints are removed and the guest can be run on with
+     * `friscy_machine_run`.
+     */
+    FRISCY_GDB_DETACHED = 0,
+    /**
+     * gdb killed the guest: the host should stop running it (and free the machine).
+     */
+    FRISCY_GDB_KILLED = 1,
+    /**
+     * The guest exited (`exit_status`); gdb was told.
+     */
+    FRISCY_GDB_EXITED = 2,
+    /**
+     * The guest died of `signal`; gdb was told.
+     */
+    FRISCY_GDB_SIGNALED = 3,
+} friscy_gdb_end_kind;
+
+/**
+ * Which clock the guest reads.
+ */
+typedef enum friscy_clock {
+    /**
+     * Wall-clock time since the Unix epoch (CLOCK_REALTIME).
+     */
+    FRISCY_CLOCK_REALTIME = 0,
+    /**
+     * Time since an arbitrary fixed point that never goes backwards (CLOCK_MONOTONIC).
+     */
+    FRISCY_CLOCK_MONOTONIC = 1,
+} friscy_clock;
+
+/**
+ * A prepared guest call: the function and its argument kinds resolved once, arguments set
+ * in place, made any number of times with `friscy_call_invoke`. Opaque; create with
+ * `friscy_call_new`, free with `friscy_call_free`. It belongs to the caller and is tied to
+ * the machine it was made for.
+ */
+typedef struct friscy_call friscy_call;
+
+/**
  * Guest memory and the stop flag, lent to a custom system-call handler for one call.
  *
  * Opaque to C. Valid only while the handler that received it runs: do not keep the
@@ -281,6 +353,87 @@ typedef struct friscy_guest friscy_guest;
  * any time; concurrent misuse of other calls is detected and returns `FRISCY_ERR_BUSY`.
  */
 typedef struct friscy_machine friscy_machine;
+
+/**
+ * One argument of a guest call. Integers go to a0..a7, floating-point values to fa0..fa7
+ * (then to free integer registers), the rest to the stack: the RISC-V LP64D convention
+ * for scalar arguments. Structs by value and variadic functions are not supported.
+ */
+typedef struct friscy_arg {
+    /**
+     * `FRISCY_ARG_INT`, `FRISCY_ARG_INT32`, `FRISCY_ARG_DOUBLE` or `FRISCY_ARG_FLOAT`.
+     */
+    uint32_t kind;
+    /**
+     * The value of an integer argument.
+     */
+    int64_t i;
+    /**
+     * The value of a floating-point argument.
+     */
+    double d;
+} friscy_arg;
+
+/**
+ * How a run ended. Fields that do not apply to `kind` are 0.
+ */
+typedef struct friscy_stop {
+    enum friscy_stop_kind kind;
+    /**
+     * Exit status (0..255) for `FRISCY_STOP_EXITED`.
+     */
+    int32_t exit_status;
+    /**
+     * The signal that killed (`SIGNALED`) or would kill (`FAULT`, `ILLEGAL_INSTRUCTION`,
+     * `BREAKPOINT`) the guest under Linux.
+     */
+    uint32_t signal;
+    /**
+     * The guest file descriptor for `FRISCY_STOP_PENDING_IO`.
+     */
+    int32_t fd;
+    /**
+     * The raw instruction for `FRISCY_STOP_ILLEGAL_INSTRUCTION`.
+     */
+    uint32_t instruction_bits;
+    /**
+     * Which access faulted for `FRISCY_STOP_FAULT`.
+     */
+    enum friscy_access access;
+    /**
+     * The guest pc when the run returned (for every kind).
+     */
+    uint64_t pc;
+    /**
+     * The faulting guest address for `FRISCY_STOP_FAULT`.
+     */
+    uint64_t fault_address;
+} friscy_stop;
+
+/**
+ * How a guest call ended.
+ */
+typedef struct friscy_call_result {
+    /**
+     * `stop.kind` is `FRISCY_STOP_RETURNED` when the function returned (registers are back
+     * to their pre-call values). Any other kind leaves the call in progress: resume it
+     * with `friscy_machine_call_resume` or abandon it with `friscy_machine_call_abandon`
+     * — except `FRISCY_STOP_EXITED`/`SIGNALED` (the guest ended during the call).
+     */
+    struct friscy_stop stop;
+    /**
+     * The integer result (register a0) when returned; 0 otherwise.
+     */
+    uint64_t a0;
+    /**
+     * The `double` result (register fa0) when returned; 0 otherwise.
+     */
+    double fa0;
+    /**
+     * The `float` result (the low 32 bits of fa0) when returned; 0 otherwise.
+     */
+    float fa0_float;
+} friscy_call_result;
 
 /**
  * Settings for `friscy_machine_new_from_elf`.
@@ -338,6 +491,22 @@ typedef struct friscy_config {
      * Copied when the machine is created.
      */
     const char *working_directory;
+    /**
+     * Most bytes of heap (brk) plus mmap'd memory each guest process may hold: beyond it
+     * brk fails and mmap fails with ENOMEM (the guest sees it as RLIMIT_DATA), so a guest
+     * cannot make the host run out of memory. 0 (the default): only `memory_size` bounds
+     * it. Added in 0.1 with the two fields below: older, smaller structs get the defaults.
+     */
+    uint64_t memory_limit;
+    /**
+     * Most open file descriptors per guest process (RLIMIT_NOFILE): 1..=256, default 256.
+     */
+    uint32_t max_open_files;
+    /**
+     * Most guest processes alive or unreaped at once (RLIMIT_NPROC; fork fails with
+     * EAGAIN beyond it): 1..=4096, default 64.
+     */
+    uint32_t max_processes;
 } friscy_config;
 
 /**
@@ -587,42 +756,6 @@ typedef struct friscy_fs {
 } friscy_fs;
 
 /**
- * How a run ended. Fields that do not apply to `kind` are 0.
- */
-typedef struct friscy_stop {
-    enum friscy_stop_kind kind;
-    /**
-     * Exit status (0..255) for `FRISCY_STOP_EXITED`.
-     */
-    int32_t exit_status;
-    /**
-     * The signal that killed (`SIGNALED`) or would kill (`FAULT`, `ILLEGAL_INSTRUCTION`,
-     * `BREAKPOINT`) the guest under Linux.
-     */
-    uint32_t signal;
-    /**
-     * The guest file descriptor for `FRISCY_STOP_PENDING_IO`.
-     */
-    int32_t fd;
-    /**
-     * The raw instruction for `FRISCY_STOP_ILLEGAL_INSTRUCTION`.
-     */
-    uint32_t instruction_bits;
-    /**
-     * Which access faulted for `FRISCY_STOP_FAULT`.
-     */
-    enum friscy_access access;
-    /**
-     * The guest pc when the run returned (for every kind).
-     */
-    uint64_t pc;
-    /**
-     * The faulting guest address for `FRISCY_STOP_FAULT`.
-     */
-    uint64_t fault_address;
-} friscy_stop;
-
-/**
  * A custom system-call handler. Called when the guest makes system call `number`
  * (register a7) with `args[0..6]` (registers a0..a5). Its return value is what the guest
  * sees in a0: a result, or a negative errno (-4095..-1).
@@ -662,8 +795,132 @@ extern "C" {
 const char *friscy_version(void);
 
 /**
+ * Call the guest function at guest address `addr` with `nargs` arguments from `args`,
+ * running at most `budget` instructions (counted exactly), and store how it ended in
+ * `*out_result`. The guest must be paused (see `FRISCY_SYSCALL_PAUSE`) or otherwise
+ * stopped between instructions; the call runs in its first process on its current stack,
+ * may make system calls (custom handlers included; fork and execve fail with EPERM) and
+ * returns to a trap address the library owns.
+ *
+ * When `out_result->stop.kind` is `FRISCY_STOP_RETURNED`, the results are in `a0`/`fa0`
+ * and every register is back to its pre-call value. Otherwise (budget spent, fault, pending
+ * I/O, host stop, pause...) the call stays in progress: continue it with
+ * `friscy_machine_call_resume` or restore the pre-call registers with
+ * `friscy_machine_call_abandon`. Guest memory the function wrote stays written.
+ *
+ * Ownership: `args` is only read during the call (may be NULL when `nargs` is 0);
+ * `*out_result` is the caller's and written on `FRISCY_OK`.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` (more than
+ * `FRISCY_CALL_MAX_ARGS` arguments or an unknown kind); `FRISCY_ERR_GUEST_ADDRESS` (`addr`
+ * is not code of the program, or stack arguments do not fit below the stack pointer);
+ * `FRISCY_ERR_TERMINATED`; `FRISCY_ERR_CALL_IN_PROGRESS`; `FRISCY_ERR_NOT_CALLABLE`;
+ * `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_call(struct friscy_machine *m,
+                                       uint64_t addr,
+                                       const struct friscy_arg *args,
+                                       size_t nargs,
+                                       uint64_t budget,
+                                       struct friscy_call_result *out_result);
+
+/**
+ * Like `friscy_machine_call`, with the function named by the NUL-terminated `name` in the
+ * program's symbol tables (the program must not be stripped; keep the function with
+ * `__attribute__((used))` and out of `static`). Each call looks the name up again: for
+ * per-frame calls prepare the call once with `friscy_call_new`.
+ *
+ * Returns as `friscy_machine_call`, and `FRISCY_ERR_NOT_FOUND` for an unknown symbol.
+ */
+enum friscy_result friscy_machine_call_symbol(struct friscy_machine *m,
+                                              const char *name,
+                                              const struct friscy_arg *args,
+                                              size_t nargs,
+                                              uint64_t budget,
+                                              struct friscy_call_result *out_result);
+
+/**
+ * Continue the guest call in progress for at most `budget` more instructions and store how
+ * it ended in `*out_result` (as `friscy_machine_call`).
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_NO_CALL`; `FRISCY_ERR_BUSY`;
+ * `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_call_resume(struct friscy_machine *m,
+                                              uint64_t budget,
+                                              struct friscy_call_result *out_result);
+
+/**
+ * Give up the guest call in progress: every register (pc and stack pointer included) and
+ * the signal mask go back to their values before the call, so the guest is as it was when
+ * the call began (except for memory the function wrote). After the guest ended during the
+ * call this just ends the call.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_NO_CALL`; `FRISCY_ERR_BUSY`;
+ * `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_call_abandon(struct friscy_machine *m);
+
+/**
+ * Prepare a call of a guest function with `nkinds` arguments of the kinds in `kinds`
+ * (`FRISCY_ARG_*`), all 0 until set with `friscy_call_set_int`/`_set_double`. The function
+ * is the symbol `name` (NUL-terminated) when `name` is not NULL, else guest address `addr`.
+ *
+ * Ownership: `name` and `kinds` are only read during the call (`kinds` may be NULL when
+ * `nkinds` is 0). On success `*out_call` receives a call the caller frees with
+ * `friscy_call_free` (before or after the machine); it can only be invoked on `m`.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` (too many
+ * arguments, unknown kind); `FRISCY_ERR_NOT_FOUND` (unknown symbol);
+ * `FRISCY_ERR_GUEST_ADDRESS` (not code of the program); `FRISCY_ERR_BUSY`;
+ * `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_call_new(struct friscy_machine *m,
+                                   const char *name,
+                                   uint64_t addr,
+                                   const uint32_t *kinds,
+                                   size_t nkinds,
+                                   struct friscy_call **out_call);
+
+/**
+ * Set argument `index` of a prepared call: to the integer `value` (a FLOAT/DOUBLE
+ * argument gets it converted to floating point).
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` if `index`
+ * is not below the call's argument count.
+ */
+enum friscy_result friscy_call_set_int(struct friscy_call *call, size_t index, int64_t value);
+
+/**
+ * Set argument `index` of a prepared call to the floating-point `value` (an integer
+ * argument gets it truncated toward zero).
+ *
+ * Returns as `friscy_call_set_int`.
+ */
+enum friscy_result friscy_call_set_double(struct friscy_call *call, size_t index, double value);
+
+/**
+ * Make a prepared call on machine `m` (the machine it was prepared for) with at most
+ * `budget` instructions, and store how it ended in `*out_result`: as `friscy_machine_call`.
+ *
+ * Returns as `friscy_machine_call`; `FRISCY_ERR_INVALID_ARGUMENT` if `call` was prepared
+ * for another machine.
+ */
+enum friscy_result friscy_call_invoke(struct friscy_machine *m,
+                                      const struct friscy_call *call,
+                                      uint64_t budget,
+                                      struct friscy_call_result *out_result);
+
+/**
+ * Free a prepared call. `friscy_call_free(NULL)` does nothing; the pointer is invalid
+ * afterwards. Never fails.
+ */
+void friscy_call_free(struct friscy_call *call);
+
+/**
  * Initialise a config with the defaults: 1 GiB guest memory, 8 MiB stack, no argv or
- * environment, working directory "/", not deterministic.
+ * environment, working directory "/", not deterministic, no memory limit, 256 open files
+ * and 64 processes at most.
  *
  * Pass `sizeof` of the caller's struct as `config_size`: the library fills exactly that
  * many bytes (zeroing any it does not know) and stores the size in `struct_size`, so a
@@ -901,6 +1158,7 @@ void friscy_machine_free(struct friscy_machine *m);
  * Ownership: `*out_stop` is the caller's and is written, not kept.
  *
  * Returns `FRISCY_OK` (the stop is in `*out_stop`); `FRISCY_ERR_NULL_POINTER`;
+ * `FRISCY_ERR_CALL_IN_PROGRESS` while a guest call is in progress;
  * `FRISCY_ERR_BUSY` if called from one of this machine's callbacks;
  * `FRISCY_ERR_POISONED`; `FRISCY_ERR_INTERNAL` (the machine is then poisoned).
  */

@@ -24,6 +24,8 @@ pub mod mem;
 pub mod processes;
 #[cfg(feature = "alloc")]
 pub mod vfs;
+pub mod vmcall;
 
 pub use host::{Clock, Host, IoResult, NullHost, SyscallRecord, Timespec};
 pub use machine::{Config, LoadError, Machine, StopReason};
+pub use vmcall::{Arg, ArgKind, CallError, PreparedCall};

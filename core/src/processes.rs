@@ -17,8 +17,6 @@ use crate::mem::{Memory, PAGE_SIZE};
 
 /// Instructions a process runs before another runnable one gets the hart.
 pub const TIME_SLICE: u64 = 1_000_000;
-/// Most processes alive at once (RLIMIT_NPROC).
-pub const MAX_PROCESSES: usize = 64;
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_VFORK: u64 = 0x4000;
@@ -264,7 +262,7 @@ impl Machine {
             // Threads share one address space; this machine gives each process its own.
             return self.set_result(-i64::from(ENOSYS));
         }
-        if self.process_count() + self.procs.zombies.len() >= MAX_PROCESSES {
+        if self.process_count() + self.procs.zombies.len() >= self.process.config.max_processes {
             return self.set_result(-i64::from(EAGAIN));
         }
         let mem = match self.copy_address_space() {

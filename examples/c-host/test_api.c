@@ -218,6 +218,10 @@ static const friscy_result all_codes[] = {
     FRISCY_ERR_UNSUPPORTED,
     FRISCY_ERR_BUSY,
     FRISCY_ERR_POISONED,
+    FRISCY_ERR_TERMINATED,
+    FRISCY_ERR_CALL_IN_PROGRESS,
+    FRISCY_ERR_NO_CALL,
+    FRISCY_ERR_NOT_CALLABLE,
     FRISCY_ERR_NOT_ELF,
     FRISCY_ERR_WRONG_MACHINE,
     FRISCY_ERR_NOT_EXECUTABLE,
@@ -1127,6 +1131,198 @@ static void test_gdb_session(void) {
     friscy_machine_free(m);
 }
 
+/* ---- Guest calls ---- */
+
+static friscy_arg int_arg(int64_t v) {
+    friscy_arg a = {FRISCY_ARG_INT, v, 0.0};
+    return a;
+}
+
+static friscy_arg double_arg(double v) {
+    friscy_arg a = {FRISCY_ARG_DOUBLE, 0, v};
+    return a;
+}
+
+/* Field by field: the struct has padding after fcsr. */
+static int same_registers(const friscy_registers *a, const friscy_registers *b) {
+    return memcmp(a->x, b->x, sizeof a->x) == 0 && memcmp(a->f, b->f, sizeof a->f) == 0 &&
+           a->pc == b->pc && a->fcsr == b->fcsr;
+}
+
+/* A machine whose guest ran main up to its pause ("serve" mode). */
+static friscy_machine *paused(host *h) {
+    friscy_machine *m = start(h, "serve", NULL, 0);
+    friscy_stop s = run(m, 10000000);
+    CHECK_EQ(s.kind, FRISCY_STOP_PAUSED);
+    return m;
+}
+
+static void test_guest_calls(void) {
+    host h = {0};
+    friscy_machine *m = paused(&h);
+    friscy_machine_set_syscall_handler(m, 0x10001, h_add, &h);
+    friscy_registers before, after;
+    CHECK_EQ(friscy_machine_get_registers(m, &before), FRISCY_OK);
+
+    /* By symbol, int and double arguments, double result. */
+    friscy_call_result r;
+    memset(&r, 0xff, sizeof r);
+    friscy_arg args[9] = {int_arg(6), double_arg(2.5)};
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_scale", args, 2, 100000, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_RETURNED);
+    CHECK(r.fa0 == 15.0);
+    CHECK_EQ(friscy_machine_get_registers(m, &after), FRISCY_OK);
+    CHECK(same_registers(&before, &after));
+
+    /* By address, nine integers (the ninth on the stack). */
+    uint64_t sum9 = 0;
+    CHECK_EQ(friscy_machine_symbol(m, "guest_sum9", &sum9), FRISCY_OK);
+    for (int i = 0; i < 9; i++)
+        args[i] = int_arg(100 + i);
+    CHECK_EQ(friscy_machine_call(m, sum9, args, 9, 100000, &r), FRISCY_OK);
+    long want = 0;
+    for (int i = 0; i < 9; i++)
+        want += (i + 1) * (100 + i);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_RETURNED);
+    CHECK_EQ(r.a0, want);
+
+    /* A host custom system call inside a guest call. */
+    args[0] = int_arg(40), args[1] = int_arg(2);
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_host_add", args, 2, 100000, &r), FRISCY_OK);
+    CHECK_EQ(r.a0, 42);
+
+    /* An endless function: budget spent, run refused, resumed, then abandoned. */
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_forever", NULL, 0, 5000, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_BUDGET_SPENT);
+    friscy_stop st;
+    CHECK_EQ(friscy_machine_run(m, 10, &st), FRISCY_ERR_CALL_IN_PROGRESS);
+    CHECK_EQ(friscy_machine_call(m, sum9, args, 0, 10, &r), FRISCY_ERR_CALL_IN_PROGRESS);
+    uint64_t n0 = friscy_machine_instructions(m);
+    CHECK_EQ(friscy_machine_call_resume(m, 777, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_BUDGET_SPENT);
+    CHECK_EQ(friscy_machine_instructions(m) - n0, 777);
+    CHECK_EQ(friscy_machine_call_abandon(m), FRISCY_OK);
+    CHECK_EQ(friscy_machine_call_abandon(m), FRISCY_ERR_NO_CALL);
+    CHECK_EQ(friscy_machine_call_resume(m, 10, &r), FRISCY_ERR_NO_CALL);
+    CHECK_EQ(friscy_machine_get_registers(m, &after), FRISCY_OK);
+    CHECK(same_registers(&before, &after));
+
+    /* A NULL write: fault reported, abandoned, the machine still works. */
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_null_write", NULL, 0, 100000, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_FAULT);
+    CHECK_EQ(r.stop.access, FRISCY_ACCESS_STORE);
+    CHECK_EQ(r.stop.fault_address, 0);
+    CHECK_EQ(friscy_machine_call_abandon(m), FRISCY_OK);
+
+    /* Prepared call: resolved once, arguments set per frame. */
+    uint32_t kinds[2] = {FRISCY_ARG_INT, FRISCY_ARG_DOUBLE};
+    friscy_call *c = NULL;
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, kinds, 2, &c), FRISCY_OK);
+    for (int frame = 0; frame < 10; frame++) {
+        CHECK_EQ(friscy_call_set_int(c, 0, frame), FRISCY_OK);
+        CHECK_EQ(friscy_call_set_double(c, 1, 0.5), FRISCY_OK);
+        CHECK_EQ(friscy_call_invoke(m, c, 100000, &r), FRISCY_OK);
+        CHECK_EQ(r.stop.kind, FRISCY_STOP_RETURNED);
+        CHECK(r.fa0 == frame * 0.5);
+    }
+    CHECK_EQ(friscy_call_set_int(c, 2, 1), FRISCY_ERR_INVALID_ARGUMENT);
+
+    /* main continues after its pause: guest_scale ran 11 times. */
+    CHECK_EQ(friscy_machine_get_registers(m, &after), FRISCY_OK);
+    CHECK(same_registers(&before, &after));
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK(strcmp(h.out.data, "served 0 24600\n") == 0); /* 0x600d + 11 */
+    CHECK_EQ(friscy_call_invoke(m, c, 100, &r), FRISCY_ERR_TERMINATED);
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_scale", args, 2, 100, &r), FRISCY_ERR_TERMINATED);
+
+    /* A call prepared for another machine is refused. */
+    host h2 = {0};
+    friscy_machine *m2 = paused(&h2);
+    CHECK_EQ(friscy_call_invoke(m2, c, 100000, &r), FRISCY_ERR_INVALID_ARGUMENT);
+    friscy_call_free(c);
+    friscy_machine_free(m2);
+    friscy_machine_free(m);
+}
+
+static void test_guest_call_errors(void) {
+    host h = {0};
+    friscy_machine *m = paused(&h);
+    friscy_call_result r;
+    friscy_arg args[40] = {{0}};
+    friscy_call *c = NULL;
+    uint32_t kinds[2] = {FRISCY_ARG_INT, 9};
+
+    CHECK_EQ(friscy_machine_call_symbol(m, "no_such_function", NULL, 0, 100, &r), FRISCY_ERR_NOT_FOUND);
+    CHECK(strstr(machine_error(m), "no_such_function") != NULL);
+    CHECK_EQ(friscy_machine_call(m, 0, NULL, 0, 100, &r), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_machine_call(m, 1ull << 40, NULL, 0, 100, &r), FRISCY_ERR_GUEST_ADDRESS);
+    uint64_t scale = 0;
+    friscy_machine_symbol(m, "guest_scale", &scale);
+    CHECK_EQ(friscy_machine_call(m, scale + 1, NULL, 0, 100, &r), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_machine_call(m, scale, args, 33, 100, &r), FRISCY_ERR_INVALID_ARGUMENT);
+    args[0].kind = 7;
+    CHECK_EQ(friscy_machine_call(m, scale, args, 1, 100, &r), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, kinds, 2, &c), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_call_new(m, NULL, 8, NULL, 0, &c), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_call_new(m, "nope", 0, NULL, 0, &c), FRISCY_ERR_NOT_FOUND);
+    CHECK(c == NULL);
+
+    /* NULL pointers and handles. */
+    CHECK_EQ(friscy_machine_call(NULL, scale, NULL, 0, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call(m, scale, NULL, 0, 100, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call(m, scale, NULL, 2, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_symbol(m, NULL, NULL, 0, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_symbol(NULL, "guest_scale", NULL, 0, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_resume(NULL, 1, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_resume(m, 1, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_abandon(NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(NULL, "guest_scale", 0, NULL, 0, &c), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, NULL, 2, &c), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, NULL, 0, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_set_int(NULL, 0, 1), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_set_double(NULL, 0, 1.0), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_invoke(m, NULL, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, NULL, 0, &c), FRISCY_OK);
+    CHECK_EQ(friscy_call_invoke(NULL, c, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_invoke(m, c, 100, NULL), FRISCY_ERR_NULL_POINTER);
+    friscy_call_free(c);
+    friscy_call_free(NULL);
+    friscy_machine_free(m);
+
+    /* Mid-system-call: the guest waits for input, so it cannot be called. */
+    host w = {0};
+    m = start(&w, "echo", NULL, 0);
+    friscy_stop s = run(m, 10000000);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    CHECK_EQ(friscy_machine_call(m, scale, NULL, 0, 100, &r), FRISCY_ERR_NOT_CALLABLE);
+    friscy_machine_free(m);
+}
+
+static void test_limits(void) {
+    host h = {0};
+    const char *argv[2] = {"guest", "fds"};
+    friscy_config cfg = config();
+    CHECK_EQ(cfg.memory_limit, 0);
+    CHECK_EQ(cfg.max_open_files, 256);
+    CHECK_EQ(cfg.max_processes, 64);
+    cfg.argv = argv;
+    cfg.argc = 2;
+    cfg.max_open_files = 8;
+    friscy_host_io io = host_io(&h);
+    friscy_machine *m = NULL;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_OK);
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK(strcmp(h.out.data, "fds 5\n") == 0); /* 3..7 */
+    friscy_machine_free(m);
+    cfg.max_open_files = 257;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_ERR_INVALID_ARGUMENT);
+    cfg.max_open_files = 8;
+    cfg.max_processes = 0;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_ERR_INVALID_ARGUMENT);
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: test_api GUEST_ELF DYNAMIC_GUEST_ELF ROOTFS_TAR ROOTFS_DIR\n");
@@ -1162,6 +1358,9 @@ int main(int argc, char **argv) {
         {"console_and_signals", test_console_and_signals},
         {"host_fs", test_host_fs},
         {"gdb_session", test_gdb_session},
+        {"guest_calls", test_guest_calls},
+        {"guest_call_errors", test_guest_call_errors},
+        {"limits", test_limits},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = failed;

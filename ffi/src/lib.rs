@@ -17,6 +17,7 @@ pub use friscy_core as core_crate;
 
 #[cfg(test)]
 mod api_tests;
+mod call;
 mod config;
 mod fs;
 mod gdb;
@@ -25,6 +26,7 @@ mod host;
 mod machine;
 mod result;
 
+pub use call::*;
 pub use config::*;
 pub use fs::*;
 pub use gdb::*;

@@ -30,6 +30,17 @@ pub enum friscy_result {
     FRISCY_ERR_BUSY = 200,
     /// An earlier call on this machine hit an internal error; the machine can only be freed.
     FRISCY_ERR_POISONED = 201,
+    /// The guest has exited or was killed: it cannot be called.
+    FRISCY_ERR_TERMINATED = 202,
+    /// A guest call is in progress: resume it (`friscy_machine_call_resume`) or abandon it
+    /// (`friscy_machine_call_abandon`) first.
+    FRISCY_ERR_CALL_IN_PROGRESS = 203,
+    /// Resume or abandon without a guest call in progress.
+    FRISCY_ERR_NO_CALL = 204,
+    /// The guest cannot be called now: it is inside a system call that has not completed
+    /// (pending I/O, or waiting for another process), or another process is on the hart.
+    /// Run it until it pauses.
+    FRISCY_ERR_NOT_CALLABLE = 205,
     /// The bytes are not an ELF file.
     FRISCY_ERR_NOT_ELF = 300,
     /// An ELF file, but not for 64-bit little-endian RISC-V.
@@ -62,7 +73,7 @@ pub enum friscy_result {
 pub use friscy_result::*;
 
 /// Every code, in declaration order.
-const ALL_RESULTS: [friscy_result; 20] = [
+const ALL_RESULTS: [friscy_result; 24] = [
     FRISCY_OK,
     FRISCY_ERR_NULL_POINTER,
     FRISCY_ERR_INVALID_ARGUMENT,
@@ -70,6 +81,10 @@ const ALL_RESULTS: [friscy_result; 20] = [
     FRISCY_ERR_UNSUPPORTED,
     FRISCY_ERR_BUSY,
     FRISCY_ERR_POISONED,
+    FRISCY_ERR_TERMINATED,
+    FRISCY_ERR_CALL_IN_PROGRESS,
+    FRISCY_ERR_NO_CALL,
+    FRISCY_ERR_NOT_CALLABLE,
     FRISCY_ERR_NOT_ELF,
     FRISCY_ERR_WRONG_MACHINE,
     FRISCY_ERR_NOT_EXECUTABLE,
@@ -101,6 +116,12 @@ impl friscy_result {
             FRISCY_ERR_UNSUPPORTED => "struct uses fields this library version does not support",
             FRISCY_ERR_BUSY => "machine is busy (called from inside a callback or another thread)",
             FRISCY_ERR_POISONED => "machine is unusable after an internal error; free it",
+            FRISCY_ERR_TERMINATED => "the guest has terminated and cannot be called",
+            FRISCY_ERR_CALL_IN_PROGRESS => "a guest call is in progress: resume or abandon it",
+            FRISCY_ERR_NO_CALL => "no guest call is in progress",
+            FRISCY_ERR_NOT_CALLABLE => {
+                "the guest cannot be called now (inside a system call or another process runs)"
+            }
             FRISCY_ERR_NOT_ELF => "not an ELF file",
             FRISCY_ERR_WRONG_MACHINE => "not a 64-bit little-endian RISC-V ELF",
             FRISCY_ERR_NOT_EXECUTABLE => "ELF is not an executable (ET_EXEC or ET_DYN)",

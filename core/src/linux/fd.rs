@@ -70,9 +70,21 @@ pub struct Pipe {
 #[derive(Clone, Debug)]
 pub struct FdTable {
     fds: [Option<Fd>; MAX_FDS],
+    /// RLIMIT_NOFILE: new fds are below it (fds already open above it stay usable).
+    limit: usize,
 }
 
 impl FdTable {
+    /// Highest fd number plus one that may be allocated (RLIMIT_NOFILE).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Set RLIMIT_NOFILE, clamped to 1..=[`MAX_FDS`].
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.clamp(1, MAX_FDS);
+    }
+
     /// Number of open fds.
     pub fn count(&self) -> usize {
         self.fds.iter().filter(|f| f.is_some()).count()
@@ -106,7 +118,7 @@ impl FdTable {
 
     /// Lowest free fd at or above `min`.
     fn free_fd(&self, min: usize) -> Result<usize, i32> {
-        (min..MAX_FDS)
+        (min..self.limit)
             .find(|&i| self.fds[i].is_none())
             .ok_or(EMFILE)
     }
@@ -202,6 +214,7 @@ impl OpenFiles {
     pub fn console_table(&mut self) -> FdTable {
         let mut t = FdTable {
             fds: [None; MAX_FDS],
+            limit: MAX_FDS,
         };
         for (n, flags) in [(0u8, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)] {
             if let Ok(file) = self.new_file(Target::Console(n), flags) {
@@ -282,7 +295,7 @@ impl OpenFiles {
         let entry = fds.get(old)?;
         let new_idx = usize::try_from(new)
             .ok()
-            .filter(|&n| n < MAX_FDS)
+            .filter(|&n| n < fds.limit)
             .ok_or(EBADF)?;
         if old == new {
             return Err(EINVAL);

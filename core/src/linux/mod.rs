@@ -9,6 +9,7 @@ pub mod events;
 pub mod fd;
 #[cfg(feature = "alloc")]
 mod files;
+mod limits;
 mod regions;
 pub mod timers;
 
@@ -336,6 +337,15 @@ pub struct ProcessConfig {
     /// Clock and entropy come only from the instruction counter and a seed.
     pub deterministic: bool,
     pub seed: u64,
+    /// Most bytes of heap (brk) plus mmap'd memory a process may hold; beyond it brk
+    /// fails and mmap/mremap fail with ENOMEM (RLIMIT_DATA shows it). 0: only the
+    /// address space bounds it.
+    pub memory_limit: u64,
+    /// Most open fds per process (RLIMIT_NOFILE), 1..=[`fd::MAX_FDS`].
+    pub max_open_files: usize,
+    /// Most guest processes alive (or unreaped) at once (RLIMIT_NPROC); fork fails with
+    /// EAGAIN beyond it.
+    pub max_processes: usize,
 }
 
 impl Default for ProcessConfig {
@@ -344,6 +354,9 @@ impl Default for ProcessConfig {
             stack_size: 8 << 20,
             deterministic: false,
             seed: 0x5eed_f215_c700_0001,
+            memory_limit: 0,
+            max_open_files: fd::MAX_FDS,
+            max_processes: 64,
         }
     }
 }
@@ -412,7 +425,8 @@ pub struct SigAction {
 
 impl Process {
     /// A process with the given fd table (see [`OpenFiles::console_table`]).
-    pub fn new(config: ProcessConfig, fds: FdTable) -> Process {
+    pub fn new(config: ProcessConfig, mut fds: FdTable) -> Process {
+        fds.set_limit(config.max_open_files);
         let mut cwd = [0u8; 256];
         cwd[0] = b'/';
         let rng_state = config.seed;
@@ -1264,7 +1278,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             }
             _ => match a[1] {
                 F_DUPFD | F_DUPFD_CLOEXEC => {
-                    let min = usize::try_from(a[2]).ok().filter(|&m| m < fd::MAX_FDS);
+                    let min = usize::try_from(a[2]).ok().filter(|&m| m < fds.limit());
                     match min {
                         Some(min) => files
                             .dup(fds, fd, min, a[1] == F_DUPFD_CLOEXEC)
@@ -1543,7 +1557,9 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     }
 
     fn rlimit(&mut self, resource: u64, new: u64, old: u64) -> SysResult {
+        const RLIMIT_DATA: u64 = 2;
         const RLIMIT_STACK: u64 = 3;
+        const RLIMIT_NPROC: u64 = 6;
         const RLIMIT_NOFILE: u64 = 7;
         const INFINITY: u64 = u64::MAX;
         if resource > 15 {
@@ -1552,7 +1568,14 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         if old != 0 {
             let (cur, max) = match resource {
                 RLIMIT_STACK => (self.p.config.stack_size, self.p.config.stack_size),
-                RLIMIT_NOFILE => (fd::MAX_FDS as u64, fd::MAX_FDS as u64),
+                RLIMIT_NOFILE => (self.p.fds.limit() as u64, self.p.fds.limit() as u64),
+                RLIMIT_NPROC => {
+                    let n = self.p.config.max_processes as u64;
+                    (n, n)
+                }
+                RLIMIT_DATA if self.p.config.memory_limit != 0 => {
+                    (self.p.config.memory_limit, self.p.config.memory_limit)
+                }
                 _ => (INFINITY, INFINITY),
             };
             self.mem.write_u64(old, cur)?;
@@ -1587,7 +1610,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         };
         let old_end = page_up(p.brk).unwrap_or(p.brk);
         if new_end > old_end {
-            if new_end > p.mmap_max || p.maps.overlaps(old_end, new_end - old_end) {
+            if new_end > p.mmap_max
+                || p.maps.overlaps(old_end, new_end - old_end)
+                || !p.may_grow(new_end - old_end)
+            {
                 return p.brk;
             }
         } else if new_end < old_end {
@@ -1670,7 +1696,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 None => return err(ENOMEM),
             }
         };
-        if !self.p.maps.insert(start, len, (prot & 7) as u8) {
+        // MAP_FIXED over existing mappings replaced them (removed above): count only new bytes.
+        if !self.p.may_grow(len) || !self.p.maps.insert(start, len, (prot & 7) as u8) {
             return err(ENOMEM);
         }
         let _ = PROT_WRITE;
@@ -1733,6 +1760,9 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         let fits = old
             .checked_add(new_len)
             .is_some_and(|end| end <= self.p.mmap_max);
+        if !self.p.may_grow(grow) {
+            return err(ENOMEM);
+        }
         if fits && !self.p.maps.overlaps(old + old_len, grow) {
             if self.p.maps.insert(old + old_len, grow, prot) {
                 return Ok(old);

@@ -291,7 +291,8 @@ fn run(opts: Options) -> Result<u8, String> {
     }
     loop {
         match machine.run(&mut host, opts.slice) {
-            StopReason::BudgetSpent | StopReason::Pending { .. } => continue,
+            // A guest that pauses for host calls just continues: the CLI makes none.
+            StopReason::BudgetSpent | StopReason::Pending { .. } | StopReason::Paused => continue,
             StopReason::Exited { status } => return Ok(status as u8),
             stop => {
                 let signal = stop.fatal_signal().unwrap_or(6);
