@@ -33,6 +33,40 @@
 #define FRISCY_VERSION_PATCH 0
 
 /**
+ * The system call number a guest makes (in a7, no arguments) to pause: the run stops
+ * with `FRISCY_STOP_PAUSED` and the guest is ready for guest calls. In C on riscv64:
+ * `register long a7 __asm__("a7") = 0xff00; register long a0 __asm__("a0");
+ * __asm__ volatile("ecall" : "=r"(a0) : "r"(a7) : "memory");`
+ */
+#define FRISCY_SYSCALL_PAUSE 65280
+
+/**
+ * Most arguments of one guest call.
+ */
+#define FRISCY_CALL_MAX_ARGS 32
+
+/**
+ * `friscy_arg.kind`: a 64-bit integer or pointer (a guest address), from `i`.
+ */
+#define FRISCY_ARG_INT 0
+
+/**
+ * `friscy_arg.kind`: a 32-bit `int` or `unsigned`, from the low 32 bits of `i`; the ABI
+ * sign-extends it to 64 bits (for either signedness), which this does.
+ */
+#define FRISCY_ARG_INT32 1
+
+/**
+ * `friscy_arg.kind`: a `double`, from `d`.
+ */
+#define FRISCY_ARG_DOUBLE 2
+
+/**
+ * `friscy_arg.kind`: a `float`, from `d` (rounded to single precision).
+ */
+#define FRISCY_ARG_FLOAT 3
+
+/**
  * `friscy_config.flags` bit: deterministic mode. The guest's clocks and random bytes
  * (getrandom, AT_RANDOM) come only from the retired-instruction count and `seed`; the
  * host's clock and entropy callbacks are never called, so runs are reproducible.
@@ -65,7 +99,7 @@
 /**
  * What a call did. `FRISCY_OK` is zero; errors are grouped by hundreds:
  * 1xx the caller's arguments, 2xx the machine's state, 3xx the program (ELF) given,
- * 4xx memory, 5xx look-ups, 9xx the library itself.
+ * 4xx memory, 5xx look-ups, 6xx the debugger connection, 9xx the library itself.
  *
  * `friscy_result_message` gives a one-line message for each code; the `*_last_error`
  * calls give the detail of the most recent failure (which argument, address or field).
@@ -101,6 +135,25 @@ typedef enum friscy_result {
      * An earlier call on this machine hit an internal error; the machine can only be freed.
      */
     FRISCY_ERR_POISONED = 201,
+    /**
+     * The guest has exited or was killed: it cannot be called.
+     */
+    FRISCY_ERR_TERMINATED = 202,
+    /**
+     * A guest call is in progress: resume it (`friscy_machine_call_resume`) or abandon it
+     * (`friscy_machine_call_abandon`) first.
+     */
+    FRISCY_ERR_CALL_IN_PROGRESS = 203,
+    /**
+     * Resume or abandon without a guest call in progress.
+     */
+    FRISCY_ERR_NO_CALL = 204,
+    /**
+     * The guest cannot be called now: it is inside a system call that has not completed
+     * (pending I/O, or waiting for another process), or another process is on the hart.
+     * Run it until it pauses.
+     */
+    FRISCY_ERR_NOT_CALLABLE = 205,
     /**
      * The bytes are not an ELF file.
      */
@@ -147,24 +200,14 @@ typedef enum friscy_result {
      */
     FRISCY_ERR_NOT_FOUND = 500,
     /**
+     * The connection to the debugger broke or closed, or it spoke the protocol wrongly.
+     */
+    FRISCY_ERR_DEBUGGER = 600,
+    /**
      * A bug in the library (a caught panic). Please report it with the last-error text.
      */
     FRISCY_ERR_INTERNAL = 900,
 } friscy_result;
-
-/**
- * Which clock the guest reads.
- */
-typedef enum friscy_clock {
-    /**
-     * Wall-clock time since the Unix epoch (CLOCK_REALTIME).
-     */
-    FRISCY_CLOCK_REALTIME = 0,
-    /**
-     * Time since an arbitrary fixed point that never goes backwards (CLOCK_MONOTONIC).
-     */
-    FRISCY_CLOCK_MONOTONIC = 1,
-} friscy_clock;
 
 /**
  * Why `friscy_machine_run` returned.
@@ -208,6 +251,17 @@ typedef enum friscy_stop_kind {
      * retired: to continue past it, advance pc (by 2 for c.ebreak, else 4) and run again.
      */
     FRISCY_STOP_BREAKPOINT = 7,
+    /**
+     * The guest made the pause system call (`FRISCY_SYSCALL_PAUSE`): it has initialised
+     * and is ready for guest calls (`friscy_machine_call`). Running again continues the
+     * guest after the pause.
+     */
+    FRISCY_STOP_PAUSED = 8,
+    /**
+     * A guest call returned (only from the `friscy_machine_call*` and `friscy_call_invoke`
+     * functions); its results are in the `friscy_call_result`.
+     */
+    FRISCY_STOP_RETURNED = 9,
 } friscy_stop_kind;
 
 /**
@@ -237,6 +291,51 @@ typedef enum friscy_access {
 } friscy_access;
 
 /**
+ * How a debugging session ended.
+ */
+typedef enum friscy_gdb_end_kind {
+    /**
+     * gdb detached; breakpoints are removed and the guest can be run on with
+     * `friscy_machine_run`.
+     */
+    FRISCY_GDB_DETACHED = 0,
+    /**
+     * gdb killed the guest: the host should stop running it (and free the machine).
+     */
+    FRISCY_GDB_KILLED = 1,
+    /**
+     * The guest exited (`exit_status`); gdb was told.
+     */
+    FRISCY_GDB_EXITED = 2,
+    /**
+     * The guest died of `signal`; gdb was told.
+     */
+    FRISCY_GDB_SIGNALED = 3,
+} friscy_gdb_end_kind;
+
+/**
+ * Which clock the guest reads.
+ */
+typedef enum friscy_clock {
+    /**
+     * Wall-clock time since the Unix epoch (CLOCK_REALTIME).
+     */
+    FRISCY_CLOCK_REALTIME = 0,
+    /**
+     * Time since an arbitrary fixed point that never goes backwards (CLOCK_MONOTONIC).
+     */
+    FRISCY_CLOCK_MONOTONIC = 1,
+} friscy_clock;
+
+/**
+ * A prepared guest call: the function and its argument kinds resolved once, arguments set
+ * in place, made any number of times with `friscy_call_invoke`. Opaque; create with
+ * `friscy_call_new`, free with `friscy_call_free`. It belongs to the caller and is tied to
+ * the machine it was made for.
+ */
+typedef struct friscy_call friscy_call;
+
+/**
  * Guest memory and the stop flag, lent to a custom system-call handler for one call.
  *
  * Opaque to C. Valid only while the handler that received it runs: do not keep the
@@ -254,6 +353,87 @@ typedef struct friscy_guest friscy_guest;
  * any time; concurrent misuse of other calls is detected and returns `FRISCY_ERR_BUSY`.
  */
 typedef struct friscy_machine friscy_machine;
+
+/**
+ * One argument of a guest call. Integers go to a0..a7, floating-point values to fa0..fa7
+ * (then to free integer registers), the rest to the stack: the RISC-V LP64D convention
+ * for scalar arguments. Structs by value and variadic functions are not supported.
+ */
+typedef struct friscy_arg {
+    /**
+     * `FRISCY_ARG_INT`, `FRISCY_ARG_INT32`, `FRISCY_ARG_DOUBLE` or `FRISCY_ARG_FLOAT`.
+     */
+    uint32_t kind;
+    /**
+     * The value of an integer argument.
+     */
+    int64_t i;
+    /**
+     * The value of a floating-point argument.
+     */
+    double d;
+} friscy_arg;
+
+/**
+ * How a run ended. Fields that do not apply to `kind` are 0.
+ */
+typedef struct friscy_stop {
+    enum friscy_stop_kind kind;
+    /**
+     * Exit status (0..255) for `FRISCY_STOP_EXITED`.
+     */
+    int32_t exit_status;
+    /**
+     * The signal that killed (`SIGNALED`) or would kill (`FAULT`, `ILLEGAL_INSTRUCTION`,
+     * `BREAKPOINT`) the guest under Linux.
+     */
+    uint32_t signal;
+    /**
+     * The guest file descriptor for `FRISCY_STOP_PENDING_IO`.
+     */
+    int32_t fd;
+    /**
+     * The raw instruction for `FRISCY_STOP_ILLEGAL_INSTRUCTION`.
+     */
+    uint32_t instruction_bits;
+    /**
+     * Which access faulted for `FRISCY_STOP_FAULT`.
+     */
+    enum friscy_access access;
+    /**
+     * The guest pc when the run returned (for every kind).
+     */
+    uint64_t pc;
+    /**
+     * The faulting guest address for `FRISCY_STOP_FAULT`.
+     */
+    uint64_t fault_address;
+} friscy_stop;
+
+/**
+ * How a guest call ended.
+ */
+typedef struct friscy_call_result {
+    /**
+     * `stop.kind` is `FRISCY_STOP_RETURNED` when the function returned (registers are back
+     * to their pre-call values). Any other kind leaves the call in progress: resume it
+     * with `friscy_machine_call_resume` or abandon it with `friscy_machine_call_abandon`
+     * — except `FRISCY_STOP_EXITED`/`SIGNALED` (the guest ended during the call).
+     */
+    struct friscy_stop stop;
+    /**
+     * The integer result (register a0) when returned; 0 otherwise.
+     */
+    uint64_t a0;
+    /**
+     * The `double` result (register fa0) when returned; 0 otherwise.
+     */
+    double fa0;
+    /**
+     * The `float` result (the low 32 bits of fa0) when returned; 0 otherwise.
+     */
+    float fa0_float;
+} friscy_call_result;
 
 /**
  * Settings for `friscy_machine_new_from_elf`.
@@ -311,7 +491,82 @@ typedef struct friscy_config {
      * Copied when the machine is created.
      */
     const char *working_directory;
+    /**
+     * Most bytes of heap (brk) plus mmap'd memory each guest process may hold: beyond it
+     * brk fails and mmap fails with ENOMEM (the guest sees it as RLIMIT_DATA), so a guest
+     * cannot make the host run out of memory. 0 (the default): only `memory_size` bounds
+     * it. Added in 0.1 with the two fields below: older, smaller structs get the defaults.
+     */
+    uint64_t memory_limit;
+    /**
+     * Most open file descriptors per guest process (RLIMIT_NOFILE): 1..=256, default 256.
+     */
+    uint32_t max_open_files;
+    /**
+     * Most guest processes alive or unreaped at once (RLIMIT_NPROC; fork fails with
+     * EAGAIN beyond it): 1..=4096, default 64.
+     */
+    uint32_t max_processes;
 } friscy_config;
+
+/**
+ * Input from gdb: store up to `len` (> 0) bytes in `buf`. With `wait` non-zero, block until
+ * at least one byte has arrived; with `wait` 0 (asked while the guest runs, to notice gdb's
+ * Ctrl-C), return `FRISCY_IO_PENDING` at once if nothing has. Returns the number of bytes
+ * stored (1..len), 0 when the connection is closed, or a negative errno.
+ */
+typedef int64_t (*friscy_gdb_read_fn)(void *userdata, uint8_t *buf, size_t len, int32_t wait);
+
+/**
+ * Output to gdb: send `len` bytes of `data` (blocking is fine). Returns the number of bytes
+ * taken (1..len; the rest is offered again) or a negative errno, which ends the session.
+ */
+typedef int64_t (*friscy_gdb_write_fn)(void *userdata, const uint8_t *data, size_t len);
+
+/**
+ * The byte stream to gdb (typically a TCP connection the host accepted). Initialise with
+ * `friscy_gdb_stream_init(&s, sizeof s)`, then set both callbacks.
+ *
+ * The callbacks are called on the thread running `friscy_machine_serve_gdb`, only during
+ * that call, with `userdata` first. They must return normally.
+ */
+typedef struct friscy_gdb_stream {
+    /**
+     * Size of the caller's struct in bytes; set by `friscy_gdb_stream_init`.
+     */
+    uint32_t struct_size;
+    /**
+     * Reserved; must be 0.
+     */
+    uint32_t reserved;
+    /**
+     * Passed as the first argument to both callbacks; never dereferenced by the library.
+     */
+    void *userdata;
+    /**
+     * Bytes from gdb. Required.
+     */
+    friscy_gdb_read_fn read;
+    /**
+     * Bytes to gdb. Required.
+     */
+    friscy_gdb_write_fn write;
+} friscy_gdb_stream;
+
+/**
+ * The end of a session. Fields that do not apply to `kind` are 0.
+ */
+typedef struct friscy_gdb_end {
+    enum friscy_gdb_end_kind kind;
+    /**
+     * The guest's exit status for `FRISCY_GDB_EXITED`.
+     */
+    int32_t exit_status;
+    /**
+     * The signal for `FRISCY_GDB_SIGNALED`.
+     */
+    uint32_t signal;
+} friscy_gdb_end;
 
 /**
  * Console output: write `len` bytes of `data` for guest fd 1 (stdout) or 2 (stderr).
@@ -501,42 +756,6 @@ typedef struct friscy_fs {
 } friscy_fs;
 
 /**
- * How a run ended. Fields that do not apply to `kind` are 0.
- */
-typedef struct friscy_stop {
-    enum friscy_stop_kind kind;
-    /**
-     * Exit status (0..255) for `FRISCY_STOP_EXITED`.
-     */
-    int32_t exit_status;
-    /**
-     * The signal that killed (`SIGNALED`) or would kill (`FAULT`, `ILLEGAL_INSTRUCTION`,
-     * `BREAKPOINT`) the guest under Linux.
-     */
-    uint32_t signal;
-    /**
-     * The guest file descriptor for `FRISCY_STOP_PENDING_IO`.
-     */
-    int32_t fd;
-    /**
-     * The raw instruction for `FRISCY_STOP_ILLEGAL_INSTRUCTION`.
-     */
-    uint32_t instruction_bits;
-    /**
-     * Which access faulted for `FRISCY_STOP_FAULT`.
-     */
-    enum friscy_access access;
-    /**
-     * The guest pc when the run returned (for every kind).
-     */
-    uint64_t pc;
-    /**
-     * The faulting guest address for `FRISCY_STOP_FAULT`.
-     */
-    uint64_t fault_address;
-} friscy_stop;
-
-/**
  * A custom system-call handler. Called when the guest makes system call `number`
  * (register a7) with `args[0..6]` (registers a0..a5). Its return value is what the guest
  * sees in a0: a result, or a negative errno (-4095..-1).
@@ -576,8 +795,132 @@ extern "C" {
 const char *friscy_version(void);
 
 /**
+ * Call the guest function at guest address `addr` with `nargs` arguments from `args`,
+ * running at most `budget` instructions (counted exactly), and store how it ended in
+ * `*out_result`. The guest must be paused (see `FRISCY_SYSCALL_PAUSE`) or otherwise
+ * stopped between instructions; the call runs in its first process on its current stack,
+ * may make system calls (custom handlers included; fork and execve fail with EPERM) and
+ * returns to a trap address the library owns.
+ *
+ * When `out_result->stop.kind` is `FRISCY_STOP_RETURNED`, the results are in `a0`/`fa0`
+ * and every register is back to its pre-call value. Otherwise (budget spent, fault, pending
+ * I/O, host stop, pause...) the call stays in progress: continue it with
+ * `friscy_machine_call_resume` or restore the pre-call registers with
+ * `friscy_machine_call_abandon`. Guest memory the function wrote stays written.
+ *
+ * Ownership: `args` is only read during the call (may be NULL when `nargs` is 0);
+ * `*out_result` is the caller's and written on `FRISCY_OK`.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` (more than
+ * `FRISCY_CALL_MAX_ARGS` arguments or an unknown kind); `FRISCY_ERR_GUEST_ADDRESS` (`addr`
+ * is not code of the program, or stack arguments do not fit below the stack pointer);
+ * `FRISCY_ERR_TERMINATED`; `FRISCY_ERR_CALL_IN_PROGRESS`; `FRISCY_ERR_NOT_CALLABLE`;
+ * `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_call(struct friscy_machine *m,
+                                       uint64_t addr,
+                                       const struct friscy_arg *args,
+                                       size_t nargs,
+                                       uint64_t budget,
+                                       struct friscy_call_result *out_result);
+
+/**
+ * Like `friscy_machine_call`, with the function named by the NUL-terminated `name` in the
+ * program's symbol tables (the program must not be stripped; keep the function with
+ * `__attribute__((used))` and out of `static`). Each call looks the name up again: for
+ * per-frame calls prepare the call once with `friscy_call_new`.
+ *
+ * Returns as `friscy_machine_call`, and `FRISCY_ERR_NOT_FOUND` for an unknown symbol.
+ */
+enum friscy_result friscy_machine_call_symbol(struct friscy_machine *m,
+                                              const char *name,
+                                              const struct friscy_arg *args,
+                                              size_t nargs,
+                                              uint64_t budget,
+                                              struct friscy_call_result *out_result);
+
+/**
+ * Continue the guest call in progress for at most `budget` more instructions and store how
+ * it ended in `*out_result` (as `friscy_machine_call`).
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_NO_CALL`; `FRISCY_ERR_BUSY`;
+ * `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_call_resume(struct friscy_machine *m,
+                                              uint64_t budget,
+                                              struct friscy_call_result *out_result);
+
+/**
+ * Give up the guest call in progress: every register (pc and stack pointer included) and
+ * the signal mask go back to their values before the call, so the guest is as it was when
+ * the call began (except for memory the function wrote). After the guest ended during the
+ * call this just ends the call.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_NO_CALL`; `FRISCY_ERR_BUSY`;
+ * `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_call_abandon(struct friscy_machine *m);
+
+/**
+ * Prepare a call of a guest function with `nkinds` arguments of the kinds in `kinds`
+ * (`FRISCY_ARG_*`), all 0 until set with `friscy_call_set_int`/`_set_double`. The function
+ * is the symbol `name` (NUL-terminated) when `name` is not NULL, else guest address `addr`.
+ *
+ * Ownership: `name` and `kinds` are only read during the call (`kinds` may be NULL when
+ * `nkinds` is 0). On success `*out_call` receives a call the caller frees with
+ * `friscy_call_free` (before or after the machine); it can only be invoked on `m`.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` (too many
+ * arguments, unknown kind); `FRISCY_ERR_NOT_FOUND` (unknown symbol);
+ * `FRISCY_ERR_GUEST_ADDRESS` (not code of the program); `FRISCY_ERR_BUSY`;
+ * `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_call_new(struct friscy_machine *m,
+                                   const char *name,
+                                   uint64_t addr,
+                                   const uint32_t *kinds,
+                                   size_t nkinds,
+                                   struct friscy_call **out_call);
+
+/**
+ * Set argument `index` of a prepared call: to the integer `value` (a FLOAT/DOUBLE
+ * argument gets it converted to floating point).
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_INVALID_ARGUMENT` if `index`
+ * is not below the call's argument count.
+ */
+enum friscy_result friscy_call_set_int(struct friscy_call *call, size_t index, int64_t value);
+
+/**
+ * Set argument `index` of a prepared call to the floating-point `value` (an integer
+ * argument gets it truncated toward zero).
+ *
+ * Returns as `friscy_call_set_int`.
+ */
+enum friscy_result friscy_call_set_double(struct friscy_call *call, size_t index, double value);
+
+/**
+ * Make a prepared call on machine `m` (the machine it was prepared for) with at most
+ * `budget` instructions, and store how it ended in `*out_result`: as `friscy_machine_call`.
+ *
+ * Returns as `friscy_machine_call`; `FRISCY_ERR_INVALID_ARGUMENT` if `call` was prepared
+ * for another machine.
+ */
+enum friscy_result friscy_call_invoke(struct friscy_machine *m,
+                                      const struct friscy_call *call,
+                                      uint64_t budget,
+                                      struct friscy_call_result *out_result);
+
+/**
+ * Free a prepared call. `friscy_call_free(NULL)` does nothing; the pointer is invalid
+ * afterwards. Never fails.
+ */
+void friscy_call_free(struct friscy_call *call);
+
+/**
  * Initialise a config with the defaults: 1 GiB guest memory, 8 MiB stack, no argv or
- * environment, working directory "/", not deterministic.
+ * environment, working directory "/", not deterministic, no memory limit, 256 open files
+ * and 64 processes at most.
  *
  * Pass `sizeof` of the caller's struct as `config_size`: the library fills exactly that
  * many bytes (zeroing any it does not know) and stores the size in `struct_size`, so a
@@ -590,6 +933,45 @@ const char *friscy_version(void);
  * layout or larger than 65536.
  */
 enum friscy_result friscy_config_init(struct friscy_config *config, size_t config_size);
+
+/**
+ * Initialise a gdb stream table: both callbacks NULL, `userdata` NULL.
+ *
+ * Pass `sizeof` of the caller's struct as `stream_size` (see `friscy_config_init` for why).
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` if `stream` is NULL;
+ * `FRISCY_ERR_INVALID_ARGUMENT` if `stream_size` is smaller than this struct or larger
+ * than 65536.
+ */
+enum friscy_result friscy_gdb_stream_init(struct friscy_gdb_stream *stream, size_t stream_size);
+
+/**
+ * Serve a gdb remote-protocol session for the machine's guest over `stream`, and return
+ * when it ends: gdb detaches or kills the guest, or the guest exits or dies (gdb is told).
+ *
+ * The guest runs (with the machine's host_io callbacks and system-call handlers) only while
+ * gdb lets it: on continue or step. gdb sees registers x0..x31, pc, f0..f31 and fcsr, reads
+ * and writes guest memory (addresses outside it are errors), sets software breakpoints
+ * (ebreak instructions written into the guest's code, hidden from gdb's memory reads and
+ * removed when the session ends, however it ends), single-steps one instruction, and
+ * interrupts a running guest with Ctrl-C (the stream's read is polled with `wait` 0 every
+ * 2^20 instructions). `friscy_machine_stop` from another thread also interrupts: gdb sees
+ * SIGINT. A fault or illegal instruction is a signal stop (SIGSEGV, SIGBUS, SIGILL); if gdb
+ * resumes with that signal the guest dies of it. A guest that forks is debugged in
+ * whichever process is running when it stops.
+ *
+ * Ownership: `stream` is copied; its `userdata` must stay valid during the call.
+ * `*out_end` is written on success.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`m`, `stream`, `out_end` or a callback
+ * NULL); `FRISCY_ERR_INVALID_ARGUMENT` / `FRISCY_ERR_UNSUPPORTED` for a bad stream struct;
+ * `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`; `FRISCY_ERR_DEBUGGER` if the connection closed
+ * or broke before the session ended, or gdb broke the protocol (breakpoints are removed;
+ * the guest is where it stopped).
+ */
+enum friscy_result friscy_machine_serve_gdb(struct friscy_machine *m,
+                                            const struct friscy_gdb_stream *stream,
+                                            struct friscy_gdb_end *out_end);
 
 /**
  * Initialise a host I/O table: all callbacks NULL, `userdata` NULL.
@@ -776,6 +1158,7 @@ void friscy_machine_free(struct friscy_machine *m);
  * Ownership: `*out_stop` is the caller's and is written, not kept.
  *
  * Returns `FRISCY_OK` (the stop is in `*out_stop`); `FRISCY_ERR_NULL_POINTER`;
+ * `FRISCY_ERR_CALL_IN_PROGRESS` while a guest call is in progress;
  * `FRISCY_ERR_BUSY` if called from one of this machine's callbacks;
  * `FRISCY_ERR_POISONED`; `FRISCY_ERR_INTERNAL` (the machine is then poisoned).
  */

@@ -32,6 +32,9 @@ scripts/check-header.sh
 step "C ABI: native C host and API tests under ASan/UBSan"
 make -C examples/c-host check
 
+step "C ABI: engine-host example (guest calls every frame, budget and fault recovery)"
+make -C examples/engine-host check
+
 step "differential, randomised and rootfs end-to-end suites against qemu-riscv64"
 tests/run-all.sh --friscy target/release/friscy
 

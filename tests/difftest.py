@@ -67,6 +67,7 @@ BUILDS = [
     Build("signals", "signals.c", ["-O2", RVGC]),
     Build("threads", "threads.c", ["-O2", RVGC, "-pthread"]),
     Build("threads-O0", "threads.c", ["-O0", RVGC, "-pthread"]),
+    Build("events", "events.c", ["-O2", RVGC]),
     Build("static_pie", "static_pie.S", ["-nostdlib", "-static-pie", "-fPIE", "-Wl,--no-dynamic-linker", RVGC]),
 ]
 BUILD_BY_NAME = {b.name: b for b in BUILDS}
@@ -102,7 +103,7 @@ def _binary_input(n):
 def make_cases():
     cases = []
     for b in BUILDS:
-        if b.source in ("fp_ops.c", "env_args.c", "exit_codes.c", "stdin_io.c", "threads.c"):
+        if b.source in ("fp_ops.c", "env_args.c", "exit_codes.c", "stdin_io.c", "threads.c", "events.c"):
             continue
         cases.append(Case(b.name, b.name))
     for g in ("s-arith", "d-arith", "fma", "cvt", "misc", "csr"):
@@ -133,6 +134,9 @@ def make_cases():
         cases.append(Case(f"threads-O0-{mode}", "threads-O0", [mode]))
     cases.append(Case("threads-segv", "threads", ["segv"], status=128 + 11))
     cases.append(Case("threads-segv-handler", "threads", ["segv-handler"], status=3))
+    for mode in ("epoll", "eventfd", "timerfd", "alarm", "itimer"):
+        cases.append(Case(f"events-{mode}", "events", [mode]))
+    cases.append(Case("events-alarm-kill", "events", ["alarm-kill"], status=128 + 14))
     for c in cases:
         if c.name == "static_pie":
             c.status = 5

@@ -1,4 +1,4 @@
-//! Micro-benchmarks of friscy-core with a plain harness (std::time, medians): decode throughput, interpreter loops, machine creation, ELF load and a guest call round trip.
+//! Micro-benchmarks of friscy-core with a plain harness (std::time, medians): decode throughput, interpreter loops, machine creation, ELF load, guest call round trips and the vmcall API.
 //!
 //! Run with `cargo bench -p friscy-core` (a substring argument selects benchmarks, e.g.
 //! `cargo bench -p friscy-core -- loop`). Every figure is the median of several samples; the
@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use friscy_core::isa::{decode_compressed, decode_word};
-use friscy_core::{Config, Machine, NullHost, StopReason};
+use friscy_core::vmcall::PreparedCall;
+use friscy_core::{Arg, ArgKind, Config, Machine, NullHost, StopReason};
 
 /// The committed static ELF (see `benches/data/tiny.c` for how it is built).
 const TINY_ELF: &[u8] = include_bytes!("data/tiny.elf");
@@ -586,6 +587,54 @@ fn bench_guest_call(b: &Bench) {
     });
 }
 
+/// The vmcall API: an empty guest function called through `call_prepared` (the per-frame
+/// path) and through `call` with two integer arguments, each a full round trip (save the
+/// registers, run to the return trap, restore).
+fn bench_vmcall(b: &Bench) {
+    const CALLS: u64 = 200_000;
+    let mut a = Asm::default();
+    a.ret(); // CODE_ADDR: an empty function
+    a.add(A0, A0, A1).ret(); // CODE_ADDR + 4: add2
+    let mut m = loop_machine(&a.finish());
+    // No ELF here: declare the code page as the program image, and give the guest a stack.
+    m.image.start = CODE_ADDR;
+    m.image.end = CODE_ADDR + 0x1000;
+    m.cpu.x[2] = DATA_ADDR + 0x8000;
+    let empty = PreparedCall::new(CODE_ADDR, &[]).expect("prepared");
+    b.run("vmcall: empty function (prepared)", "call", 9, || {
+        timed(|| {
+            for _ in 0..CALLS {
+                let stop = m.call_prepared(&mut NullHost, black_box(&empty), 1_000);
+                assert!(matches!(stop, Ok(StopReason::Returned { .. })), "{stop:?}");
+            }
+            CALLS
+        })
+    });
+    let mut add2 =
+        PreparedCall::new(CODE_ADDR + 4, &[ArgKind::Int, ArgKind::Int]).expect("prepared");
+    b.run("vmcall: add2, set 2 args (prepared)", "call", 9, || {
+        timed(|| {
+            for i in 0..CALLS {
+                add2.set_int(0, i as i64).expect("arg 0");
+                add2.set_int(1, 1).expect("arg 1");
+                let stop = m.call_prepared(&mut NullHost, &add2, 1_000);
+                assert!(matches!(stop, Ok(StopReason::Returned { a0, .. }) if a0 == i + 1));
+            }
+            CALLS
+        })
+    });
+    b.run("vmcall: add2 via call(&[Arg])", "call", 9, || {
+        timed(|| {
+            for i in 0..CALLS {
+                let args = [Arg::Int(i), Arg::Int(1)];
+                let stop = m.call(&mut NullHost, CODE_ADDR + 4, black_box(&args), 1_000);
+                assert!(matches!(stop, Ok(StopReason::Returned { a0, .. }) if a0 == i + 1));
+            }
+            CALLS
+        })
+    });
+}
+
 fn main() {
     // cargo passes `--bench`; any other non-flag argument is a name filter.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
@@ -595,6 +644,7 @@ fn main() {
     bench_loops(&b);
     bench_machine(&b);
     bench_guest_call(&b);
+    bench_vmcall(&b);
     println!(
         "(all benchmarks took {:.1} s)",
         start.elapsed().as_secs_f64()

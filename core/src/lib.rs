@@ -13,6 +13,8 @@ extern crate std;
 pub mod cpu;
 pub mod elf;
 pub mod fpu;
+#[cfg(feature = "gdb")]
+pub mod gdb;
 pub mod host;
 pub mod isa;
 pub mod linux;
@@ -22,6 +24,8 @@ pub mod mem;
 pub mod processes;
 #[cfg(feature = "alloc")]
 pub mod vfs;
+pub mod vmcall;
 
 pub use host::{Clock, Host, IoResult, NullHost, SyscallRecord, Timespec};
 pub use machine::{Config, LoadError, Machine, StopReason};
+pub use vmcall::{Arg, ArgKind, CallError, PreparedCall};

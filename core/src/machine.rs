@@ -62,6 +62,13 @@ pub enum StopReason {
     Breakpoint { pc: u64 },
     /// The host asked to stop (`Host::stop_requested`); `run` again to continue.
     HostStop,
+    /// The guest made the pause call ([`crate::vmcall::PAUSE_SYSCALL`]): it is ready for
+    /// guest calls; `run` again continues after the pause.
+    Paused,
+    /// The guest function of a host call returned (see [`crate::vmcall`]); the registers are
+    /// back to their pre-call values. `a0` is the integer result, `fa0` the raw bits of the
+    /// floating-point one.
+    Returned { a0: u64, fa0: u64 },
 }
 
 impl StopReason {
@@ -146,6 +153,8 @@ pub struct Machine {
     pub(crate) procs: crate::processes::Processes,
     /// Set once the process has terminated; later `run`s return it again.
     terminated: Option<Termination>,
+    /// The hart state saved by a host call into a guest function (`vmcall`).
+    pub(crate) call_frame: crate::vmcall::CallFrame,
 }
 
 impl core::fmt::Debug for Machine {
@@ -183,6 +192,7 @@ impl Machine {
             procs: Default::default(),
             image: crate::elf::LoadedImage::default(),
             terminated: None,
+            call_frame: Default::default(),
         }
     }
 
@@ -197,6 +207,7 @@ impl Machine {
         if elf.interpreter()?.is_some() {
             return Err(LoadError::NeedsInterpreter);
         }
+        self.call_frame.active = false;
         self.load_images(&elf, None, argv, envp)
     }
 
@@ -321,6 +332,7 @@ impl Machine {
         envp: &[&[u8]],
     ) -> Result<(), LoadError> {
         let prepared = self.prepare_program(path, argv)?;
+        self.call_frame.active = false;
         self.install_program(&prepared, envp)
     }
 
@@ -564,6 +576,8 @@ impl Machine {
                 return StopReason::BudgetSpent;
             }
             #[cfg(feature = "alloc")]
+            self.fire_due_timers(host);
+            #[cfg(feature = "alloc")]
             if self.process.thread.pending & !self.process.thread.sigmask != 0 {
                 if let Some(crate::processes::CallOutcome::Finished(t)) = self.deliver_signals() {
                     self.terminated = Some(t);
@@ -579,6 +593,8 @@ impl Machine {
             };
             #[cfg(not(feature = "alloc"))]
             let slice = budget - used;
+            #[cfg(feature = "alloc")]
+            let slice = self.timer_slice(host, slice);
             let before = self.cpu.instret;
             let exit = self.cpu.run(&mut self.mem, &mut self.cache, slice);
             let ran = self.cpu.instret - before;
@@ -603,6 +619,14 @@ impl Machine {
                     continue;
                 }
                 Exit::Ecall => {
+                    match self.intercept_ecall() {
+                        crate::vmcall::EcallIntercept::Pass => {}
+                        crate::vmcall::EcallIntercept::Done => {
+                            idle = 0;
+                            continue;
+                        }
+                        crate::vmcall::EcallIntercept::Stop(stop) => return stop,
+                    }
                     #[cfg(feature = "alloc")]
                     let vfs = self.vfs.as_mut();
                     #[cfg(not(feature = "alloc"))]
@@ -714,11 +738,16 @@ impl Machine {
                     self.cpu.instret -= 1;
                     StopReason::Breakpoint { pc: self.cpu.pc }
                 }
-                Exit::Fault { addr, access } => StopReason::Fault {
-                    pc: self.cpu.pc,
-                    addr,
-                    access,
-                },
+                Exit::Fault { addr, access } => {
+                    if let Some(returned) = self.returned_from_call(addr, access) {
+                        return returned;
+                    }
+                    StopReason::Fault {
+                        pc: self.cpu.pc,
+                        addr,
+                        access,
+                    }
+                }
                 Exit::Illegal { bits } => StopReason::IllegalInstruction {
                     pc: self.cpu.pc,
                     bits,

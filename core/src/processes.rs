@@ -18,8 +18,6 @@ use crate::mem::{Memory, PAGE_SIZE};
 
 /// Instructions a process runs before another runnable one gets the hart.
 pub const TIME_SLICE: u64 = 1_000_000;
-/// Most processes alive at once (RLIMIT_NPROC).
-pub const MAX_PROCESSES: usize = 64;
 /// Most threads alive at once in the whole machine.
 pub const MAX_THREADS: usize = 512;
 
@@ -235,28 +233,6 @@ impl Machine {
         soonest
     }
 
-    /// Nothing can run: let time pass until the earliest futex deadline, so that wait
-    /// times out. Returns false if no thread waits with a deadline.
-    pub(crate) fn sleep_until_next_deadline<H: Host + ?Sized>(&mut self, host: &mut H) -> bool {
-        let Some((left, owner)) = self.expire_futex_timeouts(host) else {
-            return false;
-        };
-        let process = match owner {
-            None => &mut self.process,
-            Some(i) => &mut self.procs.waiting[i].process,
-        };
-        if process.config.deterministic || host.now(crate::host::Clock::Monotonic).is_none() {
-            process.slept_ns = process.slept_ns.saturating_add(left);
-        } else {
-            host.sleep(crate::host::Timespec {
-                secs: (left / 1_000_000_000) as i64,
-                nanos: (left % 1_000_000_000) as u32,
-            });
-        }
-        self.expire_futex_timeouts(host);
-        true
-    }
-
     /// exit: the running thread ends. Its clear_child_tid word is zeroed and woken (how
     /// pthread_join learns of it) and its robust futexes released; the last thread's exit
     /// ends the process.
@@ -404,7 +380,7 @@ impl Machine {
             // gives each process its own address space.
             return self.set_result(-i64::from(ENOSYS));
         }
-        if self.process_count() + self.procs.zombies.len() >= MAX_PROCESSES {
+        if self.process_count() + self.procs.zombies.len() >= self.process.config.max_processes {
             return self.set_result(-i64::from(EAGAIN));
         }
         let mem = match self.copy_address_space() {
@@ -417,7 +393,9 @@ impl Machine {
         process.pid = pid;
         process.ppid = self.process.pid;
         process.fds = self.files.fork(&self.process.fds);
-        // Only the calling thread is copied into the child.
+        // Only the calling thread is copied into the child; it inherits no interval
+        // timers (and is in no blocking call).
+        process.timers = Default::default();
         process.threads.clear();
         process.thread.tid = pid;
         process.thread.pending = 0;
@@ -857,6 +835,10 @@ impl Machine {
                 if handled {
                     self.procs.waiting[idx].process.post_signal(sig);
                 } else if sig != 0 && Self::terminates(&t.process, sig) {
+                    if t.process.pid == 1 {
+                        // The first process ends the machine, even while another runs.
+                        return CallOutcome::Finished(Termination::Signaled(sig));
+                    }
                     let mut t = self.procs.waiting.remove(idx);
                     let dead = t.process.pid;
                     self.files.close_all(&mut t.process.fds);

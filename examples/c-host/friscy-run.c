@@ -259,6 +259,9 @@ int main(int argc, char **argv) {
             fprintf(stderr, "[host] run stopped at pc 0x%llx on request; resuming\n",
                     (unsigned long long)stop.pc);
             break;
+        case FRISCY_STOP_PAUSED:   /* ready for guest calls: this host makes none, so go on */
+        case FRISCY_STOP_RETURNED: /* only guest calls report it */
+            break;
         case FRISCY_STOP_EXITED:
             status = stop.exit_status;
             break;

@@ -218,6 +218,10 @@ static const friscy_result all_codes[] = {
     FRISCY_ERR_UNSUPPORTED,
     FRISCY_ERR_BUSY,
     FRISCY_ERR_POISONED,
+    FRISCY_ERR_TERMINATED,
+    FRISCY_ERR_CALL_IN_PROGRESS,
+    FRISCY_ERR_NO_CALL,
+    FRISCY_ERR_NOT_CALLABLE,
     FRISCY_ERR_NOT_ELF,
     FRISCY_ERR_WRONG_MACHINE,
     FRISCY_ERR_NOT_EXECUTABLE,
@@ -229,6 +233,7 @@ static const friscy_result all_codes[] = {
     FRISCY_ERR_BAD_MEMORY_SIZE,
     FRISCY_ERR_GUEST_ADDRESS,
     FRISCY_ERR_NOT_FOUND,
+    FRISCY_ERR_DEBUGGER,
     FRISCY_ERR_INTERNAL,
 };
 
@@ -916,6 +921,408 @@ static void test_rootfs(void) {
     free(tar);
 }
 
+/* ---- gdb remote protocol: a scripted client over the stream callbacks ---- */
+
+typedef struct {
+    char script[2048];
+    size_t len, pos;
+    text replies;
+    int polls;            /* reads with wait == 0 (made while the guest runs) */
+    int interrupt_after;  /* a pending Ctrl-C byte is delivered on this many-th poll */
+} gdb_client;
+
+static void gdb_send(gdb_client *c, const char *body) {
+    unsigned sum = 0;
+    for (const char *p = body; *p; p++)
+        sum += (unsigned char)*p;
+    c->len += (size_t)snprintf(c->script + c->len, sizeof c->script - c->len, "$%s#%02x", body,
+                               sum & 0xff);
+}
+
+static void gdb_send_interrupt(gdb_client *c) { c->script[c->len++] = 0x03; }
+
+/* Hands out the script one packet (or one Ctrl-C byte) per read; at its end the connection
+   is open but silent while the guest runs, and closed when the stub waits for a packet. */
+static int64_t gdb_read(void *ud, uint8_t *buf, size_t len, int32_t wait) {
+    gdb_client *c = ud;
+    if (c->pos == c->len)
+        return wait ? 0 : FRISCY_IO_PENDING;
+    if (!wait) {
+        c->polls++;
+        /* A real gdb only sends Ctrl-C while the guest runs; packets wait for the stop reply. */
+        if (c->script[c->pos] != 0x03 || c->polls < c->interrupt_after)
+            return FRISCY_IO_PENDING;
+    }
+    size_t n = 1;
+    if (c->script[c->pos] == '$') {
+        const char *hash = memchr(c->script + c->pos, '#', c->len - c->pos);
+        n = (size_t)(hash - (c->script + c->pos)) + 3;
+    }
+    if (n > len)
+        n = len;
+    memcpy(buf, c->script + c->pos, n);
+    c->pos += n;
+    return (int64_t)n;
+}
+
+static int64_t gdb_write(void *ud, const uint8_t *data, size_t len) {
+    gdb_client *c = ud;
+    text_add(&c->replies, data, len);
+    return (int64_t)len;
+}
+
+static friscy_gdb_stream gdb_stream(gdb_client *c) {
+    friscy_gdb_stream st;
+    friscy_gdb_stream_init(&st, sizeof st);
+    st.userdata = c;
+    st.read = gdb_read;
+    st.write = gdb_write;
+    return st;
+}
+
+/* The 64-bit register at index `reg` of a `g` reply body (hex, little-endian, after the
+   protocol's run-length encoding "X*N": N - 29 more copies of X). */
+static uint64_t g_reply_register(const char *body, int reg) {
+    static char hex[2048];
+    size_t n = 0;
+    for (const char *p = body; *p && *p != '#' && n < sizeof hex - 1; p++) {
+        if (*p == '*' && n > 0 && p[1]) {
+            for (int k = 0; k < p[1] - 29 && n < sizeof hex - 1; k++, n++)
+                hex[n] = hex[n - 1];
+            p++;
+        } else {
+            hex[n++] = *p;
+        }
+    }
+    hex[n] = 0;
+    if (n < (size_t)(reg + 1) * 16)
+        return 0;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        char byte[3] = {hex[reg * 16 + 2 * i], hex[reg * 16 + 2 * i + 1], 0};
+        v = v << 8 | strtoul(byte, NULL, 16);
+    }
+    return v;
+}
+
+static void test_gdb_session(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "spin", "1000000000", 0);
+    uint64_t main_addr = 0, counter = 0, value = 0;
+    CHECK_EQ(friscy_machine_symbol(m, "main", &main_addr), FRISCY_OK);
+    CHECK_EQ(friscy_machine_symbol(m, "guest_counter", &counter), FRISCY_OK);
+    uint8_t code[4];
+    CHECK_EQ(friscy_machine_read_memory(m, main_addr, code, 4), FRISCY_OK);
+    int kind = (code[0] & 3) == 3 ? 4 : 2; /* the encoding's length bits */
+    char packet[64], expect[64];
+
+    static gdb_client c; /* large: keep it off the stack */
+    memset(&c, 0, sizeof c);
+    c.interrupt_after = 3;
+    gdb_send(&c, "?");
+    gdb_send(&c, "qXfer:features:read:target.xml:0,ffb");
+    gdb_send(&c, "m0,4");
+    snprintf(packet, sizeof packet, "Z0,%llx,%d", (unsigned long long)main_addr, kind);
+    gdb_send(&c, packet);
+    gdb_send(&c, "c");
+    snprintf(packet, sizeof packet, "m%llx,%d", (unsigned long long)main_addr, kind);
+    gdb_send(&c, packet);
+    snprintf(packet, sizeof packet, "z0,%llx,%d", (unsigned long long)main_addr, kind);
+    gdb_send(&c, packet);
+    gdb_send(&c, "s");
+    gdb_send(&c, "g");
+    gdb_send(&c, "c");
+    gdb_send_interrupt(&c);
+    gdb_send(&c, "k");
+    friscy_gdb_stream st = gdb_stream(&c);
+    friscy_gdb_end end = {FRISCY_GDB_DETACHED, -1, 99};
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_KILLED);
+    const char *r = c.replies.data;
+    CHECK(strstr(r, "$T05") != NULL || strstr(r, "$S05") != NULL);       /* initial stop */
+    CHECK(strstr(r, "<architecture>riscv:rv64</architecture>") != NULL);  /* target XML */
+    CHECK(strstr(r, "org.gnu.gdb.riscv.fpu") != NULL && strstr(r, "\"fcsr\"") != NULL);
+    CHECK(strstr(r, "$E0e#") != NULL);                                    /* EFAULT at 0 */
+    CHECK(strstr(r, "swbreak") != NULL);                                  /* hit main */
+    /* gdb reads the original instruction, not the planted ebreak. */
+    char hex[9] = {0};
+    for (int i = 0; i < kind; i++)
+        snprintf(hex + 2 * i, 3, "%02x", code[i]);
+    snprintf(expect, sizeof expect, "$%s#", hex);
+    CHECK(strstr(r, expect) != NULL);
+    /* One step from main advances pc by exactly that instruction: the `g` reply follows the
+       step's stop reply. */
+    const char *step = strstr(r, "$S05");
+    const char *g = step ? strchr(step + 1, '$') : NULL;
+    CHECK(g != NULL);
+    if (g)
+        CHECK_EQ(g_reply_register(g + 1, 32), main_addr + (uint64_t)kind);
+    CHECK(strstr(r, "$S02") != NULL || strstr(r, "$T02") != NULL);       /* Ctrl-C: SIGINT */
+    CHECK(c.polls >= 3);
+    CHECK_EQ(friscy_machine_read_memory(m, counter, (uint8_t *)&value, sizeof value), FRISCY_OK);
+    CHECK(value > 0x600d); /* the loop ran between continue and the interrupt */
+    /* The breakpoint is gone from guest memory too, and the killed guest stays dead. */
+    uint8_t after[4];
+    CHECK_EQ(friscy_machine_read_memory(m, main_addr, after, 4), FRISCY_OK);
+    CHECK(memcmp(after, code, 4) == 0);
+    friscy_stop killed = run(m, 1000);
+    CHECK_EQ(killed.kind, FRISCY_STOP_SIGNALED);
+    CHECK_EQ(killed.signal, 9);
+    friscy_machine_free(m);
+
+    /* A guest waiting for console input the host does not have yet: the session keeps
+       retrying its read (asking the host each time) until gdb interrupts. */
+    host w = {0};
+    m = start(&w, "echo", NULL, 0);
+    memset(&c, 0, sizeof c);
+    c.interrupt_after = 5;
+    gdb_send(&c, "c");
+    gdb_send_interrupt(&c);
+    gdb_send(&c, "D");
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_DETACHED);
+    CHECK(strstr(c.replies.data, "$S02") != NULL || strstr(c.replies.data, "$T02") != NULL);
+    CHECK(w.reads >= 3); /* one per poll once the guest reached its read */
+    feed(&w, "abc\n");
+    w.input_eof = 1;
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 1);
+    CHECK(strcmp(w.out.data, "ABC\n") == 0);
+    friscy_machine_free(m);
+
+    /* Continue to the end: gdb is told the exit code, the host gets it too. */
+    host e = {0};
+    m = start(&e, "hello", NULL, 0);
+    memset(&c, 0, sizeof c);
+    gdb_send(&c, "c");
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_EXITED);
+    CHECK_EQ(end.exit_status, 0);
+    CHECK(strstr(c.replies.data, "$W00#") != NULL);
+    CHECK(strncmp(e.out.data, "hello from riscv64", 18) == 0);
+    friscy_machine_free(m);
+
+    /* Detach: the host runs the guest on; a dead connection is an error, not a hang. */
+    host d = {0};
+    m = start(&d, "segv", NULL, 0);
+    memset(&c, 0, sizeof c);
+    gdb_send(&c, "c");
+    gdb_send(&c, "D");
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_DETACHED);
+    CHECK(strstr(c.replies.data, "$S0b") != NULL || strstr(c.replies.data, "$T0b") != NULL);
+    s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_FAULT);
+    CHECK_EQ(s.signal, 11);
+    memset(&c, 0, sizeof c); /* an empty script: the connection is closed at once */
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_ERR_DEBUGGER);
+    CHECK_EQ(friscy_machine_serve_gdb(m, NULL, &end), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_serve_gdb(NULL, &st, &end), FRISCY_ERR_NULL_POINTER);
+    st.read = NULL;
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_gdb_stream_init(NULL, sizeof st), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_gdb_stream_init(&st, 4), FRISCY_ERR_INVALID_ARGUMENT);
+    friscy_machine_free(m);
+}
+
+/* ---- Guest calls ---- */
+
+static friscy_arg int_arg(int64_t v) {
+    friscy_arg a = {FRISCY_ARG_INT, v, 0.0};
+    return a;
+}
+
+static friscy_arg double_arg(double v) {
+    friscy_arg a = {FRISCY_ARG_DOUBLE, 0, v};
+    return a;
+}
+
+/* Field by field: the struct has padding after fcsr. */
+static int same_registers(const friscy_registers *a, const friscy_registers *b) {
+    return memcmp(a->x, b->x, sizeof a->x) == 0 && memcmp(a->f, b->f, sizeof a->f) == 0 &&
+           a->pc == b->pc && a->fcsr == b->fcsr;
+}
+
+/* A machine whose guest ran main up to its pause ("serve" mode). */
+static friscy_machine *paused(host *h) {
+    friscy_machine *m = start(h, "serve", NULL, 0);
+    friscy_stop s = run(m, 10000000);
+    CHECK_EQ(s.kind, FRISCY_STOP_PAUSED);
+    return m;
+}
+
+static void test_guest_calls(void) {
+    host h = {0};
+    friscy_machine *m = paused(&h);
+    friscy_machine_set_syscall_handler(m, 0x10001, h_add, &h);
+    friscy_registers before, after;
+    CHECK_EQ(friscy_machine_get_registers(m, &before), FRISCY_OK);
+
+    /* By symbol, int and double arguments, double result. */
+    friscy_call_result r;
+    memset(&r, 0xff, sizeof r);
+    friscy_arg args[9] = {int_arg(6), double_arg(2.5)};
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_scale", args, 2, 100000, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_RETURNED);
+    CHECK(r.fa0 == 15.0);
+    CHECK_EQ(friscy_machine_get_registers(m, &after), FRISCY_OK);
+    CHECK(same_registers(&before, &after));
+
+    /* By address, nine integers (the ninth on the stack). */
+    uint64_t sum9 = 0;
+    CHECK_EQ(friscy_machine_symbol(m, "guest_sum9", &sum9), FRISCY_OK);
+    for (int i = 0; i < 9; i++)
+        args[i] = int_arg(100 + i);
+    CHECK_EQ(friscy_machine_call(m, sum9, args, 9, 100000, &r), FRISCY_OK);
+    long want = 0;
+    for (int i = 0; i < 9; i++)
+        want += (i + 1) * (100 + i);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_RETURNED);
+    CHECK_EQ(r.a0, want);
+
+    /* A host custom system call inside a guest call. */
+    args[0] = int_arg(40), args[1] = int_arg(2);
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_host_add", args, 2, 100000, &r), FRISCY_OK);
+    CHECK_EQ(r.a0, 42);
+
+    /* An endless function: budget spent, run refused, resumed, then abandoned. */
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_forever", NULL, 0, 5000, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_BUDGET_SPENT);
+    friscy_stop st;
+    CHECK_EQ(friscy_machine_run(m, 10, &st), FRISCY_ERR_CALL_IN_PROGRESS);
+    CHECK_EQ(friscy_machine_call(m, sum9, args, 0, 10, &r), FRISCY_ERR_CALL_IN_PROGRESS);
+    uint64_t n0 = friscy_machine_instructions(m);
+    CHECK_EQ(friscy_machine_call_resume(m, 777, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_BUDGET_SPENT);
+    CHECK_EQ(friscy_machine_instructions(m) - n0, 777);
+    CHECK_EQ(friscy_machine_call_abandon(m), FRISCY_OK);
+    CHECK_EQ(friscy_machine_call_abandon(m), FRISCY_ERR_NO_CALL);
+    CHECK_EQ(friscy_machine_call_resume(m, 10, &r), FRISCY_ERR_NO_CALL);
+    CHECK_EQ(friscy_machine_get_registers(m, &after), FRISCY_OK);
+    CHECK(same_registers(&before, &after));
+
+    /* A NULL write: fault reported, abandoned, the machine still works. */
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_null_write", NULL, 0, 100000, &r), FRISCY_OK);
+    CHECK_EQ(r.stop.kind, FRISCY_STOP_FAULT);
+    CHECK_EQ(r.stop.access, FRISCY_ACCESS_STORE);
+    CHECK_EQ(r.stop.fault_address, 0);
+    CHECK_EQ(friscy_machine_call_abandon(m), FRISCY_OK);
+
+    /* Prepared call: resolved once, arguments set per frame. */
+    uint32_t kinds[2] = {FRISCY_ARG_INT, FRISCY_ARG_DOUBLE};
+    friscy_call *c = NULL;
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, kinds, 2, &c), FRISCY_OK);
+    for (int frame = 0; frame < 10; frame++) {
+        CHECK_EQ(friscy_call_set_int(c, 0, frame), FRISCY_OK);
+        CHECK_EQ(friscy_call_set_double(c, 1, 0.5), FRISCY_OK);
+        CHECK_EQ(friscy_call_invoke(m, c, 100000, &r), FRISCY_OK);
+        CHECK_EQ(r.stop.kind, FRISCY_STOP_RETURNED);
+        CHECK(r.fa0 == frame * 0.5);
+    }
+    CHECK_EQ(friscy_call_set_int(c, 2, 1), FRISCY_ERR_INVALID_ARGUMENT);
+
+    /* main continues after its pause: guest_scale ran 11 times. */
+    CHECK_EQ(friscy_machine_get_registers(m, &after), FRISCY_OK);
+    CHECK(same_registers(&before, &after));
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK(strcmp(h.out.data, "served 0 24600\n") == 0); /* 0x600d + 11 */
+    CHECK_EQ(friscy_call_invoke(m, c, 100, &r), FRISCY_ERR_TERMINATED);
+    CHECK_EQ(friscy_machine_call_symbol(m, "guest_scale", args, 2, 100, &r), FRISCY_ERR_TERMINATED);
+
+    /* A call prepared for another machine is refused. */
+    host h2 = {0};
+    friscy_machine *m2 = paused(&h2);
+    CHECK_EQ(friscy_call_invoke(m2, c, 100000, &r), FRISCY_ERR_INVALID_ARGUMENT);
+    friscy_call_free(c);
+    friscy_machine_free(m2);
+    friscy_machine_free(m);
+}
+
+static void test_guest_call_errors(void) {
+    host h = {0};
+    friscy_machine *m = paused(&h);
+    friscy_call_result r;
+    friscy_arg args[40] = {{0}};
+    friscy_call *c = NULL;
+    uint32_t kinds[2] = {FRISCY_ARG_INT, 9};
+
+    CHECK_EQ(friscy_machine_call_symbol(m, "no_such_function", NULL, 0, 100, &r), FRISCY_ERR_NOT_FOUND);
+    CHECK(strstr(machine_error(m), "no_such_function") != NULL);
+    CHECK_EQ(friscy_machine_call(m, 0, NULL, 0, 100, &r), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_machine_call(m, 1ull << 40, NULL, 0, 100, &r), FRISCY_ERR_GUEST_ADDRESS);
+    uint64_t scale = 0;
+    friscy_machine_symbol(m, "guest_scale", &scale);
+    CHECK_EQ(friscy_machine_call(m, scale + 1, NULL, 0, 100, &r), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_machine_call(m, scale, args, 33, 100, &r), FRISCY_ERR_INVALID_ARGUMENT);
+    args[0].kind = 7;
+    CHECK_EQ(friscy_machine_call(m, scale, args, 1, 100, &r), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, kinds, 2, &c), FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_call_new(m, NULL, 8, NULL, 0, &c), FRISCY_ERR_GUEST_ADDRESS);
+    CHECK_EQ(friscy_call_new(m, "nope", 0, NULL, 0, &c), FRISCY_ERR_NOT_FOUND);
+    CHECK(c == NULL);
+
+    /* NULL pointers and handles. */
+    CHECK_EQ(friscy_machine_call(NULL, scale, NULL, 0, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call(m, scale, NULL, 0, 100, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call(m, scale, NULL, 2, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_symbol(m, NULL, NULL, 0, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_symbol(NULL, "guest_scale", NULL, 0, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_resume(NULL, 1, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_resume(m, 1, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_call_abandon(NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(NULL, "guest_scale", 0, NULL, 0, &c), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, NULL, 2, &c), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, NULL, 0, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_set_int(NULL, 0, 1), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_set_double(NULL, 0, 1.0), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_invoke(m, NULL, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_new(m, "guest_scale", 0, NULL, 0, &c), FRISCY_OK);
+    CHECK_EQ(friscy_call_invoke(NULL, c, 100, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_call_invoke(m, c, 100, NULL), FRISCY_ERR_NULL_POINTER);
+    friscy_call_free(c);
+    friscy_call_free(NULL);
+    friscy_machine_free(m);
+
+    /* Mid-system-call: the guest waits for input, so it cannot be called. */
+    host w = {0};
+    m = start(&w, "echo", NULL, 0);
+    friscy_stop s = run(m, 10000000);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    CHECK_EQ(friscy_machine_call(m, scale, NULL, 0, 100, &r), FRISCY_ERR_NOT_CALLABLE);
+    friscy_machine_free(m);
+}
+
+static void test_limits(void) {
+    host h = {0};
+    const char *argv[2] = {"guest", "fds"};
+    friscy_config cfg = config();
+    CHECK_EQ(cfg.memory_limit, 0);
+    CHECK_EQ(cfg.max_open_files, 256);
+    CHECK_EQ(cfg.max_processes, 64);
+    cfg.argv = argv;
+    cfg.argc = 2;
+    cfg.max_open_files = 8;
+    friscy_host_io io = host_io(&h);
+    friscy_machine *m = NULL;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_OK);
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK(strcmp(h.out.data, "fds 5\n") == 0); /* 3..7 */
+    friscy_machine_free(m);
+    cfg.max_open_files = 257;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_ERR_INVALID_ARGUMENT);
+    cfg.max_open_files = 8;
+    cfg.max_processes = 0;
+    CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_ERR_INVALID_ARGUMENT);
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: test_api GUEST_ELF DYNAMIC_GUEST_ELF ROOTFS_TAR ROOTFS_DIR\n");
@@ -950,6 +1357,10 @@ int main(int argc, char **argv) {
         {"rootfs", test_rootfs},
         {"console_and_signals", test_console_and_signals},
         {"host_fs", test_host_fs},
+        {"gdb_session", test_gdb_session},
+        {"guest_calls", test_guest_calls},
+        {"guest_call_errors", test_guest_call_errors},
+        {"limits", test_limits},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = failed;

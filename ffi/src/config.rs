@@ -50,13 +50,26 @@ pub struct friscy_config {
     /// Absolute guest path `getcwd` reports (at most 255 bytes), or NULL for "/".
     /// Copied when the machine is created.
     pub working_directory: *const c_char,
+    /// Most bytes of heap (brk) plus mmap'd memory each guest process may hold: beyond it
+    /// brk fails and mmap fails with ENOMEM (the guest sees it as RLIMIT_DATA), so a guest
+    /// cannot make the host run out of memory. 0 (the default): only `memory_size` bounds
+    /// it. Added in 0.1 with the two fields below: older, smaller structs get the defaults.
+    pub memory_limit: u64,
+    /// Most open file descriptors per guest process (RLIMIT_NOFILE): 1..=256, default 256.
+    pub max_open_files: u32,
+    /// Most guest processes alive or unreaped at once (RLIMIT_NPROC; fork fails with
+    /// EAGAIN beyond it): 1..=4096, default 64.
+    pub max_processes: u32,
 }
 
 /// Largest `struct_size` accepted: anything bigger is an uninitialised struct, not a layout.
 pub(crate) const MAX_STRUCT_SIZE: usize = 65536;
 
-/// The first published layout; every caller's struct is at least this large.
-pub(crate) const CONFIG_MIN_SIZE: usize = size_of::<friscy_config>();
+/// The first published layout (up to `working_directory`); every caller's struct is at
+/// least this large.
+pub(crate) const CONFIG_MIN_SIZE: usize = core::mem::offset_of!(friscy_config, memory_limit);
+/// Largest `max_processes` accepted.
+const MAX_PROCESSES_LIMIT: u32 = 4096;
 
 impl Default for friscy_config {
     fn default() -> Self {
@@ -72,6 +85,9 @@ impl Default for friscy_config {
             envp: core::ptr::null(),
             envc: 0,
             working_directory: core::ptr::null(),
+            memory_limit: core.process.memory_limit,
+            max_open_files: core.process.max_open_files as u32,
+            max_processes: core.process.max_processes as u32,
         }
     }
 }
@@ -134,7 +150,8 @@ pub(crate) unsafe fn write_extensible<T: Copy>(dst: *mut u8, size: usize, value:
 }
 
 /// Initialise a config with the defaults: 1 GiB guest memory, 8 MiB stack, no argv or
-/// environment, working directory "/", not deterministic.
+/// environment, working directory "/", not deterministic, no memory limit, 256 open files
+/// and 64 processes at most.
 ///
 /// Pass `sizeof` of the caller's struct as `config_size`: the library fills exactly that
 /// many bytes (zeroing any it does not know) and stores the size in `struct_size`, so a
@@ -261,6 +278,19 @@ pub(crate) unsafe fn read_config(config: *const friscy_config) -> FResult<Settin
             String::from_utf8_lossy(&cwd)
         )));
     }
+    let max_fds = friscy_core::linux::fd::MAX_FDS;
+    if cfg.max_open_files == 0 || cfg.max_open_files as usize > max_fds {
+        return Err(Error::invalid(format!(
+            "config.max_open_files is {}; need 1..={max_fds}",
+            cfg.max_open_files
+        )));
+    }
+    if !(1..=MAX_PROCESSES_LIMIT).contains(&cfg.max_processes) {
+        return Err(Error::invalid(format!(
+            "config.max_processes is {}; need 1..={MAX_PROCESSES_LIMIT}",
+            cfg.max_processes
+        )));
+    }
     Ok(Settings {
         core: Config {
             memory_size: cfg.memory_size,
@@ -268,6 +298,9 @@ pub(crate) unsafe fn read_config(config: *const friscy_config) -> FResult<Settin
                 stack_size: cfg.stack_size,
                 deterministic: cfg.flags & FRISCY_CONFIG_DETERMINISTIC != 0,
                 seed: cfg.seed,
+                memory_limit: cfg.memory_limit,
+                max_open_files: cfg.max_open_files as usize,
+                max_processes: cfg.max_processes as usize,
             },
         },
         argv,
@@ -292,6 +325,46 @@ mod tests {
         assert_eq!(cfg.stack_size, 8 << 20);
         assert_eq!(cfg.flags, 0);
         assert!(cfg.argv.is_null() && cfg.envp.is_null() && cfg.working_directory.is_null());
+        assert_eq!(
+            (cfg.memory_limit, cfg.max_open_files, cfg.max_processes),
+            (0, 256, 64)
+        );
+    }
+
+    #[test]
+    fn first_layout_without_limits_gets_default_limits() {
+        // A caller built against the header before the limit fields: its struct ends at
+        // `working_directory`, and the bytes after it are not the caller's.
+        let mut buf = [0xa5u8; size_of::<friscy_config>()];
+        let r = unsafe { friscy_config_init(buf.as_mut_ptr().cast(), CONFIG_MIN_SIZE) };
+        assert_eq!(r, FRISCY_OK);
+        assert!(
+            buf[CONFIG_MIN_SIZE..].iter().all(|&b| b == 0xa5),
+            "wrote past the struct"
+        );
+        let s = unsafe { read_config(buf.as_ptr().cast()) }.unwrap();
+        assert_eq!(s.core.process, ProcessConfig::default());
+    }
+
+    #[test]
+    fn limits_are_validated_and_passed_on() {
+        let mut cfg = friscy_config {
+            memory_limit: 8 << 20,
+            max_open_files: 20,
+            max_processes: 5,
+            ..Default::default()
+        };
+        let p = unsafe { read_config(&cfg) }.unwrap().core.process;
+        assert_eq!(
+            (p.memory_limit, p.max_open_files, p.max_processes),
+            (8 << 20, 20, 5)
+        );
+        for (files, procs) in [(0, 5), (257, 5), (20, 0), (20, 4097)] {
+            cfg.max_open_files = files;
+            cfg.max_processes = procs;
+            let e = unsafe { read_config(&cfg) }.unwrap_err();
+            assert_eq!(e.code, FRISCY_ERR_INVALID_ARGUMENT, "{files} {procs}");
+        }
     }
 
     #[test]

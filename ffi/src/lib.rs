@@ -17,15 +17,19 @@ pub use friscy_core as core_crate;
 
 #[cfg(test)]
 mod api_tests;
+mod call;
 mod config;
 mod fs;
+mod gdb;
 mod guard;
 mod host;
 mod machine;
 mod result;
 
+pub use call::*;
 pub use config::*;
 pub use fs::*;
+pub use gdb::*;
 pub use host::*;
 pub use machine::*;
 pub use result::*;

@@ -52,6 +52,13 @@ pub enum friscy_stop_kind {
     /// An ebreak; Linux would send SIGTRAP. pc stays at the ebreak, which is not counted as
     /// retired: to continue past it, advance pc (by 2 for c.ebreak, else 4) and run again.
     FRISCY_STOP_BREAKPOINT = 7,
+    /// The guest made the pause system call (`FRISCY_SYSCALL_PAUSE`): it has initialised
+    /// and is ready for guest calls (`friscy_machine_call`). Running again continues the
+    /// guest after the pause.
+    FRISCY_STOP_PAUSED = 8,
+    /// A guest call returned (only from the `friscy_machine_call*` and `friscy_call_invoke`
+    /// functions); its results are in the `friscy_call_result`.
+    FRISCY_STOP_RETURNED = 9,
 }
 
 /// Which kind of access faulted (for `FRISCY_STOP_FAULT`).
@@ -116,19 +123,19 @@ pub struct friscy_machine {
     /// Set after a panic inside the core left `state` possibly inconsistent.
     poisoned: AtomicBool,
     /// Host stop request, polled by the core after every system call.
-    stop: AtomicBool,
+    pub(crate) stop: AtomicBool,
     /// Retired instructions as of the last time a call held the state.
     instret: AtomicU64,
     state: UnsafeCell<State>,
 }
 
 /// Everything the handle owns.
-struct State {
-    machine: Machine,
+pub(crate) struct State {
+    pub(crate) machine: Machine,
     /// Copy of the program, for symbol look-ups.
-    elf: Box<[u8]>,
-    io: friscy_host_io,
-    handlers: Vec<SyscallHandler>,
+    pub(crate) elf: Box<[u8]>,
+    pub(crate) io: friscy_host_io,
+    pub(crate) handlers: Vec<SyscallHandler>,
     last_error: String,
 }
 
@@ -182,7 +189,7 @@ fn take(m: &friscy_machine) -> FResult<Held<'_>> {
 ///
 /// # Safety
 /// `m` must be NULL or a live handle.
-unsafe fn with_machine(
+pub(crate) unsafe fn with_machine(
     m: *const friscy_machine,
     f: impl FnOnce(&mut State) -> FResult,
 ) -> friscy_result {
@@ -610,7 +617,7 @@ pub unsafe extern "C" fn friscy_machine_free(m: *mut friscy_machine) {
     });
 }
 
-fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
+pub(crate) fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
     use friscy_stop_kind::*;
     let mut s = friscy_stop {
         kind: FRISCY_STOP_BUDGET_SPENT,
@@ -649,6 +656,8 @@ fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
             s.instruction_bits = bits;
         }
         StopReason::Breakpoint { .. } => s.kind = FRISCY_STOP_BREAKPOINT,
+        StopReason::Paused => s.kind = FRISCY_STOP_PAUSED,
+        StopReason::Returned { .. } => s.kind = FRISCY_STOP_RETURNED,
     }
     s
 }
@@ -656,27 +665,71 @@ fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
 impl State {
     /// `Machine::run` with the C host; handles the library's own internal stops.
     fn run(&mut self, stop: &AtomicBool, budget: u64) -> StopReason {
-        let start = self.machine.cpu.instret;
-        loop {
-            let used = self.machine.cpu.instret - start;
-            let mut host = HostAdapter {
-                io: &self.io,
-                handlers: &self.handlers,
-                stop,
-                written: Vec::new(),
-            };
-            let reason = self.machine.run(&mut host, budget.saturating_sub(used));
-            let written = host.written;
-            for (addr, len) in written.iter().copied() {
-                self.machine.cache.invalidate(addr, len);
-            }
-            if reason == StopReason::HostStop && !stop.swap(false, Ordering::AcqRel) {
-                // Stopped only to drop decoded code a handler overwrote: carry on.
-                debug_assert!(!written.is_empty());
-                continue;
-            }
-            return reason;
+        self.drive(stop, budget, |m, host, left| m.run(host, left))
+    }
+
+    /// Run `step` (a machine run or a guest call) with the C host for at most `budget`
+    /// instructions, continuing past the stops the library makes for itself.
+    pub(crate) fn drive(
+        &mut self,
+        stop: &AtomicBool,
+        budget: u64,
+        step: impl FnMut(&mut Machine, &mut HostAdapter<'_>, u64) -> StopReason,
+    ) -> StopReason {
+        drive_with_c_host(
+            &mut self.machine,
+            &self.io,
+            &self.handlers,
+            stop,
+            budget,
+            step,
+        )
+    }
+}
+
+/// `Machine::run` over a C callback table (also the gdb stub's way to run the guest).
+pub(crate) fn run_with_c_host(
+    machine: &mut Machine,
+    io: &friscy_host_io,
+    handlers: &[SyscallHandler],
+    stop: &AtomicBool,
+    budget: u64,
+) -> StopReason {
+    drive_with_c_host(machine, io, handlers, stop, budget, |m, host, left| {
+        m.run(host, left)
+    })
+}
+
+/// Run `step` over a C callback table for at most `budget` instructions, continuing past
+/// the stops the library makes for itself (dropping decoded code a handler overwrote).
+fn drive_with_c_host(
+    machine: &mut Machine,
+    io: &friscy_host_io,
+    handlers: &[SyscallHandler],
+    stop: &AtomicBool,
+    budget: u64,
+    mut step: impl FnMut(&mut Machine, &mut HostAdapter<'_>, u64) -> StopReason,
+) -> StopReason {
+    let start = machine.cpu.instret;
+    loop {
+        let used = machine.cpu.instret - start;
+        let mut host = HostAdapter {
+            io,
+            handlers,
+            stop,
+            written: Vec::new(),
+        };
+        let reason = step(machine, &mut host, budget.saturating_sub(used));
+        let written = host.written;
+        for (addr, len) in written.iter().copied() {
+            machine.cache.invalidate(addr, len);
         }
+        if reason == StopReason::HostStop && !stop.swap(false, Ordering::AcqRel) {
+            // Stopped only to drop decoded code a handler overwrote: carry on.
+            debug_assert!(!written.is_empty());
+            continue;
+        }
+        return reason;
     }
 }
 
@@ -695,6 +748,7 @@ impl State {
 /// Ownership: `*out_stop` is the caller's and is written, not kept.
 ///
 /// Returns `FRISCY_OK` (the stop is in `*out_stop`); `FRISCY_ERR_NULL_POINTER`;
+/// `FRISCY_ERR_CALL_IN_PROGRESS` while a guest call is in progress;
 /// `FRISCY_ERR_BUSY` if called from one of this machine's callbacks;
 /// `FRISCY_ERR_POISONED`; `FRISCY_ERR_INTERNAL` (the machine is then poisoned).
 #[no_mangle]
@@ -713,6 +767,13 @@ pub unsafe extern "C" fn friscy_machine_run(
         with_machine(m, |s| {
             if out_stop.is_null() {
                 return Err(Error::null("out_stop"));
+            }
+            if s.machine.call_in_progress() {
+                return Err(Error::new(
+                    FRISCY_ERR_CALL_IN_PROGRESS,
+                    "a guest call is in progress: use friscy_machine_call_resume or \
+                     friscy_machine_call_abandon",
+                ));
             }
             let reason = s.run(stop_flag, budget);
             let record = stop_record(reason, s.machine.cpu.pc);

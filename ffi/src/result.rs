@@ -7,7 +7,7 @@ use crate::guard::guard_quiet;
 
 /// What a call did. `FRISCY_OK` is zero; errors are grouped by hundreds:
 /// 1xx the caller's arguments, 2xx the machine's state, 3xx the program (ELF) given,
-/// 4xx memory, 5xx look-ups, 9xx the library itself.
+/// 4xx memory, 5xx look-ups, 6xx the debugger connection, 9xx the library itself.
 ///
 /// `friscy_result_message` gives a one-line message for each code; the `*_last_error`
 /// calls give the detail of the most recent failure (which argument, address or field).
@@ -30,6 +30,17 @@ pub enum friscy_result {
     FRISCY_ERR_BUSY = 200,
     /// An earlier call on this machine hit an internal error; the machine can only be freed.
     FRISCY_ERR_POISONED = 201,
+    /// The guest has exited or was killed: it cannot be called.
+    FRISCY_ERR_TERMINATED = 202,
+    /// A guest call is in progress: resume it (`friscy_machine_call_resume`) or abandon it
+    /// (`friscy_machine_call_abandon`) first.
+    FRISCY_ERR_CALL_IN_PROGRESS = 203,
+    /// Resume or abandon without a guest call in progress.
+    FRISCY_ERR_NO_CALL = 204,
+    /// The guest cannot be called now: it is inside a system call that has not completed
+    /// (pending I/O, or waiting for another process), or another process is on the hart.
+    /// Run it until it pauses.
+    FRISCY_ERR_NOT_CALLABLE = 205,
     /// The bytes are not an ELF file.
     FRISCY_ERR_NOT_ELF = 300,
     /// An ELF file, but not for 64-bit little-endian RISC-V.
@@ -53,6 +64,8 @@ pub enum friscy_result {
     FRISCY_ERR_GUEST_ADDRESS = 402,
     /// The symbol is not in the program's symbol tables.
     FRISCY_ERR_NOT_FOUND = 500,
+    /// The connection to the debugger broke or closed, or it spoke the protocol wrongly.
+    FRISCY_ERR_DEBUGGER = 600,
     /// A bug in the library (a caught panic). Please report it with the last-error text.
     FRISCY_ERR_INTERNAL = 900,
 }
@@ -60,7 +73,7 @@ pub enum friscy_result {
 pub use friscy_result::*;
 
 /// Every code, in declaration order.
-const ALL_RESULTS: [friscy_result; 19] = [
+const ALL_RESULTS: [friscy_result; 24] = [
     FRISCY_OK,
     FRISCY_ERR_NULL_POINTER,
     FRISCY_ERR_INVALID_ARGUMENT,
@@ -68,6 +81,10 @@ const ALL_RESULTS: [friscy_result; 19] = [
     FRISCY_ERR_UNSUPPORTED,
     FRISCY_ERR_BUSY,
     FRISCY_ERR_POISONED,
+    FRISCY_ERR_TERMINATED,
+    FRISCY_ERR_CALL_IN_PROGRESS,
+    FRISCY_ERR_NO_CALL,
+    FRISCY_ERR_NOT_CALLABLE,
     FRISCY_ERR_NOT_ELF,
     FRISCY_ERR_WRONG_MACHINE,
     FRISCY_ERR_NOT_EXECUTABLE,
@@ -79,6 +96,7 @@ const ALL_RESULTS: [friscy_result; 19] = [
     FRISCY_ERR_BAD_MEMORY_SIZE,
     FRISCY_ERR_GUEST_ADDRESS,
     FRISCY_ERR_NOT_FOUND,
+    FRISCY_ERR_DEBUGGER,
     FRISCY_ERR_INTERNAL,
 ];
 
@@ -98,6 +116,12 @@ impl friscy_result {
             FRISCY_ERR_UNSUPPORTED => "struct uses fields this library version does not support",
             FRISCY_ERR_BUSY => "machine is busy (called from inside a callback or another thread)",
             FRISCY_ERR_POISONED => "machine is unusable after an internal error; free it",
+            FRISCY_ERR_TERMINATED => "the guest has terminated and cannot be called",
+            FRISCY_ERR_CALL_IN_PROGRESS => "a guest call is in progress: resume or abandon it",
+            FRISCY_ERR_NO_CALL => "no guest call is in progress",
+            FRISCY_ERR_NOT_CALLABLE => {
+                "the guest cannot be called now (inside a system call or another process runs)"
+            }
             FRISCY_ERR_NOT_ELF => "not an ELF file",
             FRISCY_ERR_WRONG_MACHINE => "not a 64-bit little-endian RISC-V ELF",
             FRISCY_ERR_NOT_EXECUTABLE => "ELF is not an executable (ET_EXEC or ET_DYN)",
@@ -111,6 +135,7 @@ impl friscy_result {
             FRISCY_ERR_BAD_MEMORY_SIZE => "guest memory size too small or not a multiple of 4096",
             FRISCY_ERR_GUEST_ADDRESS => "guest address range outside guest memory",
             FRISCY_ERR_NOT_FOUND => "not found (symbol, or file in the root file system)",
+            FRISCY_ERR_DEBUGGER => "the debugger connection failed (closed, broken or garbled)",
             FRISCY_ERR_INTERNAL => "internal error in libfriscy",
         }
     }

@@ -355,7 +355,9 @@ pub fn drive(
         check_stop(machine, &stop, piece, ran);
         match stop {
             StopReason::BudgetSpent if machine.cpu.instret - start < budget => {}
-            StopReason::Pending { .. } | StopReason::HostStop if resumes < max_resumes => {
+            StopReason::Pending { .. } | StopReason::HostStop | StopReason::Paused
+                if resumes < max_resumes =>
+            {
                 resumes += 1;
                 if machine.cpu.instret - start >= budget {
                     return stop;
@@ -406,7 +408,8 @@ pub fn check_stop(machine: &Machine, stop: &StopReason, budget: u64, ran: u64) {
                 "Pending must leave pc at the ecall"
             );
         }
-        StopReason::HostStop => {}
+        StopReason::HostStop | StopReason::Paused => {}
+        StopReason::Returned { .. } => panic!("Returned without a guest call"),
         StopReason::Fault { pc, addr, access } => {
             assert_eq!(pc, cpu.pc, "fault pc");
             match access {

@@ -33,6 +33,8 @@ pub enum Target {
     PipeWrite(usize),
     /// A file-system object (regular file, directory, device) by inode.
     File(u64),
+    /// An eventfd, timerfd or epoll instance (see `events::EventObjects`).
+    Event(usize),
 }
 
 /// An open-file description.
@@ -60,15 +62,29 @@ pub struct Pipe {
     pub buf: alloc::collections::VecDeque<u8>,
     pub readers: u32,
     pub writers: u32,
+    /// Writes, reads and closes so far, for epoll's edge-triggered mode.
+    pub wakeups: super::events::Wakeups,
 }
 
 /// The fd table of one process: which open file each fd refers to.
 #[derive(Clone, Debug)]
 pub struct FdTable {
     fds: [Option<Fd>; MAX_FDS],
+    /// RLIMIT_NOFILE: new fds are below it (fds already open above it stay usable).
+    limit: usize,
 }
 
 impl FdTable {
+    /// Highest fd number plus one that may be allocated (RLIMIT_NOFILE).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Set RLIMIT_NOFILE, clamped to 1..=[`MAX_FDS`].
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.clamp(1, MAX_FDS);
+    }
+
     /// Number of open fds.
     pub fn count(&self) -> usize {
         self.fds.iter().filter(|f| f.is_some()).count()
@@ -102,7 +118,7 @@ impl FdTable {
 
     /// Lowest free fd at or above `min`.
     fn free_fd(&self, min: usize) -> Result<usize, i32> {
-        (min..MAX_FDS)
+        (min..self.limit)
             .find(|&i| self.fds[i].is_none())
             .ok_or(EMFILE)
     }
@@ -118,6 +134,9 @@ pub struct OpenFiles {
     /// Inodes whose last open description went away: the caller drops them from the VFS.
     #[cfg(feature = "alloc")]
     pub released: alloc::vec::Vec<u64>,
+    /// eventfd, timerfd and epoll objects, behind descriptions with `Target::Event`.
+    #[cfg(feature = "alloc")]
+    pub events: super::events::EventObjects,
     /// The console terminal's settings (a riscv64 `struct termios`), as the guest set them.
     pub termios: [u8; 36],
     /// The console's foreground process group (TIOCSPGRP), which Ctrl-C signals.
@@ -168,6 +187,8 @@ impl OpenFiles {
             pipes: alloc::vec::Vec::new(),
             #[cfg(feature = "alloc")]
             released: alloc::vec::Vec::new(),
+            #[cfg(feature = "alloc")]
+            events: Default::default(),
             termios: DEFAULT_TERMIOS,
             foreground: 1,
         }
@@ -193,6 +214,7 @@ impl OpenFiles {
     pub fn console_table(&mut self) -> FdTable {
         let mut t = FdTable {
             fds: [None; MAX_FDS],
+            limit: MAX_FDS,
         };
         for (n, flags) in [(0u8, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)] {
             if let Ok(file) = self.new_file(Target::Console(n), flags) {
@@ -213,6 +235,11 @@ impl OpenFiles {
         #[cfg(feature = "alloc")]
         self.adjust_pipe_ends(target, 1);
         Ok(slot)
+    }
+
+    /// What open-file description `index` refers to, if it is open.
+    pub fn target_of(&self, index: usize) -> Option<Target> {
+        self.files.get(index).copied().flatten().map(|f| f.target)
     }
 
     /// The open file behind `fd`, or EBADF.
@@ -268,7 +295,7 @@ impl OpenFiles {
         let entry = fds.get(old)?;
         let new_idx = usize::try_from(new)
             .ok()
-            .filter(|&n| n < MAX_FDS)
+            .filter(|&n| n < fds.limit)
             .ok_or(EBADF)?;
         if old == new {
             return Err(EINVAL);
@@ -302,6 +329,7 @@ impl OpenFiles {
                 if let Target::File(ino) = _target {
                     self.released.push(ino);
                 }
+                self.events.description_closed(file, _target);
             }
         }
     }
@@ -387,6 +415,7 @@ impl OpenFiles {
                 &mut p.writers
             };
             *count = count.saturating_add_signed(delta);
+            p.wakeups.closed = p.wakeups.closed.wrapping_add(1);
             if p.readers == 0 && p.writers == 0 {
                 self.pipes[id] = None;
             }

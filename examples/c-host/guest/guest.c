@@ -12,6 +12,7 @@
 #define HOST_ADD 0x10001  /* a0 + a1 */
 #define HOST_LOG 0x10002  /* print the NUL-terminated string at a0; returns its length */
 #define HOST_STOP 0x10003 /* asks the host to stop the run; returns 0 */
+#define FRISCY_PAUSE 0xff00 /* libfriscy's pause call: ready for guest calls */
 
 /* A symbol the host looks up by name and reads after the run. */
 volatile uint64_t guest_counter = 0;
@@ -91,6 +92,41 @@ static int mode_entropy(void) {
     return 0;
 }
 
+/* Functions the host calls (friscy_machine_call*) after mode "serve" pauses. */
+#define CALLABLE __attribute__((noinline, used))
+CALLABLE double guest_scale(long a, double x) {
+    guest_counter++;
+    return (double)a * x;
+}
+CALLABLE long guest_sum9(long a, long b, long c, long d, long e, long f, long g, long h, long i) {
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h + 9 * i;
+}
+CALLABLE long guest_host_add(long a, long b) { return host_call(HOST_ADD, a, b); }
+volatile uint64_t spin_counter;
+CALLABLE void guest_forever(void) {
+    for (;;)
+        spin_counter++;
+}
+CALLABLE long guest_null_write(void) {
+    *(volatile int *)(uintptr_t)0 = 1;
+    return 0;
+}
+
+static int mode_serve(void) {
+    long r = host_call(FRISCY_PAUSE, 0, 0);
+    printf("served %ld %lu\n", r, (unsigned long)guest_counter);
+    return 0;
+}
+
+/* Counts the fds it can still open (dup of stdin) until the limit. */
+static int mode_fds(void) {
+    int n = 0;
+    while (dup(0) >= 0)
+        n++;
+    printf("fds %d\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "hello";
     guest_counter = 0x600d;
@@ -106,6 +142,10 @@ int main(int argc, char **argv) {
         return mode_stop();
     if (!strcmp(mode, "entropy"))
         return mode_entropy();
+    if (!strcmp(mode, "serve"))
+        return mode_serve();
+    if (!strcmp(mode, "fds"))
+        return mode_fds();
     if (!strcmp(mode, "abort"))
         abort();
     if (!strcmp(mode, "segv")) {
