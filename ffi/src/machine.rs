@@ -676,7 +676,14 @@ impl State {
         budget: u64,
         step: impl FnMut(&mut Machine, &mut HostAdapter<'_>, u64) -> StopReason,
     ) -> StopReason {
-        drive_with_c_host(&mut self.machine, &self.io, &self.handlers, stop, budget, step)
+        drive_with_c_host(
+            &mut self.machine,
+            &self.io,
+            &self.handlers,
+            stop,
+            budget,
+            step,
+        )
     }
 }
 
