@@ -21,6 +21,8 @@ pub mod mem;
 #[cfg(feature = "alloc")]
 pub mod processes;
 #[cfg(feature = "alloc")]
+pub mod snapshot;
+#[cfg(feature = "alloc")]
 pub mod vfs;
 
 pub use host::{Clock, Host, IoResult, NullHost, SyscallRecord, Timespec};

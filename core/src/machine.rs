@@ -145,7 +145,7 @@ pub struct Machine {
     #[cfg(feature = "alloc")]
     pub(crate) procs: crate::processes::Processes,
     /// Set once the process has terminated; later `run`s return it again.
-    terminated: Option<Termination>,
+    pub(crate) terminated: Option<Termination>,
 }
 
 impl core::fmt::Debug for Machine {

@@ -8,6 +8,8 @@ pub mod fd;
 #[cfg(feature = "alloc")]
 mod files;
 mod regions;
+#[cfg(feature = "alloc")]
+pub(crate) mod snapshot;
 
 use crate::cpu::{CodeCache, Cpu};
 use crate::host::{errno::*, Clock, Host, IoResult, SyscallRecord, Timespec};
