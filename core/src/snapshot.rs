@@ -110,7 +110,9 @@ pub fn hash64(seed: u64, data: &[u8]) -> u64 {
     for block in &mut blocks {
         for (i, lane) in lanes.iter_mut().enumerate() {
             let word = u64::from_le_bytes(block[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-            *lane = (*lane ^ word.wrapping_mul(P2)).rotate_left(31).wrapping_mul(P1);
+            *lane = (*lane ^ word.wrapping_mul(P2))
+                .rotate_left(31)
+                .wrapping_mul(P1);
         }
     }
     let mut h = (data.len() as u64).wrapping_mul(P1);
@@ -132,7 +134,8 @@ pub struct LowerIdentity {
     pub kind: u8,
     /// Size of the tar in bytes (0 for other kinds).
     pub size: u64,
-    /// Hash of the tar's index: every name, link, size, offset, mode, owner and mtime.
+    /// Hash of the tar's index (every name, link, size, offset, mode, owner and mtime) and
+    /// of the first and last 256 bytes of every file.
     pub hash: u64,
 }
 
@@ -365,14 +368,15 @@ fn decode_termination(r: &mut Reader) -> SnapshotResult<Option<Termination>> {
 /// The page-aligned address ranges a process may have data in, sorted and merged: the
 /// image and heap, its mmap regions, and its whole stack (data below the stack pointer
 /// is kept too, as a guest may read stale stack slots).
-pub(crate) fn used_ranges(process: &Process, image: &LoadedImage, mem_size: u64) -> Vec<(u64, u64)> {
+pub(crate) fn used_ranges(
+    process: &Process,
+    image: &LoadedImage,
+    mem_size: u64,
+) -> Vec<(u64, u64)> {
     let page_down = |v: u64| v & !(PAGE_SIZE - 1);
     let page_up = |v: u64| v.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
     let mut ranges: Vec<(u64, u64)> = Vec::new();
-    ranges.push((
-        page_down(image.start),
-        page_up(process.brk.max(image.end)),
-    ));
+    ranges.push((page_down(image.start), page_up(process.brk.max(image.end))));
     ranges.extend(process.maps.iter().map(|r| (r.start, r.end)));
     let stack_limit = process.stack_top.saturating_sub(process.config.stack_size);
     ranges.push((page_down(stack_limit), page_up(process.stack_top)));
@@ -394,9 +398,9 @@ pub(crate) fn used_ranges(process: &Process, image: &LoadedImage, mem_size: u64)
 
 fn page_is_zero(page: &[u8]) -> bool {
     // Word-wise so the compiler vectorises it; pages are 4 KiB, a multiple of 8.
-    page.chunks_exact(8)
-        .fold(0u64, |acc, w| acc | u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
-        == 0
+    page.chunks_exact(8).fold(0u64, |acc, w| {
+        acc | u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))
+    }) == 0
 }
 
 /// Calls `run(start, bytes)` for each maximal run of non-zero pages in `ranges`.
@@ -438,7 +442,9 @@ fn decode_memory(r: &mut Reader, size: u64) -> SnapshotResult<Memory> {
         let end = start.checked_add(data.len() as u64);
         let aligned = start % PAGE_SIZE == 0 && data.len() as u64 % PAGE_SIZE == 0;
         if !aligned || start < previous_end || end.is_none_or(|e| e > size) {
-            return Err(SnapshotError::Corrupt("memory run out of order or out of range"));
+            return Err(SnapshotError::Corrupt(
+                "memory run out of order or out of range",
+            ));
         }
         mem.write_bytes(start, data)
             .map_err(|_| SnapshotError::Corrupt("memory run out of range"))?;
@@ -448,7 +454,11 @@ fn decode_memory(r: &mut Reader, size: u64) -> SnapshotResult<Memory> {
 }
 
 /// Copies the pages `process` uses (non-zero ones only) into a fresh zeroed address space.
-fn copy_used_memory(mem: &Memory, process: &Process, image: &LoadedImage) -> SnapshotResult<Memory> {
+fn copy_used_memory(
+    mem: &Memory,
+    process: &Process,
+    image: &LoadedImage,
+) -> SnapshotResult<Memory> {
     let size = mem.size();
     let mut copy = Memory::new(usize::try_from(size).map_err(|_| MemError::BadSize)?)?;
     let ranges = used_ranges(process, image, size);
@@ -538,7 +548,8 @@ fn decode_processes(r: &mut Reader, mem_size: u64) -> SnapshotResult<Processes> 
         let pid = r.i32()?;
         let ppid = r.i32()?;
         let pgid = r.i32()?;
-        let status = decode_termination(r)?.ok_or(SnapshotError::Corrupt("zombie without status"))?;
+        let status =
+            decode_termination(r)?.ok_or(SnapshotError::Corrupt("zombie without status"))?;
         procs.zombies.push(Zombie {
             pid,
             ppid,
@@ -648,9 +659,12 @@ impl Machine {
         let procs = decode_processes(&mut r, mem_size)?;
         let mem = decode_memory(&mut r, mem_size)?;
         if r.remaining() != 0 {
-            return Err(SnapshotError::Corrupt("trailing bytes after the machine state"));
+            return Err(SnapshotError::Corrupt(
+                "trailing bytes after the machine state",
+            ));
         }
-        let tables = core::iter::once(&process.fds).chain(procs.waiting.iter().map(|t| &t.process.fds));
+        let tables =
+            core::iter::once(&process.fds).chain(procs.waiting.iter().map(|t| &t.process.fds));
         crate::linux::snapshot::check_fd_tables(&files, tables)?;
         let mut machine = Machine::with_memory(mem, process.config.clone());
         machine.cpu = cpu;
@@ -680,9 +694,9 @@ impl Machine {
         } = self;
         let vfs = match vfs {
             None => None,
-            Some(vfs) => Some(
-                crate::vfs::snapshot::fork_vfs(vfs).ok_or(SnapshotError::LowerNotShareable)?,
-            ),
+            Some(vfs) => {
+                Some(crate::vfs::snapshot::fork_vfs(vfs).ok_or(SnapshotError::LowerNotShareable)?)
+            }
         };
         let mut waiting = Vec::with_capacity(procs.waiting.len());
         for task in &procs.waiting {
@@ -756,7 +770,9 @@ impl<'a> SnapshotHeader<'a> {
             return Err(SnapshotError::Truncated);
         }
         if payload_len < r.remaining() {
-            return Err(SnapshotError::Corrupt("bytes after the end of the snapshot"));
+            return Err(SnapshotError::Corrupt(
+                "bytes after the end of the snapshot",
+            ));
         }
         let payload = r.take(payload_len)?;
         if hash64(FORMAT_VERSION.into(), payload) != checksum {

@@ -92,7 +92,10 @@ fn decode_fd_table(r: &mut Reader) -> SnapshotResult<FdTable> {
         let fd = r.usize()?;
         let file = r.usize()?;
         let cloexec = r.bool()?;
-        let slot = table.fds.get_mut(fd).ok_or(corrupt("fd number out of range"))?;
+        let slot = table
+            .fds
+            .get_mut(fd)
+            .ok_or(corrupt("fd number out of range"))?;
         if slot.is_some() || file >= MAX_FILES {
             return Err(corrupt("duplicate fd or open-file index out of range"));
         }
@@ -200,7 +203,9 @@ pub(crate) fn decode_process(r: &mut Reader) -> SnapshotResult<Process> {
     process.umask = r.u32()?;
     let cwd = r.bytes()?;
     if cwd.len() >= process.cwd.len() || cwd.first() != Some(&b'/') || cwd.contains(&0) {
-        return Err(corrupt("working directory is not an absolute path that fits"));
+        return Err(corrupt(
+            "working directory is not an absolute path that fits",
+        ));
     }
     process.set_cwd(cwd);
     process.trace = r.bool()?;

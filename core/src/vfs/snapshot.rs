@@ -9,7 +9,9 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 use super::proc::{ProcDir, ProcFile, ProcLink};
-use super::{Body, Device, Dir, Entries, FileType, Ino, Inode, Lower, Synthetic, Vfs, FIRST_COOKIE};
+use super::{
+    Body, Device, Dir, Entries, FileType, Ino, Inode, Lower, Synthetic, Vfs, FIRST_COOKIE,
+};
 use crate::host::Timespec;
 use crate::snapshot::{Reader, SnapshotError, SnapshotResult, Writer};
 
@@ -352,7 +354,10 @@ pub(crate) fn decode_vfs(r: &mut Reader, lower: Lower) -> SnapshotResult<Vfs> {
     if next_ino < lower.first_upper_ino() {
         return Err(corrupt("inode allocator below the lower layer's range"));
     }
-    if !inodes.get(&root).is_some_and(|i| i.kind == FileType::Directory) {
+    if !inodes
+        .get(&root)
+        .is_some_and(|i| i.kind == FileType::Directory)
+    {
         return Err(corrupt("the root is not a directory"));
     }
     Ok(Vfs {

@@ -242,15 +242,22 @@ impl TarIndex {
             fields[..8].copy_from_slice(&(tag | u64::from(node.perm) << 8).to_le_bytes());
             fields[8..16].copy_from_slice(&a.to_le_bytes());
             fields[16..24].copy_from_slice(&b.to_le_bytes());
-            fields[24..32].copy_from_slice(&(u64::from(node.uid) | u64::from(node.gid) << 32).to_le_bytes());
+            fields[24..32]
+                .copy_from_slice(&(u64::from(node.uid) | u64::from(node.gid) << 32).to_le_bytes());
             fields[32..40].copy_from_slice(&node.mtime.to_le_bytes());
-            fields[40..48].copy_from_slice(&(u64::from(node.links) | u64::from(node.parent) << 32).to_le_bytes());
+            fields[40..48].copy_from_slice(
+                &(u64::from(node.links) | u64::from(node.parent) << 32).to_le_bytes(),
+            );
             h = hash64(h, &fields);
         }
         for slot in &self.slots {
             let mut fields = [0u8; 16];
-            fields[..8].copy_from_slice(&(u64::from(slot.parent) | u64::from(slot.node) << 32).to_le_bytes());
-            fields[8..].copy_from_slice(&(u64::from(slot.name_start) | u64::from(slot.name_len) << 32).to_le_bytes());
+            fields[..8].copy_from_slice(
+                &(u64::from(slot.parent) | u64::from(slot.node) << 32).to_le_bytes(),
+            );
+            fields[8..].copy_from_slice(
+                &(u64::from(slot.name_start) | u64::from(slot.name_len) << 32).to_le_bytes(),
+            );
             h = hash64(h, &fields);
         }
         h
