@@ -50,8 +50,9 @@ pub enum SnapshotError {
     MemorySizeMismatch { snapshot: u64, config: u64 },
     /// The snapshot was taken over another root file system image (or none).
     RootfsMismatch,
-    /// The machine's lower layer (a host directory or host callbacks) cannot be shared
-    /// with a fork.
+    /// The machine's lower layer cannot be used this way: a host directory numbers its
+    /// files as it finds them, so it can be neither restored nor forked; host callbacks
+    /// can be restored (their ids are the host's) but not forked.
     LowerNotShareable,
     /// Guest memory could not be allocated.
     Memory(MemError),
@@ -76,7 +77,7 @@ impl core::fmt::Display for SnapshotError {
                 f.write_str("snapshot was taken over a different root file system")
             }
             SnapshotError::LowerNotShareable => f.write_str(
-                "a host-served root file system (directory or callbacks) cannot be shared by a fork",
+                "a host directory root file system can be neither restored nor forked, host callbacks cannot be forked",
             ),
             SnapshotError::Memory(MemError::BadSize) => f.write_str("invalid guest memory size"),
             SnapshotError::Memory(MemError::OutOfMemory) => {
@@ -635,6 +636,7 @@ impl Machine {
         }
         let lower = match (header.lower.kind, lower) {
             (0, _) => None,
+            (3, _) => return Err(SnapshotError::LowerNotShareable),
             (_, None) => return Err(SnapshotError::RootfsMismatch),
             (_, Some(lower)) => {
                 if lower.identity() != header.lower {

@@ -26,6 +26,9 @@ use crate::host::{
 };
 use crate::result::*;
 
+mod snapshot;
+pub use snapshot::*;
+
 /// Why `friscy_machine_run` returned.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -53,6 +53,14 @@ pub enum friscy_result {
     FRISCY_ERR_GUEST_ADDRESS = 402,
     /// The symbol is not in the program's symbol tables.
     FRISCY_ERR_NOT_FOUND = 500,
+    /// The bytes are not a machine snapshot this library can read: wrong magic, another
+    /// format version, truncated, damaged (checksum) or inconsistent.
+    FRISCY_ERR_BAD_SNAPSHOT = 600,
+    /// A valid snapshot taken with another memory size or over another root file system.
+    FRISCY_ERR_SNAPSHOT_MISMATCH = 601,
+    /// The machine's root file system cannot be used this way: a host directory can be
+    /// neither snapshotted for restore nor forked, host callbacks cannot be forked.
+    FRISCY_ERR_ROOTFS_NOT_SHAREABLE = 602,
     /// A bug in the library (a caught panic). Please report it with the last-error text.
     FRISCY_ERR_INTERNAL = 900,
 }
@@ -60,7 +68,7 @@ pub enum friscy_result {
 pub use friscy_result::*;
 
 /// Every code, in declaration order.
-const ALL_RESULTS: [friscy_result; 19] = [
+const ALL_RESULTS: [friscy_result; 22] = [
     FRISCY_OK,
     FRISCY_ERR_NULL_POINTER,
     FRISCY_ERR_INVALID_ARGUMENT,
@@ -79,6 +87,9 @@ const ALL_RESULTS: [friscy_result; 19] = [
     FRISCY_ERR_BAD_MEMORY_SIZE,
     FRISCY_ERR_GUEST_ADDRESS,
     FRISCY_ERR_NOT_FOUND,
+    FRISCY_ERR_BAD_SNAPSHOT,
+    FRISCY_ERR_SNAPSHOT_MISMATCH,
+    FRISCY_ERR_ROOTFS_NOT_SHAREABLE,
     FRISCY_ERR_INTERNAL,
 ];
 
@@ -111,6 +122,15 @@ impl friscy_result {
             FRISCY_ERR_BAD_MEMORY_SIZE => "guest memory size too small or not a multiple of 4096",
             FRISCY_ERR_GUEST_ADDRESS => "guest address range outside guest memory",
             FRISCY_ERR_NOT_FOUND => "not found (symbol, or file in the root file system)",
+            FRISCY_ERR_BAD_SNAPSHOT => {
+                "not a valid machine snapshot (foreign, truncated or damaged)"
+            }
+            FRISCY_ERR_SNAPSHOT_MISMATCH => {
+                "snapshot was taken with another memory size or root file system"
+            }
+            FRISCY_ERR_ROOTFS_NOT_SHAREABLE => {
+                "this kind of root file system cannot be restored or forked"
+            }
             FRISCY_ERR_INTERNAL => "internal error in libfriscy",
         }
     }
