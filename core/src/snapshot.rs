@@ -625,7 +625,7 @@ impl Machine {
     /// memory size must match the snapshot's; the processes' settings (stack size,
     /// deterministic mode, seed) come from the snapshot. `lower` is the read-only layer
     /// the snapshotted machine's VFS was built on (the same tar, checked by identity); it
-    /// is ignored when the snapshotted machine had no VFS.
+    /// must be `None` when the snapshotted machine had no VFS.
     pub fn restore(config: &Config, lower: Option<Lower>, bytes: &[u8]) -> SnapshotResult<Machine> {
         let header = SnapshotHeader::parse(bytes)?;
         if header.memory_size != config.memory_size {
@@ -635,7 +635,8 @@ impl Machine {
             });
         }
         let lower = match (header.lower.kind, lower) {
-            (0, _) => None,
+            (0, None) => None,
+            (0, Some(_)) => return Err(SnapshotError::RootfsMismatch),
             (3, _) => return Err(SnapshotError::LowerNotShareable),
             (_, None) => return Err(SnapshotError::RootfsMismatch),
             (_, Some(lower)) => {
