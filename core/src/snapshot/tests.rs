@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::host::{Clock, Host, IoResult, Timespec};
-use crate::linux::ProcessConfig;
+use crate::linux::{ProcessConfig, Target};
 use crate::machine::StopReason;
 use crate::vfs::test_tar::TarBuilder;
 use crate::vfs::{ImageBytes, TarLayer};
@@ -437,4 +437,47 @@ fn tar_identity_tells_images_apart() {
     assert_eq!(a, b);
     assert_eq!(a.kind, 2);
     assert_ne!(a, c);
+}
+
+/// Regenerates the `snapshot` fuzz target's seeds: snapshots of the `elf` seeds (1 MiB of
+/// memory, an empty VFS with a file, a directory, a symlink and a pipe holding data) at
+/// several points of their runs.
+#[test]
+#[ignore = "writes fuzz seeds: FRISCY_WRITE_SEEDS=1 cargo test -p friscy-core write_snapshot_fuzz_seeds -- --ignored"]
+fn write_snapshot_fuzz_seeds() {
+    if std::env::var_os("FRISCY_WRITE_SEEDS").is_none() {
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let out = root.join("snapshot");
+    std::fs::create_dir_all(&out).unwrap();
+    let config = Config {
+        memory_size: 1 << 20,
+        ..Config::default()
+    };
+    for name in ["hello", "hello-pie", "memory", "syscalls", "selfmod"] {
+        let elf = std::fs::read(root.join("elf").join(name)).unwrap();
+        for (i, budget) in [0u64, 200, 5_000].into_iter().enumerate() {
+            let mut m = Machine::new(config.clone()).unwrap();
+            let mut vfs = Vfs::empty();
+            let mut cx = crate::vfs::ProcessView::default();
+            let root_ino = vfs.root();
+            use crate::vfs::flags::*;
+            let ino = vfs
+                .open(&mut cx, root_ino, b"/tmp/f", O_CREAT | O_RDWR, 0o644)
+                .unwrap();
+            vfs.write(&mut cx, ino, 0, b"file data").unwrap();
+            vfs.close(ino);
+            m.set_vfs(vfs);
+            m.load_elf(&elf, &[name.as_bytes()], &[b"A=1"]).unwrap();
+            let (_read, write) = m.files.pipe(&mut m.process.fds, 0).unwrap();
+            let pipe_file = m.files.file(&m.process.fds, write).unwrap();
+            if let Target::PipeWrite(id) = pipe_file.target {
+                m.files.pipes[id].as_mut().unwrap().buf.extend(b"queued");
+            }
+            let mut host = NoisyHost::new();
+            let _ = m.run(&mut host, budget);
+            std::fs::write(out.join(std::format!("{name}-{i}")), m.snapshot()).unwrap();
+        }
+    }
 }
