@@ -40,8 +40,11 @@ int main(int argc, char **argv) {
     hex("at_random", (const unsigned char *)getauxval(AT_RANDOM), 16);
     getrandom(buf, sizeof buf, 0);
     hex("getrandom", buf, sizeof buf);
+    /* Without a file system (a bare ELF machine) there is no /dev/urandom: say so, go on. */
     int urandom = open("/dev/urandom", O_RDONLY);
-    if (urandom < 0 || read(urandom, buf, sizeof buf) != sizeof buf) return 10;
+    memset(buf, 0, sizeof buf);
+    printf("urandom open %s read %d\n", urandom < 0 ? "failed" : "ok",
+           (int)read(urandom, buf, sizeof buf));
     hex("urandom", buf, sizeof buf);
 
     int pipefd[2];
@@ -89,7 +92,8 @@ int main(int argc, char **argv) {
         printf("file size %lld mtime %lld\n", (long long)st.st_size, (long long)st.st_mtime);
     unlink("/tmp/renamed.txt");
     printf("after unlink exists %d\n", access("/tmp/renamed.txt", F_OK) == 0);
-    read(urandom, buf, sizeof buf);
+    memset(buf, 0, sizeof buf);
+    printf("urandom again read %d\n", (int)read(urandom, buf, sizeof buf));
     hex("urandom again", buf, sizeof buf);
     clocks("end");
     return 0;
