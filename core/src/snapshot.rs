@@ -669,15 +669,18 @@ impl Machine {
         let tables =
             core::iter::once(&process.fds).chain(procs.waiting.iter().map(|t| &t.process.fds));
         crate::linux::snapshot::check_fd_tables(&files, tables)?;
-        let mut machine = Machine::with_memory(mem, process.config.clone());
-        machine.cpu = cpu;
-        machine.process = process;
-        machine.files = files;
-        machine.vfs = vfs;
-        machine.image = image;
-        machine.procs = procs;
-        machine.terminated = terminated;
-        Ok(machine)
+        // A struct literal, not field updates: a new `Machine` field must be restored too.
+        Ok(Machine {
+            cpu,
+            mem,
+            cache: CodeCache::default(),
+            process,
+            files,
+            vfs,
+            image,
+            procs,
+            terminated,
+        })
     }
 
     /// An independent copy of this machine, cheaper than a snapshot and restore: used
@@ -726,16 +729,17 @@ impl Machine {
             current_vfork_child: *current_vfork_child,
             slice_used: *slice_used,
         };
-        let mem = copy_used_memory(mem, process, image)?;
-        let mut child = Machine::with_memory(mem, process.config.clone());
-        child.cpu = cpu.clone();
-        child.process = process.clone();
-        child.files = files.clone();
-        child.vfs = vfs;
-        child.image = *image;
-        child.procs = child_procs;
-        child.terminated = *terminated;
-        Ok(child)
+        Ok(Machine {
+            cpu: cpu.clone(),
+            mem: copy_used_memory(mem, process, image)?,
+            cache: CodeCache::default(),
+            process: process.clone(),
+            files: files.clone(),
+            vfs,
+            image: *image,
+            procs: child_procs,
+            terminated: *terminated,
+        })
     }
 }
 

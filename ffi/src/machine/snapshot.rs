@@ -1,13 +1,10 @@
 //! C API for machine snapshots and forks: snapshot into a caller buffer, restore into a new machine, fork a machine.
 
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64};
-
 use friscy_core::snapshot::SnapshotError;
 use friscy_core::vfs::{ImageBytes, Lower, TarLayer};
 use friscy_core::Machine;
 
-use super::{with_machine, State};
+use super::{copy_rootfs, new_handle, with_machine};
 use crate::config::read_config;
 use crate::guard::guard;
 use crate::host::{friscy_host_io, read_host_io, SyscallHandler};
@@ -28,29 +25,6 @@ fn snapshot_error(e: SnapshotError) -> Error {
         SnapshotError::Memory(friscy_core::mem::MemError::OutOfMemory) => FRISCY_ERR_OUT_OF_MEMORY,
     };
     Error::new(code, e.to_string())
-}
-
-/// A new handle owning `machine`, with the given host services.
-fn new_handle(
-    machine: Machine,
-    elf: Box<[u8]>,
-    io: friscy_host_io,
-    handlers: Vec<SyscallHandler>,
-) -> *mut super::friscy_machine {
-    let instret = machine.cpu.instret;
-    Box::into_raw(Box::new(super::friscy_machine {
-        busy: AtomicBool::new(false),
-        poisoned: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-        instret: AtomicU64::new(instret),
-        state: UnsafeCell::new(State {
-            machine,
-            elf,
-            io,
-            handlers,
-            last_error: String::new(),
-        }),
-    }))
 }
 
 /// Save the whole state of machine `m` (registers, the memory its processes use, open
@@ -144,18 +118,7 @@ unsafe fn restore(
     let lower = match rootfs {
         RestoreRootfs::Tar(None) => None,
         RestoreRootfs::Tar(Some(tar)) => {
-            let mut copy = Vec::new();
-            copy.try_reserve_exact(tar.len()).map_err(|_| {
-                Error::new(
-                    FRISCY_ERR_OUT_OF_MEMORY,
-                    format!(
-                        "cannot allocate {} bytes for the copy of the rootfs",
-                        tar.len()
-                    ),
-                )
-            })?;
-            copy.extend_from_slice(tar);
-            let layer = TarLayer::new(ImageBytes::Owned(copy.into_boxed_slice())).map_err(|e| {
+            let layer = TarLayer::new(ImageBytes::Owned(copy_rootfs(tar)?)).map_err(|e| {
                 Error::invalid(format!("rootfs is not a usable tar archive: {e:?}"))
             })?;
             Some(Lower::Tar(layer))
