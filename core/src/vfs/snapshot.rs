@@ -62,9 +62,49 @@ const PROC_FILES: [ProcFile; 7] = [
     ProcFile::Cmdline,
 ];
 
-/// Position of `value` in `table` (the tables list every variant, so it is always found).
-fn index_of<T: PartialEq>(table: &[T], value: &T) -> u8 {
-    table.iter().position(|v| v == value).unwrap_or(0) as u8
+/// The codes of the enums saved by number: exhaustive matches, so a new variant must be
+/// given a code (and added to its table above, which the tests check against these).
+fn file_type_code(kind: FileType) -> u8 {
+    match kind {
+        FileType::Regular => 0,
+        FileType::Directory => 1,
+        FileType::Symlink => 2,
+        FileType::CharDevice => 3,
+        FileType::BlockDevice => 4,
+        FileType::Fifo => 5,
+        FileType::Socket => 6,
+    }
+}
+
+fn device_code(device: Device) -> u8 {
+    match device {
+        Device::Null => 0,
+        Device::Zero => 1,
+        Device::Full => 2,
+        Device::Random => 3,
+        Device::URandom => 4,
+        Device::Tty => 5,
+    }
+}
+
+fn proc_dir_code(dir: ProcDir) -> u8 {
+    match dir {
+        ProcDir::Root => 0,
+        ProcDir::Pid => 1,
+        ProcDir::Fd => 2,
+    }
+}
+
+fn proc_file_code(file: ProcFile) -> u8 {
+    match file {
+        ProcFile::CpuInfo => 0,
+        ProcFile::MemInfo => 1,
+        ProcFile::Mounts => 2,
+        ProcFile::Maps => 3,
+        ProcFile::Stat => 4,
+        ProcFile::Status => 5,
+        ProcFile::Cmdline => 6,
+    }
 }
 
 fn pick<T: Copy>(table: &[T], index: u8, what: &'static str) -> SnapshotResult<T> {
@@ -131,7 +171,7 @@ fn encode_body(w: &mut Writer, body: &Body) {
             w.opt_u64(lower.map(u64::from));
             encode_entries(w, entries);
             w.bool(proc.is_some());
-            w.u8(proc.map_or(0, |p| index_of(&PROC_DIRS, &p)));
+            w.u8(proc.map_or(0, proc_dir_code));
         }
         Body::Lower(id, size) => {
             w.u8(1);
@@ -148,12 +188,12 @@ fn encode_body(w: &mut Writer, body: &Body) {
         }
         Body::Device(device) => {
             w.u8(4);
-            w.u8(index_of(&DEVICES, device));
+            w.u8(device_code(*device));
         }
         Body::Special => w.u8(5),
         Body::ProcFile(file) => {
             w.u8(6);
-            w.u8(index_of(&PROC_FILES, file));
+            w.u8(proc_file_code(*file));
         }
         Body::ProcLink(link) => {
             w.u8(7);
@@ -231,7 +271,7 @@ fn encode_inode(w: &mut Writer, inode: &Inode) {
         opens,
         body,
     } = inode;
-    w.u8(index_of(&FILE_TYPES, kind));
+    w.u8(file_type_code(*kind));
     w.u32(*perm);
     w.u32(*uid);
     w.u32(*gid);
@@ -395,4 +435,25 @@ pub(crate) fn fork_vfs(vfs: &Vfs) -> Option<Vfs> {
         max_file_size: *max_file_size,
         read_only: *read_only,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_tables_decode_what_the_codes_encode() {
+        for (i, v) in FILE_TYPES.iter().enumerate() {
+            assert_eq!(usize::from(file_type_code(*v)), i);
+        }
+        for (i, v) in DEVICES.iter().enumerate() {
+            assert_eq!(usize::from(device_code(*v)), i);
+        }
+        for (i, v) in PROC_DIRS.iter().enumerate() {
+            assert_eq!(usize::from(proc_dir_code(*v)), i);
+        }
+        for (i, v) in PROC_FILES.iter().enumerate() {
+            assert_eq!(usize::from(proc_file_code(*v)), i);
+        }
+    }
 }
