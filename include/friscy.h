@@ -65,7 +65,8 @@
 /**
  * What a call did. `FRISCY_OK` is zero; errors are grouped by hundreds:
  * 1xx the caller's arguments, 2xx the machine's state, 3xx the program (ELF) given,
- * 4xx memory, 5xx look-ups, 9xx the library itself.
+ * 4xx memory, 5xx look-ups, 6xx the debugger connection, 7xx snapshots, 9xx the library
+ * itself.
  *
  * `friscy_result_message` gives a one-line message for each code; the `*_last_error`
  * calls give the detail of the most recent failure (which argument, address or field).
@@ -147,24 +148,51 @@ typedef enum friscy_result {
      */
     FRISCY_ERR_NOT_FOUND = 500,
     /**
+     * The connection to the debugger broke or closed, or it spoke the protocol wrongly.
+     */
+    FRISCY_ERR_DEBUGGER = 600,
+    /**
      * The bytes are not a machine snapshot this library can read: wrong magic, another
      * format version, truncated, damaged (checksum) or inconsistent.
      */
-    FRISCY_ERR_BAD_SNAPSHOT = 600,
+    FRISCY_ERR_BAD_SNAPSHOT = 700,
     /**
      * A valid snapshot taken with another memory size or over another root file system.
      */
-    FRISCY_ERR_SNAPSHOT_MISMATCH = 601,
+    FRISCY_ERR_SNAPSHOT_MISMATCH = 701,
     /**
      * The machine's root file system cannot be used this way: a host directory can be
      * neither snapshotted for restore nor forked, host callbacks cannot be forked.
      */
-    FRISCY_ERR_ROOTFS_NOT_SHAREABLE = 602,
+    FRISCY_ERR_ROOTFS_NOT_SHAREABLE = 702,
     /**
      * A bug in the library (a caught panic). Please report it with the last-error text.
      */
     FRISCY_ERR_INTERNAL = 900,
 } friscy_result;
+
+/**
+ * How a debugging session ended.
+ */
+typedef enum friscy_gdb_end_kind {
+    /**
+     * gdb detached; breakpoints are removed and the guest can be run on with
+     * `friscy_machine_run`.
+     */
+    FRISCY_GDB_DETACHED = 0,
+    /**
+     * gdb killed the guest: the host should stop running it (and free the machine).
+     */
+    FRISCY_GDB_KILLED = 1,
+    /**
+     * The guest exited (`exit_status`); gdb was told.
+     */
+    FRISCY_GDB_EXITED = 2,
+    /**
+     * The guest died of `signal`; gdb was told.
+     */
+    FRISCY_GDB_SIGNALED = 3,
+} friscy_gdb_end_kind;
 
 /**
  * Which clock the guest reads.
@@ -326,6 +354,65 @@ typedef struct friscy_config {
      */
     const char *working_directory;
 } friscy_config;
+
+/**
+ * Input from gdb: store up to `len` (> 0) bytes in `buf`. With `wait` non-zero, block until
+ * at least one byte has arrived; with `wait` 0 (asked while the guest runs, to notice gdb's
+ * Ctrl-C), return `FRISCY_IO_PENDING` at once if nothing has. Returns the number of bytes
+ * stored (1..len), 0 when the connection is closed, or a negative errno.
+ */
+typedef int64_t (*friscy_gdb_read_fn)(void *userdata, uint8_t *buf, size_t len, int32_t wait);
+
+/**
+ * Output to gdb: send `len` bytes of `data` (blocking is fine). Returns the number of bytes
+ * taken (1..len; the rest is offered again) or a negative errno, which ends the session.
+ */
+typedef int64_t (*friscy_gdb_write_fn)(void *userdata, const uint8_t *data, size_t len);
+
+/**
+ * The byte stream to gdb (typically a TCP connection the host accepted). Initialise with
+ * `friscy_gdb_stream_init(&s, sizeof s)`, then set both callbacks.
+ *
+ * The callbacks are called on the thread running `friscy_machine_serve_gdb`, only during
+ * that call, with `userdata` first. They must return normally.
+ */
+typedef struct friscy_gdb_stream {
+    /**
+     * Size of the caller's struct in bytes; set by `friscy_gdb_stream_init`.
+     */
+    uint32_t struct_size;
+    /**
+     * Reserved; must be 0.
+     */
+    uint32_t reserved;
+    /**
+     * Passed as the first argument to both callbacks; never dereferenced by the library.
+     */
+    void *userdata;
+    /**
+     * Bytes from gdb. Required.
+     */
+    friscy_gdb_read_fn read;
+    /**
+     * Bytes to gdb. Required.
+     */
+    friscy_gdb_write_fn write;
+} friscy_gdb_stream;
+
+/**
+ * The end of a session. Fields that do not apply to `kind` are 0.
+ */
+typedef struct friscy_gdb_end {
+    enum friscy_gdb_end_kind kind;
+    /**
+     * The guest's exit status for `FRISCY_GDB_EXITED`.
+     */
+    int32_t exit_status;
+    /**
+     * The signal for `FRISCY_GDB_SIGNALED`.
+     */
+    uint32_t signal;
+} friscy_gdb_end;
 
 /**
  * Console output: write `len` bytes of `data` for guest fd 1 (stdout) or 2 (stderr).
@@ -604,6 +691,45 @@ const char *friscy_version(void);
  * layout or larger than 65536.
  */
 enum friscy_result friscy_config_init(struct friscy_config *config, size_t config_size);
+
+/**
+ * Initialise a gdb stream table: both callbacks NULL, `userdata` NULL.
+ *
+ * Pass `sizeof` of the caller's struct as `stream_size` (see `friscy_config_init` for why).
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` if `stream` is NULL;
+ * `FRISCY_ERR_INVALID_ARGUMENT` if `stream_size` is smaller than this struct or larger
+ * than 65536.
+ */
+enum friscy_result friscy_gdb_stream_init(struct friscy_gdb_stream *stream, size_t stream_size);
+
+/**
+ * Serve a gdb remote-protocol session for the machine's guest over `stream`, and return
+ * when it ends: gdb detaches or kills the guest, or the guest exits or dies (gdb is told).
+ *
+ * The guest runs (with the machine's host_io callbacks and system-call handlers) only while
+ * gdb lets it: on continue or step. gdb sees registers x0..x31, pc, f0..f31 and fcsr, reads
+ * and writes guest memory (addresses outside it are errors), sets software breakpoints
+ * (ebreak instructions written into the guest's code, hidden from gdb's memory reads and
+ * removed when the session ends, however it ends), single-steps one instruction, and
+ * interrupts a running guest with Ctrl-C (the stream's read is polled with `wait` 0 every
+ * 2^20 instructions). `friscy_machine_stop` from another thread also interrupts: gdb sees
+ * SIGINT. A fault or illegal instruction is a signal stop (SIGSEGV, SIGBUS, SIGILL); if gdb
+ * resumes with that signal the guest dies of it. A guest that forks is debugged in
+ * whichever process is running when it stops.
+ *
+ * Ownership: `stream` is copied; its `userdata` must stay valid during the call.
+ * `*out_end` is written on success.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`m`, `stream`, `out_end` or a callback
+ * NULL); `FRISCY_ERR_INVALID_ARGUMENT` / `FRISCY_ERR_UNSUPPORTED` for a bad stream struct;
+ * `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`; `FRISCY_ERR_DEBUGGER` if the connection closed
+ * or broke before the session ended, or gdb broke the protocol (breakpoints are removed;
+ * the guest is where it stopped).
+ */
+enum friscy_result friscy_machine_serve_gdb(struct friscy_machine *m,
+                                            const struct friscy_gdb_stream *stream,
+                                            struct friscy_gdb_end *out_end);
 
 /**
  * Initialise a host I/O table: all callbacks NULL, `userdata` NULL.

@@ -65,6 +65,7 @@ BUILDS = [
     Build("stdin_io", "stdin_io.c", ["-O2", RVGC]),
     Build("sys_misc", "sys_misc.c", ["-O2", RVGC]),
     Build("signals", "signals.c", ["-O2", RVGC]),
+    Build("events", "events.c", ["-O2", RVGC]),
     Build("static_pie", "static_pie.S", ["-nostdlib", "-static-pie", "-fPIE", "-Wl,--no-dynamic-linker", RVGC]),
 ]
 BUILD_BY_NAME = {b.name: b for b in BUILDS}
@@ -100,7 +101,7 @@ def _binary_input(n):
 def make_cases():
     cases = []
     for b in BUILDS:
-        if b.source in ("fp_ops.c", "env_args.c", "exit_codes.c", "stdin_io.c"):
+        if b.source in ("fp_ops.c", "env_args.c", "exit_codes.c", "stdin_io.c", "events.c"):
             continue
         cases.append(Case(b.name, b.name))
     for g in ("s-arith", "d-arith", "fma", "cvt", "misc", "csr"):
@@ -125,6 +126,9 @@ def make_cases():
     cases.append(Case("stdin_io-lines", "stdin_io", ["lines"], stdin=_text_input()))
     cases.append(Case("stdin_io-empty", "stdin_io", ["lines"], stdin=b""))
     cases.append(Case("stdin_io-raw-1M", "stdin_io", ["raw"], stdin=_binary_input(1 << 20)))
+    for mode in ("epoll", "eventfd", "timerfd", "alarm", "itimer"):
+        cases.append(Case(f"events-{mode}", "events", [mode]))
+    cases.append(Case("events-alarm-kill", "events", ["alarm-kill"], status=128 + 14))
     for c in cases:
         if c.name == "static_pie":
             c.status = 5

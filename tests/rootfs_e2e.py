@@ -396,6 +396,16 @@ CASES += [
     sh("sh/dev-stdin", "printf 'a\\nb\\n' > in.txt; cat /dev/stdin < in.txt; echo via-fd | cat /dev/fd/0"),
     sh("sh/sleep", "sleep 0.3; echo slept"),
     sh("sh/timeout-cmd", "timeout 5 sleep 0.1; echo $?", timeout=15),
+    # coreutils timeout arms an alarm (its timer_create falls back to alarm) and sleeps in
+    # sigsuspend: SIGALRM must interrupt it while the child sleeps or computes.
+    sh("sh/timeout-expires", "timeout 0.3 sleep 5; echo $?; timeout -s INT 0.2 sleep 5; echo $?", timeout=20),
+    sh("sh/timeout-busy-child", "timeout 0.3 sh -c 'while :; do :; done'; echo $?", timeout=20),
+    # busybox timeout execs the command and leaves a grandchild that sleeps, then sends SIGTERM
+    # (143 = 128 + 15, and dash reports the signal); the host has no busybox to compare with.
+    lit("busybox/timeout-kills", ["sh", "-c", "busybox timeout 1 sleep 5; echo $?"], b"143\n",
+        stderr=b"Terminated\n", timeout=20),
+    lit("busybox/timeout-kills-first-process", ["busybox", "timeout", "1", "sleep", "5"], b"", status=143,
+        timeout=20),
     lit("lua/file-io",
         ["lua5.4", "-e", 'local f = assert(io.open("/tmp/x.txt", "w")) f:write("abc\\n", 42, "\\n") f:close() '
          'f = io.open("/tmp/x.txt", "a") f:write("more\\n") f:close() '

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the end-to-end proof suites against qemu-riscv64 (difftest, randtest with the CI seed/count, then rootfs_e2e); exits non-zero on any failure.
+# Runs the end-to-end proof suites against qemu-riscv64 (difftest, randtest with the CI seed/count, rootfs_e2e, then the gdb session test); exits non-zero on any failure.
 #
 #   tests/run-all.sh [--friscy PATH]
 #
@@ -27,6 +27,8 @@ start=$SECONDS
     --seed "${RANDTEST_SEED:-1}" --count "${RANDTEST_COUNT:-8000}" || status=1
 # Real Debian riscv64 programs through friscy run --rootfs (builds build/rootfs on first use).
 "$py" tests/rootfs_e2e.py --friscy "$friscy" --jobs "$jobs" || status=1
+# gdb-multiarch debugging a guest through friscy run --gdb (and qemu-riscv64 -g as reference).
+"$py" tests/gdb_session.py --friscy "$friscy" || status=1
 if [ $status -eq 0 ]; then
     echo "run-all: PASS ($((SECONDS - start))s)"
 else

@@ -443,10 +443,14 @@ impl Cpu {
         // Charge a whole run on entry; a run that does not fit in the budget is stepped.
         macro_rules! enter_run {
             () => {{
-                let n = u64::from(code[k].to_end);
+                debug_assert!(k < code.len());
+                // SAFETY: `k` is a run's first slot, an index `lookup` took from the page's
+                // entry table, which only holds indices of decoded slots.
+                let n = u64::from(unsafe { code.get_unchecked(k) }.to_end);
                 if n > left {
                     let steps = left as usize;
-                    match self.step_within_run(mem, &code[k..k + steps], page_base) {
+                    let retired = *remaining - left;
+                    match self.step_within_run(mem, &code[k..k + steps], page_base, retired) {
                         Ok(()) => {
                             left = 0;
                             pc = page_base + u64::from(code[k + steps].pc_off);
@@ -465,7 +469,12 @@ impl Cpu {
         let flow = 'runs: loop {
             enter_run!();
             loop {
-                let slot = &code[k];
+                debug_assert!(k < code.len());
+                // SAFETY: `k` starts at a run's first slot (an index `lookup` took from the
+                // page's entry table) and only steps forward inside the run; every run ends
+                // in a slot that leaves this loop (a control transfer, a trap, or the
+                // `continue_at` sentinel), so `k` never passes the end of `code`.
+                let slot = unsafe { code.get_unchecked(k) };
                 let i = &slot.insn;
                 k += 1;
                 // The instruction's own pc, computed only by the operations that need it.
@@ -532,8 +541,15 @@ impl Cpu {
                 }
                 // Everything not executed inline: the out-of-line interpreter.
                 macro_rules! generic {
-                    () => {
-                        match self.execute(mem, i, here!()) {
+                    () => {{
+                        // `instret` is brought up to date once per run_page call; CSR reads
+                        // of cycle/time/instret must see the instructions retired before
+                        // this one, however the host split the budget.
+                        let retired = *remaining - left - u64::from(slot.to_end);
+                        self.instret += retired;
+                        let result = self.execute(mem, i, here!());
+                        self.instret -= retired;
+                        match result {
                             Ok(next) if ends_run(i.op) => transfer!(next),
                             Ok(_) => {}
                             Err(Flow::Exit(e @ (Exit::Ecall | Exit::Ebreak { .. }))) => {
@@ -547,7 +563,7 @@ impl Cpu {
                                 exit_run!(false, at, with_raw_bits(mem, at, i, other))
                             }
                         }
-                    };
+                    }};
                 }
                 let (a, b) = (x[rs1], x[rs2]);
                 match i.op {
@@ -655,10 +671,16 @@ impl Cpu {
         mem: &mut Memory,
         slots: &[Slot],
         page_base: u64,
+        retired_before: u64,
     ) -> Result<(), (usize, Flow)> {
         for (done, slot) in slots.iter().enumerate() {
             let here = page_base + u64::from(slot.pc_off);
-            if let Err(flow) = self.execute(mem, &slot.insn, here) {
+            // As in the hot loop: counter CSRs read the exact count retired so far.
+            let retired = retired_before + done as u64;
+            self.instret += retired;
+            let result = self.execute(mem, &slot.insn, here);
+            self.instret -= retired;
+            if let Err(flow) = result {
                 return Err((done, flow));
             }
         }
@@ -1296,6 +1318,32 @@ mod tests {
                 assert!(calls <= TOTAL, "no progress with slice {slice}");
             }
             assert_eq!(cpu, reference, "slice {slice}");
+        }
+    }
+
+    /// rdinstret/rdcycle in the middle of a straight-line run read the number of
+    /// instructions retired before them, whether the run executes whole or is stepped
+    /// because the budget ends inside it (a fuzz finding: they read a stale count).
+    #[test]
+    fn counter_csrs_read_the_exact_count_under_any_split() {
+        const COUNTERS: &[u8] = &[
+            0x13, 0x00, 0x00, 0x00, // nop
+            0x13, 0x00, 0x00, 0x00, // nop
+            0xf3, 0x26, 0x20, 0xc0, // rdinstret a3
+            0x13, 0x00, 0x00, 0x00, // nop
+            0x73, 0x27, 0x00, 0xc0, // rdcycle a4
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        for slice in [1, 2, 3, 4, 5, 6, 1000] {
+            let mut mem = memory();
+            mem.write_bytes(CODE, COUNTERS).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            cpu.instret = 1000;
+            while cpu.run(&mut mem, &mut cache, slice) == Exit::Budget {}
+            assert_eq!(cpu.x[13], 1002, "rdinstret, slice {slice}");
+            assert_eq!(cpu.x[14], 1004, "rdcycle, slice {slice}");
+            assert_eq!(cpu.instret, 1006, "slice {slice}");
         }
     }
 

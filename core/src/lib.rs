@@ -13,6 +13,8 @@ extern crate std;
 pub mod cpu;
 pub mod elf;
 pub mod fpu;
+#[cfg(feature = "gdb")]
+pub mod gdb;
 pub mod host;
 pub mod isa;
 pub mod linux;

@@ -564,6 +564,8 @@ impl Machine {
                 return StopReason::BudgetSpent;
             }
             #[cfg(feature = "alloc")]
+            self.fire_due_timers(host);
+            #[cfg(feature = "alloc")]
             if self.process.pending & !self.process.sigmask != 0 {
                 if let Some(crate::processes::CallOutcome::Finished(t)) = self.deliver_signals() {
                     self.terminated = Some(t);
@@ -579,6 +581,8 @@ impl Machine {
             };
             #[cfg(not(feature = "alloc"))]
             let slice = budget - used;
+            #[cfg(feature = "alloc")]
+            let slice = self.timer_slice(host, slice);
             let before = self.cpu.instret;
             let exit = self.cpu.run(&mut self.mem, &mut self.cache, slice);
             let ran = self.cpu.instret - before;
@@ -686,6 +690,11 @@ impl Machine {
                             if let Some(fd) = host_pending {
                                 return StopReason::Pending { fd };
                             }
+                            #[cfg(feature = "alloc")]
+                            if self.sleep_until_next_deadline(host) {
+                                idle = 0;
+                                continue;
+                            }
                             // Deadlock among guest processes: the next blocking call fails instead.
                             self.process.never_block = true;
                             idle = 0;
@@ -694,6 +703,10 @@ impl Machine {
                         if !self.switch_process() {
                             if let Some(fd) = host_pending {
                                 return StopReason::Pending { fd };
+                            }
+                            #[cfg(feature = "alloc")]
+                            if self.sleep_until_next_deadline(host) {
+                                continue;
                             }
                             self.process.never_block = true;
                         }

@@ -285,6 +285,8 @@ impl Machine {
         process.pid = pid;
         process.ppid = self.process.pid;
         process.fds = self.files.fork(&self.process.fds);
+        // A child inherits no interval timers (and is in no blocking call).
+        process.timers = Default::default();
         process.clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 {
             child_tid
         } else {
@@ -664,6 +666,10 @@ impl Machine {
                 if handled {
                     self.procs.waiting[idx].process.pending |= 1 << (sig - 1);
                 } else if sig != 0 && Self::terminates(&t.process, sig) {
+                    if t.process.pid == 1 {
+                        // The first process ends the machine, even while another runs.
+                        return CallOutcome::Finished(Termination::Signaled(sig));
+                    }
                     let mut t = self.procs.waiting.remove(idx);
                     let dead = t.process.pid;
                     self.files.close_all(&mut t.process.fds);

@@ -229,6 +229,7 @@ static const friscy_result all_codes[] = {
     FRISCY_ERR_BAD_MEMORY_SIZE,
     FRISCY_ERR_GUEST_ADDRESS,
     FRISCY_ERR_NOT_FOUND,
+    FRISCY_ERR_DEBUGGER,
     FRISCY_ERR_BAD_SNAPSHOT,
     FRISCY_ERR_SNAPSHOT_MISMATCH,
     FRISCY_ERR_ROOTFS_NOT_SHAREABLE,
@@ -919,6 +920,216 @@ static void test_rootfs(void) {
     free(tar);
 }
 
+/* ---- gdb remote protocol: a scripted client over the stream callbacks ---- */
+
+typedef struct {
+    char script[2048];
+    size_t len, pos;
+    text replies;
+    int polls;            /* reads with wait == 0 (made while the guest runs) */
+    int interrupt_after;  /* a pending Ctrl-C byte is delivered on this many-th poll */
+} gdb_client;
+
+static void gdb_send(gdb_client *c, const char *body) {
+    unsigned sum = 0;
+    for (const char *p = body; *p; p++)
+        sum += (unsigned char)*p;
+    c->len += (size_t)snprintf(c->script + c->len, sizeof c->script - c->len, "$%s#%02x", body,
+                               sum & 0xff);
+}
+
+static void gdb_send_interrupt(gdb_client *c) { c->script[c->len++] = 0x03; }
+
+/* Hands out the script one packet (or one Ctrl-C byte) per read; at its end the connection
+   is open but silent while the guest runs, and closed when the stub waits for a packet. */
+static int64_t gdb_read(void *ud, uint8_t *buf, size_t len, int32_t wait) {
+    gdb_client *c = ud;
+    if (c->pos == c->len)
+        return wait ? 0 : FRISCY_IO_PENDING;
+    if (!wait) {
+        c->polls++;
+        /* A real gdb only sends Ctrl-C while the guest runs; packets wait for the stop reply. */
+        if (c->script[c->pos] != 0x03 || c->polls < c->interrupt_after)
+            return FRISCY_IO_PENDING;
+    }
+    size_t n = 1;
+    if (c->script[c->pos] == '$') {
+        const char *hash = memchr(c->script + c->pos, '#', c->len - c->pos);
+        n = (size_t)(hash - (c->script + c->pos)) + 3;
+    }
+    if (n > len)
+        n = len;
+    memcpy(buf, c->script + c->pos, n);
+    c->pos += n;
+    return (int64_t)n;
+}
+
+static int64_t gdb_write(void *ud, const uint8_t *data, size_t len) {
+    gdb_client *c = ud;
+    text_add(&c->replies, data, len);
+    return (int64_t)len;
+}
+
+static friscy_gdb_stream gdb_stream(gdb_client *c) {
+    friscy_gdb_stream st;
+    friscy_gdb_stream_init(&st, sizeof st);
+    st.userdata = c;
+    st.read = gdb_read;
+    st.write = gdb_write;
+    return st;
+}
+
+/* The 64-bit register at index `reg` of a `g` reply body (hex, little-endian, after the
+   protocol's run-length encoding "X*N": N - 29 more copies of X). */
+static uint64_t g_reply_register(const char *body, int reg) {
+    static char hex[2048];
+    size_t n = 0;
+    for (const char *p = body; *p && *p != '#' && n < sizeof hex - 1; p++) {
+        if (*p == '*' && n > 0 && p[1]) {
+            for (int k = 0; k < p[1] - 29 && n < sizeof hex - 1; k++, n++)
+                hex[n] = hex[n - 1];
+            p++;
+        } else {
+            hex[n++] = *p;
+        }
+    }
+    hex[n] = 0;
+    if (n < (size_t)(reg + 1) * 16)
+        return 0;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        char byte[3] = {hex[reg * 16 + 2 * i], hex[reg * 16 + 2 * i + 1], 0};
+        v = v << 8 | strtoul(byte, NULL, 16);
+    }
+    return v;
+}
+
+static void test_gdb_session(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "spin", "1000000000", 0);
+    uint64_t main_addr = 0, counter = 0, value = 0;
+    CHECK_EQ(friscy_machine_symbol(m, "main", &main_addr), FRISCY_OK);
+    CHECK_EQ(friscy_machine_symbol(m, "guest_counter", &counter), FRISCY_OK);
+    uint8_t code[4];
+    CHECK_EQ(friscy_machine_read_memory(m, main_addr, code, 4), FRISCY_OK);
+    int kind = (code[0] & 3) == 3 ? 4 : 2; /* the encoding's length bits */
+    char packet[64], expect[64];
+
+    static gdb_client c; /* large: keep it off the stack */
+    memset(&c, 0, sizeof c);
+    c.interrupt_after = 3;
+    gdb_send(&c, "?");
+    gdb_send(&c, "qXfer:features:read:target.xml:0,ffb");
+    gdb_send(&c, "m0,4");
+    snprintf(packet, sizeof packet, "Z0,%llx,%d", (unsigned long long)main_addr, kind);
+    gdb_send(&c, packet);
+    gdb_send(&c, "c");
+    snprintf(packet, sizeof packet, "m%llx,%d", (unsigned long long)main_addr, kind);
+    gdb_send(&c, packet);
+    snprintf(packet, sizeof packet, "z0,%llx,%d", (unsigned long long)main_addr, kind);
+    gdb_send(&c, packet);
+    gdb_send(&c, "s");
+    gdb_send(&c, "g");
+    gdb_send(&c, "c");
+    gdb_send_interrupt(&c);
+    gdb_send(&c, "k");
+    friscy_gdb_stream st = gdb_stream(&c);
+    friscy_gdb_end end = {FRISCY_GDB_DETACHED, -1, 99};
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_KILLED);
+    const char *r = c.replies.data;
+    CHECK(strstr(r, "$T05") != NULL || strstr(r, "$S05") != NULL);       /* initial stop */
+    CHECK(strstr(r, "<architecture>riscv:rv64</architecture>") != NULL);  /* target XML */
+    CHECK(strstr(r, "org.gnu.gdb.riscv.fpu") != NULL && strstr(r, "\"fcsr\"") != NULL);
+    CHECK(strstr(r, "$E0e#") != NULL);                                    /* EFAULT at 0 */
+    CHECK(strstr(r, "swbreak") != NULL);                                  /* hit main */
+    /* gdb reads the original instruction, not the planted ebreak. */
+    char hex[9] = {0};
+    for (int i = 0; i < kind; i++)
+        snprintf(hex + 2 * i, 3, "%02x", code[i]);
+    snprintf(expect, sizeof expect, "$%s#", hex);
+    CHECK(strstr(r, expect) != NULL);
+    /* One step from main advances pc by exactly that instruction: the `g` reply follows the
+       step's stop reply. */
+    const char *step = strstr(r, "$S05");
+    const char *g = step ? strchr(step + 1, '$') : NULL;
+    CHECK(g != NULL);
+    if (g)
+        CHECK_EQ(g_reply_register(g + 1, 32), main_addr + (uint64_t)kind);
+    CHECK(strstr(r, "$S02") != NULL || strstr(r, "$T02") != NULL);       /* Ctrl-C: SIGINT */
+    CHECK(c.polls >= 3);
+    CHECK_EQ(friscy_machine_read_memory(m, counter, (uint8_t *)&value, sizeof value), FRISCY_OK);
+    CHECK(value > 0x600d); /* the loop ran between continue and the interrupt */
+    /* The breakpoint is gone from guest memory too, and the killed guest stays dead. */
+    uint8_t after[4];
+    CHECK_EQ(friscy_machine_read_memory(m, main_addr, after, 4), FRISCY_OK);
+    CHECK(memcmp(after, code, 4) == 0);
+    friscy_stop killed = run(m, 1000);
+    CHECK_EQ(killed.kind, FRISCY_STOP_SIGNALED);
+    CHECK_EQ(killed.signal, 9);
+    friscy_machine_free(m);
+
+    /* A guest waiting for console input the host does not have yet: the session keeps
+       retrying its read (asking the host each time) until gdb interrupts. */
+    host w = {0};
+    m = start(&w, "echo", NULL, 0);
+    memset(&c, 0, sizeof c);
+    c.interrupt_after = 5;
+    gdb_send(&c, "c");
+    gdb_send_interrupt(&c);
+    gdb_send(&c, "D");
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_DETACHED);
+    CHECK(strstr(c.replies.data, "$S02") != NULL || strstr(c.replies.data, "$T02") != NULL);
+    CHECK(w.reads >= 3); /* one per poll once the guest reached its read */
+    feed(&w, "abc\n");
+    w.input_eof = 1;
+    friscy_stop s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_EXITED);
+    CHECK_EQ(s.exit_status, 1);
+    CHECK(strcmp(w.out.data, "ABC\n") == 0);
+    friscy_machine_free(m);
+
+    /* Continue to the end: gdb is told the exit code, the host gets it too. */
+    host e = {0};
+    m = start(&e, "hello", NULL, 0);
+    memset(&c, 0, sizeof c);
+    gdb_send(&c, "c");
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_EXITED);
+    CHECK_EQ(end.exit_status, 0);
+    CHECK(strstr(c.replies.data, "$W00#") != NULL);
+    CHECK(strncmp(e.out.data, "hello from riscv64", 18) == 0);
+    friscy_machine_free(m);
+
+    /* Detach: the host runs the guest on; a dead connection is an error, not a hang. */
+    host d = {0};
+    m = start(&d, "segv", NULL, 0);
+    memset(&c, 0, sizeof c);
+    gdb_send(&c, "c");
+    gdb_send(&c, "D");
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_OK);
+    CHECK_EQ(end.kind, FRISCY_GDB_DETACHED);
+    CHECK(strstr(c.replies.data, "$S0b") != NULL || strstr(c.replies.data, "$T0b") != NULL);
+    s = run_to_end(m);
+    CHECK_EQ(s.kind, FRISCY_STOP_FAULT);
+    CHECK_EQ(s.signal, 11);
+    memset(&c, 0, sizeof c); /* an empty script: the connection is closed at once */
+    st = gdb_stream(&c);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_ERR_DEBUGGER);
+    CHECK_EQ(friscy_machine_serve_gdb(m, NULL, &end), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_serve_gdb(NULL, &st, &end), FRISCY_ERR_NULL_POINTER);
+    st.read = NULL;
+    CHECK_EQ(friscy_machine_serve_gdb(m, &st, &end), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_gdb_stream_init(NULL, sizeof st), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_gdb_stream_init(&st, 4), FRISCY_ERR_INVALID_ARGUMENT);
+    friscy_machine_free(m);
+}
+
 /* The machine's snapshot as a malloc'd buffer (size query first); NULL on failure. */
 static uint8_t *take_snapshot(friscy_machine *m, size_t *len) {
     size_t need = 0;
@@ -1126,6 +1337,7 @@ int main(int argc, char **argv) {
         {"rootfs", test_rootfs},
         {"console_and_signals", test_console_and_signals},
         {"host_fs", test_host_fs},
+        {"gdb_session", test_gdb_session},
         {"snapshot_restore_fork", test_snapshot_restore_fork},
         {"snapshot_rootfs", test_snapshot_rootfs},
     };

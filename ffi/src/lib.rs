@@ -19,6 +19,7 @@ pub use friscy_core as core_crate;
 mod api_tests;
 mod config;
 mod fs;
+mod gdb;
 mod guard;
 mod host;
 mod machine;
@@ -26,6 +27,7 @@ mod result;
 
 pub use config::*;
 pub use fs::*;
+pub use gdb::*;
 pub use host::*;
 pub use machine::*;
 pub use result::*;

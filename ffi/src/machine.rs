@@ -119,19 +119,19 @@ pub struct friscy_machine {
     /// Set after a panic inside the core left `state` possibly inconsistent.
     poisoned: AtomicBool,
     /// Host stop request, polled by the core after every system call.
-    stop: AtomicBool,
+    pub(crate) stop: AtomicBool,
     /// Retired instructions as of the last time a call held the state.
     instret: AtomicU64,
     state: UnsafeCell<State>,
 }
 
 /// Everything the handle owns.
-struct State {
-    machine: Machine,
+pub(crate) struct State {
+    pub(crate) machine: Machine,
     /// Copy of the program, for symbol look-ups.
     elf: Box<[u8]>,
-    io: friscy_host_io,
-    handlers: Vec<SyscallHandler>,
+    pub(crate) io: friscy_host_io,
+    pub(crate) handlers: Vec<SyscallHandler>,
     last_error: String,
 }
 
@@ -185,7 +185,7 @@ fn take(m: &friscy_machine) -> FResult<Held<'_>> {
 ///
 /// # Safety
 /// `m` must be NULL or a live handle.
-unsafe fn with_machine(
+pub(crate) unsafe fn with_machine(
     m: *const friscy_machine,
     f: impl FnOnce(&mut State) -> FResult,
 ) -> friscy_result {
@@ -661,27 +661,38 @@ fn stop_record(reason: StopReason, pc: u64) -> friscy_stop {
 impl State {
     /// `Machine::run` with the C host; handles the library's own internal stops.
     fn run(&mut self, stop: &AtomicBool, budget: u64) -> StopReason {
-        let start = self.machine.cpu.instret;
-        loop {
-            let used = self.machine.cpu.instret - start;
-            let mut host = HostAdapter {
-                io: &self.io,
-                handlers: &self.handlers,
-                stop,
-                written: Vec::new(),
-            };
-            let reason = self.machine.run(&mut host, budget.saturating_sub(used));
-            let written = host.written;
-            for (addr, len) in written.iter().copied() {
-                self.machine.cache.invalidate(addr, len);
-            }
-            if reason == StopReason::HostStop && !stop.swap(false, Ordering::AcqRel) {
-                // Stopped only to drop decoded code a handler overwrote: carry on.
-                debug_assert!(!written.is_empty());
-                continue;
-            }
-            return reason;
+        run_with_c_host(&mut self.machine, &self.io, &self.handlers, stop, budget)
+    }
+}
+
+/// `Machine::run` over a C callback table (also the gdb stub's way to run the guest).
+pub(crate) fn run_with_c_host(
+    machine: &mut Machine,
+    io: &friscy_host_io,
+    handlers: &[SyscallHandler],
+    stop: &AtomicBool,
+    budget: u64,
+) -> StopReason {
+    let start = machine.cpu.instret;
+    loop {
+        let used = machine.cpu.instret - start;
+        let mut host = HostAdapter {
+            io,
+            handlers,
+            stop,
+            written: Vec::new(),
+        };
+        let reason = machine.run(&mut host, budget.saturating_sub(used));
+        let written = host.written;
+        for (addr, len) in written.iter().copied() {
+            machine.cache.invalidate(addr, len);
         }
+        if reason == StopReason::HostStop && !stop.swap(false, Ordering::AcqRel) {
+            // Stopped only to drop decoded code a handler overwrote: carry on.
+            debug_assert!(!written.is_empty());
+            continue;
+        }
+        return reason;
     }
 }
 

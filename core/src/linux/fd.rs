@@ -33,6 +33,8 @@ pub enum Target {
     PipeWrite(usize),
     /// A file-system object (regular file, directory, device) by inode.
     File(u64),
+    /// An eventfd, timerfd or epoll instance (see `events::EventObjects`).
+    Event(usize),
 }
 
 /// An open-file description.
@@ -60,6 +62,8 @@ pub struct Pipe {
     pub buf: alloc::collections::VecDeque<u8>,
     pub readers: u32,
     pub writers: u32,
+    /// Writes, reads and closes so far, for epoll's edge-triggered mode.
+    pub wakeups: super::events::Wakeups,
 }
 
 /// The fd table of one process: which open file each fd refers to.
@@ -118,6 +122,9 @@ pub struct OpenFiles {
     /// Inodes whose last open description went away: the caller drops them from the VFS.
     #[cfg(feature = "alloc")]
     pub released: alloc::vec::Vec<u64>,
+    /// eventfd, timerfd and epoll objects, behind descriptions with `Target::Event`.
+    #[cfg(feature = "alloc")]
+    pub events: super::events::EventObjects,
     /// The console terminal's settings (a riscv64 `struct termios`), as the guest set them.
     pub termios: [u8; 36],
     /// The console's foreground process group (TIOCSPGRP), which Ctrl-C signals.
@@ -168,6 +175,8 @@ impl OpenFiles {
             pipes: alloc::vec::Vec::new(),
             #[cfg(feature = "alloc")]
             released: alloc::vec::Vec::new(),
+            #[cfg(feature = "alloc")]
+            events: Default::default(),
             termios: DEFAULT_TERMIOS,
             foreground: 1,
         }
@@ -213,6 +222,11 @@ impl OpenFiles {
         #[cfg(feature = "alloc")]
         self.adjust_pipe_ends(target, 1);
         Ok(slot)
+    }
+
+    /// What open-file description `index` refers to, if it is open.
+    pub fn target_of(&self, index: usize) -> Option<Target> {
+        self.files.get(index).copied().flatten().map(|f| f.target)
     }
 
     /// The open file behind `fd`, or EBADF.
@@ -302,6 +316,7 @@ impl OpenFiles {
                 if let Target::File(ino) = _target {
                     self.released.push(ino);
                 }
+                self.events.description_closed(file, _target);
             }
         }
     }
@@ -387,6 +402,7 @@ impl OpenFiles {
                 &mut p.writers
             };
             *count = count.saturating_add_signed(delta);
+            p.wakeups.closed = p.wakeups.closed.wrapping_add(1);
             if p.readers == 0 && p.writers == 0 {
                 self.pipes[id] = None;
             }

@@ -59,6 +59,10 @@ impl<H: Host + ?Sized> Context for Cx<'_, H> {
             Target::File(ino) => {
                 out.extend_from_slice(alloc::format!("/proc/self/fd/{fd}:{ino}").as_bytes())
             }
+            Target::Event(id) => {
+                out.extend_from_slice(b"anon_inode:");
+                out.extend_from_slice(self.files.events.kind_name(id).as_bytes());
+            }
         }
         true
     }

@@ -4,12 +4,15 @@
 //! implemented answers `-ENOSYS`. Results follow the kernel's convention: a value in
 //! `-4095..0` is a negated errno.
 
+#[cfg(feature = "alloc")]
+pub mod events;
 pub mod fd;
 #[cfg(feature = "alloc")]
 mod files;
 mod regions;
 #[cfg(feature = "alloc")]
 pub(crate) mod snapshot;
+pub mod timers;
 
 use crate::cpu::{CodeCache, Cpu};
 use crate::host::{errno::*, Clock, Host, IoResult, SyscallRecord, Timespec};
@@ -148,6 +151,16 @@ mod nr {
     pub const PRLIMIT64: u64 = 261;
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;
+    pub const EVENTFD2: u64 = 19;
+    pub const EPOLL_CREATE1: u64 = 20;
+    pub const EPOLL_CTL: u64 = 21;
+    pub const EPOLL_PWAIT: u64 = 22;
+    pub const TIMERFD_CREATE: u64 = 85;
+    pub const TIMERFD_SETTIME: u64 = 86;
+    pub const TIMERFD_GETTIME: u64 = 87;
+    pub const GETITIMER: u64 = 102;
+    pub const SETITIMER: u64 = 103;
+    pub const EPOLL_PWAIT2: u64 = 441;
 }
 
 /// The name of a system call number (for tracing), if the core knows it.
@@ -246,6 +259,16 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::PRLIMIT64 => "prlimit64",
         nr::GETRANDOM => "getrandom",
         nr::RSEQ => "rseq",
+        nr::EVENTFD2 => "eventfd2",
+        nr::EPOLL_CREATE1 => "epoll_create1",
+        nr::EPOLL_CTL => "epoll_ctl",
+        nr::EPOLL_PWAIT => "epoll_pwait",
+        nr::EPOLL_PWAIT2 => "epoll_pwait2",
+        nr::TIMERFD_CREATE => "timerfd_create",
+        nr::TIMERFD_SETTIME => "timerfd_settime",
+        nr::TIMERFD_GETTIME => "timerfd_gettime",
+        nr::GETITIMER => "getitimer",
+        nr::SETITIMER => "setitimer",
         _ => return None,
     })
 }
@@ -353,6 +376,8 @@ pub struct Process {
     pub suspend_mask: Option<u64>,
     /// Nanoseconds slept on the virtual clock (deterministic mode, or a host without clock).
     pub slept_ns: u64,
+    /// Interval timers and the deadline of the blocking call in progress.
+    pub timers: timers::ProcessTimers,
     pub clear_child_tid: u64,
     pub umask: u32,
     /// Current working directory, NUL-free, absolute.
@@ -408,6 +433,7 @@ impl Process {
             in_blocking_call: false,
             suspend_mask: None,
             slept_ns: 0,
+            timers: Default::default(),
             clear_child_tid: 0,
             umask: 0o022,
             cwd,
@@ -466,6 +492,14 @@ impl Process {
         let args = [
             cpu.x[10], cpu.x[11], cpu.x[12], cpu.x[13], cpu.x[14], cpu.x[15],
         ];
+        if !self.in_blocking_call {
+            self.timers.new_call();
+            // A wait that ended on a retry without restoring its caller's signal mask (it
+            // faulted) left it saved here; no wait is in progress now, so restore it.
+            if let Some(mask) = self.suspend_mask.take() {
+                self.sigmask = mask;
+            }
+        }
         if let Some(result) = host.custom_syscall(number, &args, mem) {
             if self.trace {
                 host.trace_syscall(&SyscallRecord {
@@ -515,7 +549,6 @@ impl Process {
     /// What a signal sent to this process does right now (without handler delivery,
     /// a caught signal is ignored).
     fn deliver(&mut self, sig: u32) -> Result<u64, Stop> {
-        use signal::*;
         let action = self
             .sigactions
             .get(sig as usize)
@@ -525,15 +558,25 @@ impl Process {
             return Ok(0);
         }
         if action.handler == SIG_DFL {
-            return match sig {
-                SIGCHLD | SIGCONT | SIGURG | SIGWINCH | SIGSTOP | SIGTSTP | 21 | 22 => Ok(0),
-                _ => Err(Stop::Terminate(Termination::Signaled(sig))),
+            return if default_terminates(sig) {
+                Err(Stop::Terminate(Termination::Signaled(sig)))
+            } else {
+                Ok(0)
             };
         }
         // A handler: the machine runs it when this system call returns.
         self.pending |= 1 << (sig - 1);
         Ok(0)
     }
+}
+
+/// Whether a signal's default action ends the process (stop signals count as ignored here).
+fn default_terminates(sig: u32) -> bool {
+    use signal::*;
+    !matches!(
+        sig,
+        SIGCHLD | SIGCONT | SIGURG | SIGWINCH | SIGSTOP | SIGTSTP | 21 | 22
+    )
 }
 
 enum Stop {
@@ -660,7 +703,39 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 self.mem.write_u8(a[0] + len as u64, 0)?;
                 Ok(n)
             }
-            nr::PPOLL => self.ppoll(a[0], a[1], a[2]),
+            nr::PPOLL => self.ppoll(a[0], a[1], a[2], a[3], a[4]),
+            // Timer signals need the machine's signal delivery, which comes with `alloc`.
+            #[cfg(feature = "alloc")]
+            nr::GETITIMER => self.getitimer(a[0], a[1]),
+            #[cfg(feature = "alloc")]
+            nr::SETITIMER => self.setitimer(a[0], a[1], a[2]),
+            #[cfg(feature = "alloc")]
+            nr::EVENTFD2 => self.eventfd2(a[0], a[1]),
+            #[cfg(feature = "alloc")]
+            nr::EPOLL_CREATE1 => self.epoll_create1(a[0]),
+            #[cfg(feature = "alloc")]
+            nr::EPOLL_CTL => self.epoll_ctl(a[0] as i32, a[1], a[2] as i32, a[3]),
+            #[cfg(feature = "alloc")]
+            nr::EPOLL_PWAIT => {
+                let ms = a[3] as i32;
+                let timeout = (ms >= 0).then(|| ms as u64 * 1_000_000);
+                self.epoll_wait(a[0] as i32, a[1], a[2] as i32 as u64, timeout, a[4], a[5])
+            }
+            #[cfg(feature = "alloc")]
+            nr::EPOLL_PWAIT2 => {
+                let timeout = if a[3] == 0 {
+                    None
+                } else {
+                    Some(timespec_ns(self.read_timespec(a[3])?))
+                };
+                self.epoll_wait(a[0] as i32, a[1], a[2] as i32 as u64, timeout, a[4], a[5])
+            }
+            #[cfg(feature = "alloc")]
+            nr::TIMERFD_CREATE => self.timerfd_create(a[0], a[1]),
+            #[cfg(feature = "alloc")]
+            nr::TIMERFD_SETTIME => self.timerfd_settime(a[0] as i32, a[1], a[2], a[3]),
+            #[cfg(feature = "alloc")]
+            nr::TIMERFD_GETTIME => self.timerfd_gettime(a[0] as i32, a[1]),
             nr::EXIT | nr::EXIT_GROUP => {
                 Err(Stop::Terminate(Termination::Exited((a[0] & 0xff) as i32)))
             }
@@ -671,18 +746,21 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             nr::SET_ROBUST_LIST => Ok(0),
             nr::RSEQ => err(ENOSYS),
             nr::FUTEX => self.futex(a[0], a[1], a[2]),
-            nr::NANOSLEEP => self.nanosleep(a[0]),
+            nr::NANOSLEEP => self.nanosleep(a[0], a[1]),
             nr::CLOCK_NANOSLEEP => {
                 const TIMER_ABSTIME: u64 = 1;
                 if a[1] & TIMER_ABSTIME != 0 {
                     let deadline = self.read_timespec(a[2])?;
                     let now = self.clock(a[0])?;
+                    // The deadline on the guest's clock, moved onto the monotonic one (fixed
+                    // on the first attempt, so retries keep it).
                     let ns = timespec_ns(deadline).saturating_sub(timespec_ns(now));
-                    self.sleep_ns(ns);
-                    Ok(0)
+                    let mono = self.monotonic_now();
+                    let at = self.call_deadline(Some(ns), mono).unwrap_or(mono);
+                    self.sleep_until(at, 0)
                 } else {
                     self.clock(a[0])?;
-                    self.nanosleep(a[2])
+                    self.nanosleep(a[2], a[3])
                 }
             }
             nr::SCHED_YIELD => Ok(0),
@@ -901,24 +979,36 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         Ok(self.mem.c_str_len(addr, 4096)?)
     }
 
-    /// ppoll over consoles, pipes and files. Console input counts as readable (a read
-    /// then waits for the host); nothing ready and a non-zero timeout blocks.
-    fn ppoll(&mut self, fds_addr: u64, nfds: u64, timeout: u64) -> SysResult {
+    /// ppoll over every kind of fd, with epoll's readiness rules. Nothing ready: wait until
+    /// the timeout (none: for ever) with `sigmask` in force; a signal handler ends the wait
+    /// with EINTR.
+    fn ppoll(
+        &mut self,
+        fds_addr: u64,
+        nfds: u64,
+        timeout: u64,
+        sigmask: u64,
+        sigsetsize: u64,
+    ) -> SysResult {
+        #[cfg(feature = "alloc")]
         const POLLIN: u16 = 1;
-        const POLLOUT: u16 = 4;
-        #[cfg(feature = "alloc")]
         const POLLERR: u16 = 8;
-        #[cfg(feature = "alloc")]
         const POLLHUP: u16 = 16;
         const POLLNVAL: u16 = 32;
         if nfds > fd::MAX_FDS as u64 * 4 {
             return err(EINVAL);
         }
         self.mem.slice(fds_addr, nfds * 8)?;
-        let zero_timeout = timeout != 0
-            && self.mem.read_u64(timeout)? == 0
-            && self.mem.read_u64(timeout + 8)? == 0;
+        let timeout = if timeout == 0 {
+            None
+        } else {
+            Some(timespec_ns(self.read_timespec(timeout)?))
+        };
+        let mask = self.read_sigmask(sigmask, sigsetsize)?;
+        let now = self.monotonic_now();
         let mut ready = 0u64;
+        #[cfg_attr(not(feature = "alloc"), allow(unused_mut))]
+        let mut wake_at: Option<u64> = None;
         for i in 0..nfds {
             let at = fds_addr + i * 8;
             let fd = self.mem.read_u32(at)? as i32;
@@ -928,29 +1018,16 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             } else {
                 match self.files.file(&self.p.fds, fd) {
                     Err(_) => POLLNVAL,
-                    Ok(file) => match file.target {
-                        Target::Console(0) => events & (POLLIN | POLLOUT),
-                        Target::Console(_) => events & POLLOUT,
+                    Ok(file) => {
+                        // A timer's expiry makes it readable: wake then (only if asked).
                         #[cfg(feature = "alloc")]
-                        Target::PipeRead(id) => {
-                            match self.files.pipes.get(id).and_then(|p| p.as_ref()) {
-                                Some(p) if !p.buf.is_empty() => events & POLLIN,
-                                Some(p) if p.writers == 0 => POLLHUP,
-                                Some(_) => 0,
-                                None => POLLHUP,
-                            }
+                        if let Some(e) = events::next_expiry(self.files, file.target, 0)
+                            .filter(|_| events & POLLIN != 0)
+                        {
+                            wake_at = Some(wake_at.map_or(e, |w| w.min(e)));
                         }
-                        #[cfg(feature = "alloc")]
-                        Target::PipeWrite(id) => {
-                            match self.files.pipes.get(id).and_then(|p| p.as_ref()) {
-                                Some(p) if p.readers == 0 => POLLERR,
-                                Some(p) if p.buf.len() < fd::PIPE_CAPACITY => events & POLLOUT,
-                                Some(_) => 0,
-                                None => POLLERR,
-                            }
-                        }
-                        _ => events & (POLLIN | POLLOUT),
-                    },
+                        self.poll_events(file.target, now) as u16 & (events | POLLERR | POLLHUP)
+                    }
                 }
             };
             self.mem.write_u16(at + 6, revents)?;
@@ -958,10 +1035,29 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 ready += 1;
             }
         }
-        if ready == 0 && !zero_timeout && !self.p.never_block {
-            return Err(Stop::Block);
+        let deadline = self.call_deadline(timeout, now);
+        if ready > 0 || deadline.is_some_and(|d| now >= d) || self.p.never_block {
+            self.end_wait();
+            return Ok(ready);
         }
-        Ok(ready)
+        self.wait_with_mask(mask);
+        self.p.timers.wake_at = wake_at;
+        self.block_until(deadline, now).map(|_| 0)
+    }
+
+    /// Which poll events the file behind `target` has now.
+    fn poll_events(&mut self, target: Target, now: u64) -> u32 {
+        #[cfg(feature = "alloc")]
+        return events::readiness(self.files, target, now, 0);
+        #[cfg(not(feature = "alloc"))]
+        {
+            let _ = now;
+            // Without an allocator there are only the console and files.
+            match target {
+                Target::Console(0) | Target::File(_) => 1 | 4,
+                _ => 4,
+            }
+        }
     }
 
     fn read(&mut self, fd: i32, buf: u64, len: u64) -> SysResult {
@@ -992,14 +1088,24 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                         Err(Stop::Block)
                     };
                 }
+                // Linux wakes writers only when a read makes room in a full pipe.
+                let was_full = pipe.buf.len() >= fd::PIPE_CAPACITY;
                 let n = dst.len().min(pipe.buf.len());
                 for (d, s) in dst.iter_mut().zip(pipe.buf.drain(..n)) {
                     *d = s;
+                }
+                if was_full && n > 0 {
+                    pipe.wakeups.drained = pipe.wakeups.drained.wrapping_add(1);
                 }
                 Ok(n as u64)
             }
             #[cfg(feature = "alloc")]
             Target::File(ino) => self.file_read(fd, ino, buf, len, None),
+            #[cfg(feature = "alloc")]
+            Target::Event(id) => {
+                let nonblock = file.flags & fd::O_NONBLOCK != 0;
+                self.event_read(id, nonblock, buf, len)
+            }
             _ => err(EBADF),
         }
     }
@@ -1036,10 +1142,18 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 }
                 let n = data.len().min(room);
                 pipe.buf.extend(&data[..n]);
+                if n > 0 {
+                    pipe.wakeups.filled = pipe.wakeups.filled.wrapping_add(1);
+                }
                 Ok(n as u64)
             }
             #[cfg(feature = "alloc")]
             Target::File(ino) => self.file_write(fd, ino, buf, len, None),
+            #[cfg(feature = "alloc")]
+            Target::Event(id) => {
+                let nonblock = file.flags & fd::O_NONBLOCK != 0;
+                self.event_write(id, nonblock, buf, len)
+            }
             _ => err(EBADF),
         }
     }
@@ -1077,25 +1191,9 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         })
     }
 
-    fn nanosleep(&mut self, req: u64) -> SysResult {
+    fn nanosleep(&mut self, req: u64, rem: u64) -> SysResult {
         let t = self.read_timespec(req)?;
-        self.sleep_ns(timespec_ns(t));
-        Ok(0)
-    }
-
-    fn sleep_ns(&mut self, ns: u64) {
-        if ns == 0 {
-            return;
-        }
-        if self.p.config.deterministic || self.host.now(Clock::Monotonic).is_none() {
-            // Virtual time: the instruction clock plus every sleep so far.
-            self.p.slept_ns = self.p.slept_ns.saturating_add(ns);
-        } else {
-            self.host.sleep(Timespec {
-                secs: (ns / 1_000_000_000) as i64,
-                nanos: (ns % 1_000_000_000) as u32,
-            });
-        }
+        self.sleep_for(timespec_ns(t), rem)
     }
 
     fn iovecs(&self, iov: u64, count: u64) -> Result<u64, Stop> {
@@ -1314,8 +1412,14 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         const S_IFCHR: u32 = 0o020000;
         const S_IFIFO: u32 = 0o010000;
         let console = self.console_of(fd)?;
+        let anonymous = matches!(
+            self.files.file(&self.p.fds, fd).map(|f| f.target),
+            Ok(Target::Event(_))
+        );
         let mode = match console {
             Some(c) if self.host.is_terminal(c) => S_IFCHR | 0o620,
+            // eventfd, timerfd and epoll files are anonymous inodes without a file type.
+            _ if anonymous => 0o600,
             _ => S_IFIFO | 0o600,
         };
         st.fill(0);
@@ -1345,11 +1449,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 return Ok(t);
             }
         }
-        let ns = self
-            .cpu
-            .instret
-            .saturating_mul(10)
-            .saturating_add(self.p.slept_ns);
+        let ns = timers::virtual_ns(self.p, self.cpu.instret);
         let base = if clock == Clock::Realtime {
             1_700_000_000
         } else {

@@ -6,8 +6,10 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+use super::events::{Counter, Epoll, EventObject, EventObjects, Interest, Timer, Wakeups};
 use super::fd::{Fd, FdTable, OpenFile, OpenFiles, Pipe, MAX_FDS, MAX_FILES};
 use super::regions::{Region, Regions, MAX_REGIONS};
+use super::timers::{IntervalTimer, ProcessTimers};
 use super::{Process, ProcessConfig, SigAction, Target, NSIG};
 use crate::snapshot::{Reader, SnapshotError, SnapshotResult, Writer};
 
@@ -135,6 +137,7 @@ pub(crate) fn encode_process(w: &mut Writer, process: &Process) {
         exe,
         cmdline,
         rng_state,
+        timers,
     } = process;
     encode_config(w, config);
     for v in [brk_start, brk, mmap_min, mmap_max, stack_top] {
@@ -169,6 +172,7 @@ pub(crate) fn encode_process(w: &mut Writer, process: &Process) {
     w.bytes(exe);
     w.bytes(cmdline);
     w.u64(*rng_state);
+    encode_process_timers(w, timers);
 }
 
 /// Restores what [`encode_process`] saved.
@@ -218,6 +222,7 @@ pub(crate) fn decode_process(r: &mut Reader) -> SnapshotResult<Process> {
     process.exe = r.bytes()?.to_vec();
     process.cmdline = r.bytes()?.to_vec();
     process.rng_state = r.u64()?;
+    process.timers = decode_process_timers(r)?;
     Ok(process)
 }
 
@@ -239,6 +244,10 @@ fn encode_target(w: &mut Writer, target: Target) {
             w.u8(3);
             w.u64(ino);
         }
+        Target::Event(id) => {
+            w.u8(4);
+            w.usize(id);
+        }
     }
 }
 
@@ -256,6 +265,7 @@ fn decode_target(r: &mut Reader) -> SnapshotResult<Target> {
         1 => Target::PipeRead(index()?),
         2 => Target::PipeWrite(index()?),
         3 => Target::File(value),
+        4 => Target::Event(index()?),
         _ => return Err(corrupt("unknown open-file target")),
     })
 }
@@ -268,6 +278,7 @@ pub(crate) fn encode_open_files(w: &mut Writer, files: &OpenFiles) {
         released,
         termios,
         foreground,
+        events,
     } = files;
     w.usize(descriptions.iter().filter(|f| f.is_some()).count());
     for (index, slot) in descriptions.iter().enumerate() {
@@ -292,6 +303,7 @@ pub(crate) fn encode_open_files(w: &mut Writer, files: &OpenFiles) {
             buf,
             readers,
             writers,
+            wakeups,
         }) = pipe
         {
             let (front, back) = buf.as_slices();
@@ -300,6 +312,7 @@ pub(crate) fn encode_open_files(w: &mut Writer, files: &OpenFiles) {
             w.buf.extend_from_slice(back);
             w.u32(*readers);
             w.u32(*writers);
+            encode_wakeups(w, wakeups);
         }
     }
     w.usize(released.len());
@@ -308,6 +321,7 @@ pub(crate) fn encode_open_files(w: &mut Writer, files: &OpenFiles) {
     }
     w.buf.extend_from_slice(termios);
     w.i32(*foreground);
+    encode_event_objects(w, events);
 }
 
 /// Restores what [`encode_open_files`] saved.
@@ -347,6 +361,7 @@ pub(crate) fn decode_open_files(r: &mut Reader) -> SnapshotResult<OpenFiles> {
             buf: VecDeque::from(data.to_vec()),
             readers: r.u32()?,
             writers: r.u32()?,
+            wakeups: decode_wakeups(r)?,
         }));
     }
     files.pipes = pipes;
@@ -354,6 +369,7 @@ pub(crate) fn decode_open_files(r: &mut Reader) -> SnapshotResult<OpenFiles> {
     files.released = (0..n).map(|_| r.u64()).collect::<SnapshotResult<_>>()?;
     files.termios.copy_from_slice(r.take(36)?);
     files.foreground = r.i32()?;
+    files.events = decode_event_objects(r)?;
     Ok(files)
 }
 
@@ -383,6 +399,12 @@ pub(crate) fn check_fd_tables<'a>(
         let end = match file.target {
             Target::PipeRead(id) => ends.get_mut(id).map(|e| &mut e.0),
             Target::PipeWrite(id) => ends.get_mut(id).map(|e| &mut e.1),
+            Target::Event(id) => {
+                if !files.events.slots.get(id).is_some_and(|e| e.is_some()) {
+                    return Err(corrupt("open file refers to a missing event object"));
+                }
+                continue;
+            }
             _ => continue,
         };
         *end.ok_or(corrupt("open file refers to a missing pipe"))? += 1;
@@ -397,4 +419,171 @@ pub(crate) fn check_fd_tables<'a>(
         }
     }
     Ok(())
+}
+
+fn encode_interval_timer(w: &mut Writer, timer: &IntervalTimer) {
+    let IntervalTimer { deadline, interval } = timer;
+    w.opt_u64(*deadline);
+    w.u64(*interval);
+}
+
+fn decode_interval_timer(r: &mut Reader) -> SnapshotResult<IntervalTimer> {
+    Ok(IntervalTimer {
+        deadline: r.opt_u64()?,
+        interval: r.u64()?,
+    })
+}
+
+fn encode_process_timers(w: &mut Writer, timers: &ProcessTimers) {
+    let ProcessTimers {
+        real,
+        user,
+        prof,
+        call_deadline,
+        wake_at,
+    } = timers;
+    for timer in [real, user, prof] {
+        encode_interval_timer(w, timer);
+    }
+    w.opt_u64(*call_deadline);
+    w.opt_u64(*wake_at);
+}
+
+fn decode_process_timers(r: &mut Reader) -> SnapshotResult<ProcessTimers> {
+    Ok(ProcessTimers {
+        real: decode_interval_timer(r)?,
+        user: decode_interval_timer(r)?,
+        prof: decode_interval_timer(r)?,
+        call_deadline: r.opt_u64()?,
+        wake_at: r.opt_u64()?,
+    })
+}
+
+fn encode_wakeups(w: &mut Writer, wakeups: &Wakeups) {
+    let Wakeups {
+        filled,
+        drained,
+        closed,
+    } = wakeups;
+    for v in [filled, drained, closed] {
+        w.u64(*v);
+    }
+}
+
+fn decode_wakeups(r: &mut Reader) -> SnapshotResult<Wakeups> {
+    Ok(Wakeups {
+        filled: r.u64()?,
+        drained: r.u64()?,
+        closed: r.u64()?,
+    })
+}
+
+fn encode_event_object(w: &mut Writer, object: &EventObject) {
+    match object {
+        EventObject::Counter(Counter {
+            count,
+            semaphore,
+            wakeups,
+        }) => {
+            w.u8(0);
+            w.u64(*count);
+            w.bool(*semaphore);
+            encode_wakeups(w, wakeups);
+        }
+        EventObject::Timer(Timer {
+            timer,
+            ticks,
+            clock,
+            wakeups,
+        }) => {
+            w.u8(1);
+            encode_interval_timer(w, timer);
+            w.u64(*ticks);
+            w.u64(*clock);
+            encode_wakeups(w, wakeups);
+        }
+        EventObject::Epoll(Epoll { interests }) => {
+            w.u8(2);
+            w.usize(interests.len());
+            for interest in interests {
+                let Interest {
+                    fd,
+                    file,
+                    events,
+                    data,
+                    seen,
+                    queued,
+                    disabled,
+                } = interest;
+                w.i32(*fd);
+                w.usize(*file);
+                w.u32(*events);
+                w.u64(*data);
+                w.u64(*seen);
+                w.bool(*queued);
+                w.bool(*disabled);
+            }
+        }
+    }
+}
+
+fn decode_event_object(r: &mut Reader) -> SnapshotResult<EventObject> {
+    Ok(match r.u8()? {
+        0 => EventObject::Counter(Counter {
+            count: r.u64()?,
+            semaphore: r.bool()?,
+            wakeups: decode_wakeups(r)?,
+        }),
+        1 => EventObject::Timer(Timer {
+            timer: decode_interval_timer(r)?,
+            ticks: r.u64()?,
+            clock: r.u64()?,
+            wakeups: decode_wakeups(r)?,
+        }),
+        2 => {
+            let n = r.count(34)?;
+            let mut interests = Vec::with_capacity(n);
+            for _ in 0..n {
+                let interest = Interest {
+                    fd: r.i32()?,
+                    file: r.usize()?,
+                    events: r.u32()?,
+                    data: r.u64()?,
+                    seen: r.u64()?,
+                    queued: r.bool()?,
+                    disabled: r.bool()?,
+                };
+                if interest.file >= MAX_FILES {
+                    return Err(corrupt("epoll interest in an open-file index out of range"));
+                }
+                interests.push(interest);
+            }
+            EventObject::Epoll(Epoll { interests })
+        }
+        _ => return Err(corrupt("unknown event object")),
+    })
+}
+
+fn encode_event_objects(w: &mut Writer, objects: &EventObjects) {
+    let EventObjects { slots } = objects;
+    w.usize(slots.len());
+    for slot in slots {
+        w.bool(slot.is_some());
+        if let Some(object) = slot {
+            encode_event_object(w, object);
+        }
+    }
+}
+
+fn decode_event_objects(r: &mut Reader) -> SnapshotResult<EventObjects> {
+    let n = r.count(1)?;
+    let mut slots = Vec::with_capacity(n);
+    for _ in 0..n {
+        slots.push(if r.bool()? {
+            Some(decode_event_object(r)?)
+        } else {
+            None
+        });
+    }
+    Ok(EventObjects { slots })
 }

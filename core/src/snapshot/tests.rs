@@ -176,6 +176,17 @@ fn deterministic_runs_are_identical_whatever_the_host_clock_and_entropy() {
         );
     }
     assert!(r.output.contains("after unlink exists 0"), "{}", r.output);
+    assert!(
+        r.output.contains("eventfd 1 timerfd 1 epoll 1"),
+        "{}",
+        r.output
+    );
+    assert!(
+        r.output
+            .contains("eventfd read 8 value 5 timerfd read 8 ticks>0 1"),
+        "{}",
+        r.output
+    );
     // Children ran interleaved (the scheduler switched between them mid-way).
     let first_lines: Vec<&str> = r
         .output

@@ -4,16 +4,18 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::mem::ManuallyDrop;
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use friscy_core::gdb::{Buffered, SessionEnd, StreamError, Transport};
 use friscy_core::host::errno;
 use friscy_core::vfs::{ImageBytes, Vfs};
 use friscy_core::{Clock, Config, Host, IoResult, Machine, StopReason, SyscallRecord, Timespec};
 
-const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--slice N] [--] PROGRAM [ARG]...";
+const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--slice N] [--gdb PORT] [--] PROGRAM [ARG]...";
 const DEFAULT_ENV: [&str; 2] = [
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME=/root",
@@ -27,6 +29,8 @@ struct Options {
     memory_mib: u64,
     /// Instructions per `run` call (results must not depend on it; tests vary it).
     slice: u64,
+    /// Serve a gdb remote session on this 127.0.0.1 port before running (0: any free port).
+    gdb_port: Option<u16>,
     program: OsString,
     args: Vec<OsString>,
 }
@@ -50,6 +54,7 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Options, Strin
         strace: false,
         memory_mib: 1024,
         slice: u64::MAX,
+        gdb_port: None,
         program: OsString::new(),
         args: Vec::new(),
     };
@@ -94,6 +99,14 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Options, Strin
                     .and_then(|s| s.parse().ok())
                     .filter(|&n: &u64| n > 0)
                     .ok_or_else(|| "--slice expects a positive instruction count".to_string())?;
+            }
+            b"--gdb" => {
+                let v = value(&mut args, "--gdb")?;
+                opts.gdb_port = Some(
+                    v.to_str()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| "--gdb expects a TCP port number (0..65535)".to_string())?,
+                );
             }
             b"--memory" => {
                 let v = value(&mut args, "--memory")?;
@@ -268,6 +281,14 @@ fn run(opts: Options) -> Result<u8, String> {
     let opts = &opts;
 
     let mut host = ProcessHost::new();
+    if let Some(port) = opts.gdb_port {
+        match debug_session(&mut machine, &mut host, port)? {
+            SessionEnd::Detached => {}
+            SessionEnd::Killed => return Ok(128 + 9),
+            SessionEnd::Exited { status } => return Ok(status as u8),
+            SessionEnd::Signaled { signal } => return Ok((128 + signal) as u8),
+        }
+    }
     loop {
         match machine.run(&mut host, opts.slice) {
             StopReason::BudgetSpent | StopReason::Pending { .. } => continue,
@@ -292,6 +313,48 @@ fn run(opts: Options) -> Result<u8, String> {
             }
         }
     }
+}
+
+/// gdb's connection: a TCP stream, polled without blocking while the guest runs.
+struct GdbSocket(TcpStream);
+
+impl Transport for GdbSocket {
+    fn receive(&mut self, buf: &mut [u8], wait: bool) -> Result<usize, StreamError> {
+        self.0.set_nonblocking(!wait).map_err(|_| StreamError)?;
+        loop {
+            match self.0.read(buf) {
+                Ok(0) => return Err(StreamError),
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => return Ok(0),
+                Err(_) => return Err(StreamError),
+            }
+        }
+    }
+
+    fn send(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        self.0.set_nonblocking(false).map_err(|_| StreamError)?;
+        self.0.write_all(data).map_err(|_| StreamError)
+    }
+}
+
+/// Wait for gdb on 127.0.0.1:`port` and serve its session.
+fn debug_session(
+    machine: &mut Machine,
+    host: &mut ProcessHost,
+    port: u16,
+) -> Result<SessionEnd, String> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!("friscy: waiting for gdb on {addr} (target remote {addr})");
+    let (stream, _) = listener
+        .accept()
+        .map_err(|e| format!("cannot accept gdb's connection: {e}"))?;
+    drop(listener);
+    let _ = stream.set_nodelay(true);
+    friscy_core::gdb::serve_with_host(machine, host, Buffered::new(GdbSocket(stream)))
+        .map_err(|e| format!("gdb: {e}"))
 }
 
 fn main() -> ExitCode {

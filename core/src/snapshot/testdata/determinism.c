@@ -6,7 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/auxv.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,6 +51,19 @@ int main(int argc, char **argv) {
            (int)read(urandom, buf, sizeof buf));
     hex("urandom", buf, sizeof buf);
 
+    /* An eventfd, a periodic timerfd and an epoll set over both live through the whole run,
+       so snapshots taken at any point hold them. */
+    int efd = eventfd(5, 0);
+    int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+    struct itimerspec period = {{0, 700000}, {0, 700000}};
+    timerfd_settime(tfd, 0, &period, NULL);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+    ev.data.u64 = 2;
+    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+    printf("eventfd %d timerfd %d epoll %d\n", efd >= 0, tfd >= 0, ep >= 0);
+
     int pipefd[2];
     if (pipe(pipefd) != 0) return 11;
     for (long i = 0; i < rounds; i++) {
@@ -82,6 +99,14 @@ int main(int argc, char **argv) {
     struct timespec nap = {0, 2500000};
     nanosleep(&nap, NULL);
     clocks("after sleep");
+    struct epoll_event ready[4];
+    int nready = epoll_wait(ep, ready, 4, 50);
+    printf("epoll ready %d:", nready);
+    for (int i = 0; i < nready; i++) printf(" %llu", (unsigned long long)ready[i].data.u64);
+    uint64_t value = 0;
+    printf("\neventfd read %d value %llu", (int)read(efd, &value, sizeof value), (unsigned long long)value);
+    value = 0;
+    printf(" timerfd read %d ticks>0 %d\n", (int)read(tfd, &value, sizeof value), value > 0);
 
     int f = open("/tmp/state.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
     dprintf(f, "written at %lld\n", (long long)time(NULL));
