@@ -99,7 +99,8 @@
 /**
  * What a call did. `FRISCY_OK` is zero; errors are grouped by hundreds:
  * 1xx the caller's arguments, 2xx the machine's state, 3xx the program (ELF) given,
- * 4xx memory, 5xx look-ups, 6xx the debugger connection, 9xx the library itself.
+ * 4xx memory, 5xx look-ups, 6xx the debugger connection, 7xx snapshots, 9xx the library
+ * itself.
  *
  * `friscy_result_message` gives a one-line message for each code; the `*_last_error`
  * calls give the detail of the most recent failure (which argument, address or field).
@@ -203,6 +204,20 @@ typedef enum friscy_result {
      * The connection to the debugger broke or closed, or it spoke the protocol wrongly.
      */
     FRISCY_ERR_DEBUGGER = 600,
+    /**
+     * The bytes are not a machine snapshot this library can read: wrong magic, another
+     * format version, truncated, damaged (checksum) or inconsistent.
+     */
+    FRISCY_ERR_BAD_SNAPSHOT = 700,
+    /**
+     * A valid snapshot taken with another memory size or over another root file system.
+     */
+    FRISCY_ERR_SNAPSHOT_MISMATCH = 701,
+    /**
+     * The machine's root file system cannot be used this way: a host directory can be
+     * neither snapshotted for restore nor forked, host callbacks cannot be forked.
+     */
+    FRISCY_ERR_ROOTFS_NOT_SHAREABLE = 702,
     /**
      * A bug in the library (a caught panic). Please report it with the last-error text.
      */
@@ -1310,6 +1325,97 @@ enum friscy_result friscy_machine_last_error(const struct friscy_machine *m,
                                              char *buf,
                                              size_t len,
                                              size_t *written);
+
+/**
+ * Save the whole state of machine `m` (registers, the memory its processes use, open
+ * files and pipes, the changes made to its root file system, other processes) as bytes
+ * that `friscy_machine_restore` turns back into a machine. The code cache is not saved
+ * and the root file system image itself is not included: restore is given it again.
+ *
+ * Size query: with `buf` NULL and `len` 0, stores the snapshot's size in `*written`. With
+ * a buffer, writes the snapshot and stores its size in `*written`.
+ *
+ * Ownership: `buf` and `written` are the caller's; nothing is kept.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`m` or `written` NULL, or `buf` NULL
+ * with a non-zero `len`); `FRISCY_ERR_BUFFER_TOO_SMALL` (nothing written);
+ * `FRISCY_ERR_ROOTFS_NOT_SHAREABLE` for a machine over a host directory (made by
+ * `friscy_machine_new_from_rootfs_dir`), whose snapshots could not be restored;
+ * `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_snapshot(const struct friscy_machine *m,
+                                           uint8_t *buf,
+                                           size_t len,
+                                           size_t *written);
+
+/**
+ * Create a machine in the state a snapshot from `friscy_machine_snapshot` describes, and
+ * let it continue from there with `friscy_machine_run`.
+ *
+ * `config->memory_size` must be the snapshotted machine's; the other settings of
+ * `config` (argv, envp, working directory, stack size, seed, flags) are ignored, as
+ * the snapshot carries the processes' own. `tar`/`tar_len` is the root file system the
+ * snapshotted machine was created from (the same archive: its size, index and samples
+ * of its files are checked), or NULL/0 if it was made by `friscy_machine_new_from_elf`.
+ * For a machine made by `friscy_machine_new_from_host_fs` use
+ * `friscy_machine_restore_with_host_fs`. Custom system-call handlers are not part of a
+ * snapshot: register them again. A machine restored from a bare ELF has no program
+ * bytes, so `friscy_machine_symbol` finds nothing in it.
+ *
+ * Ownership: `snapshot` and `tar` are copied or read only during the call; `host_io` as
+ * for `friscy_machine_new_from_elf`. On success `*out_machine` receives a new machine the
+ * caller frees with `friscy_machine_free`; on failure it is left untouched.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER` (`snapshot` or `out_machine` NULL);
+ * `FRISCY_ERR_BAD_SNAPSHOT` (not a snapshot, another format version, truncated, damaged
+ * or inconsistent); `FRISCY_ERR_SNAPSHOT_MISMATCH` (another memory size, or not the
+ * same root file system); `FRISCY_ERR_ROOTFS_NOT_SHAREABLE` (a snapshot of a machine over
+ * a host directory); `FRISCY_ERR_INVALID_ARGUMENT` (bad config, `tar` not a tar);
+ * `FRISCY_ERR_UNSUPPORTED`; `FRISCY_ERR_BAD_MEMORY_SIZE`; `FRISCY_ERR_OUT_OF_MEMORY`.
+ */
+enum friscy_result friscy_machine_restore(const struct friscy_config *config,
+                                          const uint8_t *snapshot,
+                                          size_t snapshot_len,
+                                          const uint8_t *tar,
+                                          size_t tar_len,
+                                          const struct friscy_host_io *host_io,
+                                          struct friscy_machine **out_machine);
+
+/**
+ * Like `friscy_machine_restore`, for a snapshot of a machine made by
+ * `friscy_machine_new_from_host_fs`: `*fs` serves the same tree (with the same node ids)
+ * as it did for the snapshotted machine. The library cannot check that it does.
+ *
+ * Returns as `friscy_machine_restore`; `FRISCY_ERR_SNAPSHOT_MISMATCH` if the snapshot
+ * was not taken over host callbacks; `FRISCY_ERR_NULL_POINTER`, `FRISCY_ERR_UNSUPPORTED`
+ * or `FRISCY_ERR_INVALID_ARGUMENT` for a bad `fs` table as in
+ * `friscy_machine_new_from_host_fs`.
+ */
+enum friscy_result friscy_machine_restore_with_host_fs(const struct friscy_config *config,
+                                                       const uint8_t *snapshot,
+                                                       size_t snapshot_len,
+                                                       const struct friscy_fs *fs,
+                                                       const struct friscy_host_io *host_io,
+                                                       struct friscy_machine **out_machine);
+
+/**
+ * Create an independent copy of machine `m`, cheaper than snapshot and restore: the
+ * pages its processes use are copied into fresh memory, the read-only root file system
+ * image is shared (not copied), and the guest's file changes, open files, pipes and
+ * processes are copied. Parent and child then run and change independently. The child
+ * gets the parent's `host_io` and custom system-call handlers (the same `userdata`).
+ *
+ * Meant for many short-lived sandboxes from one initialised template.
+ *
+ * Ownership: on success `*out_machine` receives a new machine the caller frees with
+ * `friscy_machine_free`; on failure it is left untouched.
+ *
+ * Returns `FRISCY_OK`; `FRISCY_ERR_NULL_POINTER`; `FRISCY_ERR_ROOTFS_NOT_SHAREABLE` for a
+ * machine over a host directory or host callbacks; `FRISCY_ERR_OUT_OF_MEMORY`;
+ * `FRISCY_ERR_BUSY`; `FRISCY_ERR_POISONED`.
+ */
+enum friscy_result friscy_machine_fork(const struct friscy_machine *m,
+                                       struct friscy_machine **out_machine);
 
 /**
  * Write the message for a result code into a caller buffer.

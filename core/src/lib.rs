@@ -23,6 +23,8 @@ pub mod mem;
 #[cfg(feature = "alloc")]
 pub mod processes;
 #[cfg(feature = "alloc")]
+pub mod snapshot;
+#[cfg(feature = "alloc")]
 pub mod vfs;
 pub mod vmcall;
 

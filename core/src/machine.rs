@@ -152,7 +152,7 @@ pub struct Machine {
     #[cfg(feature = "alloc")]
     pub(crate) procs: crate::processes::Processes,
     /// Set once the process has terminated; later `run`s return it again.
-    terminated: Option<Termination>,
+    pub(crate) terminated: Option<Termination>,
     /// The hart state saved by a host call into a guest function (`vmcall`).
     pub(crate) call_frame: crate::vmcall::CallFrame,
 }

@@ -64,7 +64,7 @@ pub struct Zombie {
 pub struct Processes {
     pub waiting: Vec<Task>,
     pub zombies: Vec<Zombie>,
-    next_pid: i32,
+    pub(crate) next_pid: i32,
     /// The running process is a vfork parent waiting for this child (set while it is swapped out).
     pub current_vfork_child: Option<i32>,
     /// Instructions the running process has used of its time slice. Kept across `run`

@@ -344,6 +344,50 @@ pub(crate) struct CallFrame {
     sigmask: u64,
 }
 
+#[cfg(feature = "alloc")]
+impl CallFrame {
+    /// Saves the frame into a machine snapshot (a call in progress survives a restore).
+    pub(crate) fn encode(&self, w: &mut crate::snapshot::Writer) {
+        let CallFrame {
+            active,
+            x,
+            f,
+            pc,
+            fflags,
+            frm,
+            reservation,
+            sigmask,
+        } = self;
+        w.bool(*active);
+        for v in x.iter().chain(f.iter()) {
+            w.u64(*v);
+        }
+        w.u64(*pc);
+        w.u8(*fflags);
+        w.u8(*frm);
+        w.opt_u64(*reservation);
+        w.u64(*sigmask);
+    }
+
+    pub(crate) fn decode(
+        r: &mut crate::snapshot::Reader,
+    ) -> crate::snapshot::SnapshotResult<CallFrame> {
+        let mut frame = CallFrame {
+            active: r.bool()?,
+            ..CallFrame::default()
+        };
+        for v in frame.x.iter_mut().chain(frame.f.iter_mut()) {
+            *v = r.u64()?;
+        }
+        frame.pc = r.u64()?;
+        frame.fflags = r.u8()?;
+        frame.frm = r.u8()?;
+        frame.reservation = r.opt_u64()?;
+        frame.sigmask = r.u64()?;
+        Ok(frame)
+    }
+}
+
 /// What the run loop does with an `ecall` before the system-call layer sees it.
 pub(crate) enum EcallIntercept {
     /// Not ours: handle it as a system call.

@@ -516,3 +516,34 @@ fn a_call_is_refused_while_another_process_holds_the_hart() {
     );
     assert!(!m.call_in_progress());
 }
+
+/// A call in progress is part of the machine: a snapshot taken mid-call restores into a
+/// machine (and a fork) that finishes the call with the same result, count and registers.
+#[test]
+fn a_call_in_progress_survives_snapshot_restore_and_fork() {
+    let mut host = TestHost::default();
+    let mut m = paused_machine(&mut host);
+    let f = func(&m, "sum_to");
+    let before = arch_state(&m);
+    let start = m.cpu.instret;
+    assert_eq!(
+        m.call(&mut host, f, &[Arg::Int(1000)], 777),
+        Ok(StopReason::BudgetSpent)
+    );
+    let bytes = m.snapshot();
+    let config = Config {
+        memory_size: 64 << 20,
+        ..Config::default()
+    };
+    let mut restored = Machine::restore(&config, None, &bytes).unwrap();
+    let mut forked = m.fork().unwrap();
+    for machine in [&mut m, &mut restored, &mut forked] {
+        assert!(machine.call_in_progress());
+        let (a0, _) = returned(machine.resume_call(&mut host, BUDGET));
+        assert_eq!(a0, 500_500);
+        assert_eq!(arch_state(machine), before);
+        assert!(!machine.call_in_progress());
+    }
+    assert_eq!(restored.cpu.instret, m.cpu.instret);
+    assert_eq!(forked.cpu.instret - start, m.cpu.instret - start);
+}

@@ -146,22 +146,30 @@ static uint8_t *read_file(const char *path, size_t *len) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: friscy-run [-m MIB] [-s SLICE] [-d] [-e KEY=VALUE]... PROGRAM [ARG]...\n"
+    fprintf(stderr, "usage: friscy-run [-m MIB] [-s SLICE] [-d] [-r SEED] [-i] [-e KEY=VALUE]... PROGRAM [ARG]...\n"
                     "  -m MIB    guest memory in MiB (default 256)\n"
                     "  -s SLICE  instructions per run call (default 100000)\n"
                     "  -d        deterministic clocks and randomness\n"
+                    "  -r SEED   seed of the guest's pseudo-random bytes (with -d: of all of them)\n"
+                    "  -i        print the retired instruction count on stderr at the end\n"
                     "  -e        add a guest environment variable\n");
 }
 
 int main(int argc, char **argv) {
     uint64_t memory_mib = 256, slice = 100000;
-    int deterministic = 0;
+    int deterministic = 0, report_instructions = 0, seeded = 0;
+    uint64_t seed = 0;
     const char *env[64];
     size_t envc = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "-d")) {
             deterministic = 1;
+        } else if (!strcmp(argv[i], "-i")) {
+            report_instructions = 1;
+        } else if (i + 1 < argc && !strcmp(argv[i], "-r")) {
+            seed = strtoull(argv[++i], NULL, 0);
+            seeded = 1;
         } else if (i + 1 < argc && !strcmp(argv[i], "-m")) {
             memory_mib = strtoull(argv[++i], NULL, 10);
         } else if (i + 1 < argc && !strcmp(argv[i], "-s")) {
@@ -198,7 +206,9 @@ int main(int argc, char **argv) {
 
     FILE *urandom = fopen("/dev/urandom", "rb");
     /* A random seed makes the guest's AT_RANDOM (stack canaries) unpredictable. */
-    if (!deterministic && urandom && fread(&cfg.seed, sizeof cfg.seed, 1, urandom) != 1)
+    if (seeded)
+        cfg.seed = seed;
+    else if (!deterministic && urandom && fread(&cfg.seed, sizeof cfg.seed, 1, urandom) != 1)
         cfg.seed ^= (uint64_t)time(NULL);
     friscy_host_io io;
     friscy_host_io_init(&io, sizeof io);
@@ -284,6 +294,9 @@ int main(int argc, char **argv) {
             break;
         }
     }
+    if (report_instructions)
+        fprintf(stderr, "friscy-run: %llu instructions\n",
+                (unsigned long long)friscy_machine_instructions(m));
     friscy_machine_free(m);
     if (urandom)
         fclose(urandom);

@@ -234,6 +234,9 @@ static const friscy_result all_codes[] = {
     FRISCY_ERR_GUEST_ADDRESS,
     FRISCY_ERR_NOT_FOUND,
     FRISCY_ERR_DEBUGGER,
+    FRISCY_ERR_BAD_SNAPSHOT,
+    FRISCY_ERR_SNAPSHOT_MISMATCH,
+    FRISCY_ERR_ROOTFS_NOT_SHAREABLE,
     FRISCY_ERR_INTERNAL,
 };
 
@@ -1323,6 +1326,179 @@ static void test_limits(void) {
     CHECK_EQ(friscy_machine_new_from_elf(&cfg, guest_elf, guest_len, &io, &m), FRISCY_ERR_INVALID_ARGUMENT);
 }
 
+/* The machine's snapshot as a malloc'd buffer (size query first); NULL on failure. */
+static uint8_t *take_snapshot(friscy_machine *m, size_t *len) {
+    size_t need = 0;
+    CHECK_EQ(friscy_machine_snapshot(m, NULL, 0, &need), FRISCY_OK);
+    uint8_t *buf = malloc(need);
+    size_t written = 0;
+    CHECK_EQ(friscy_machine_snapshot(m, buf, need, &written), FRISCY_OK);
+    CHECK_EQ(written, need);
+    *len = written;
+    return buf;
+}
+
+/* Snapshot, restore and fork of a machine waiting for console input (echo mode). */
+static void test_snapshot_restore_fork(void) {
+    host h = {0};
+    friscy_machine *m = start(&h, "echo", NULL, 0);
+    feed(&h, "abc\n");
+    friscy_stop s = run(m, 10000000);
+    CHECK_EQ(s.kind, FRISCY_STOP_PENDING_IO);
+    CHECK(strcmp(h.out.data, "ABC\n") == 0);
+
+    size_t len = 0, written = 7;
+    uint8_t *snap = take_snapshot(m, &len);
+    CHECK(len > 64);
+    uint8_t *small = malloc(len);
+    CHECK_EQ(friscy_machine_snapshot(m, small, len - 1, &written), FRISCY_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(written, 7);
+    CHECK_EQ(friscy_machine_snapshot(m, small, len, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_snapshot(m, NULL, 16, &written), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_snapshot(NULL, small, len, &written), FRISCY_ERR_NULL_POINTER);
+    free(small);
+
+    /* The restored machine continues exactly where the original is: same output, same
+       exit status (it counts the line read before the snapshot), same instruction count. */
+    host h2 = {0};
+    friscy_host_io io2 = host_io(&h2);
+    friscy_config cfg = config();
+    friscy_machine *r = NULL;
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len, NULL, 0, &io2, &r), FRISCY_OK);
+    if (r) {
+        h2.machine = r;
+        feed(&h2, "def\n");
+        h2.input_eof = 1;
+        feed(&h, "def\n");
+        h.input_eof = 1;
+        friscy_stop a = run_to_end(m), b = run_to_end(r);
+        CHECK_EQ(a.kind, FRISCY_STOP_EXITED);
+        CHECK_EQ(a.exit_status, 2);
+        CHECK_EQ(b.kind, FRISCY_STOP_EXITED);
+        CHECK_EQ(b.exit_status, 2);
+        CHECK(strcmp(h.out.data, "ABC\nDEF\n") == 0);
+        CHECK(strcmp(h2.out.data, "DEF\n") == 0);
+        CHECK_EQ(friscy_machine_instructions(r), friscy_machine_instructions(m));
+        friscy_machine_free(r);
+    }
+
+    /* Refused snapshots leave *out_machine untouched. */
+    friscy_machine *untouched = (friscy_machine *)&cfg;
+    r = untouched;
+    CHECK_EQ(friscy_machine_restore(&cfg, (const uint8_t *)"not a snapshot", 14, NULL, 0, &io2, &r),
+             FRISCY_ERR_BAD_SNAPSHOT);
+    CHECK(strstr(thread_error(), "not a friscy machine snapshot") != NULL);
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len - 1, NULL, 0, &io2, &r), FRISCY_ERR_BAD_SNAPSHOT);
+    CHECK(strstr(thread_error(), "truncated") != NULL);
+    snap[len / 2] ^= 1;
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len, NULL, 0, &io2, &r), FRISCY_ERR_BAD_SNAPSHOT);
+    CHECK(strstr(thread_error(), "checksum") != NULL);
+    snap[len / 2] ^= 1;
+    friscy_config other = config();
+    other.memory_size *= 2;
+    CHECK_EQ(friscy_machine_restore(&other, snap, len, NULL, 0, &io2, &r), FRISCY_ERR_SNAPSHOT_MISMATCH);
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len, (const uint8_t *)"x", 1, &io2, &r),
+             FRISCY_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(friscy_machine_restore(&cfg, NULL, len, NULL, 0, &io2, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len, NULL, 5, &io2, &r), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len, NULL, 0, &io2, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK(r == untouched);
+    friscy_machine_free(m);
+
+    /* Fork: parent and child read different input, keep different memory. */
+    host h3 = {0};
+    m = start(&h3, "echo", NULL, 0);
+    feed(&h3, "one\n");
+    CHECK_EQ(run(m, 10000000).kind, FRISCY_STOP_PENDING_IO);
+    friscy_machine *child = NULL;
+    CHECK_EQ(friscy_machine_fork(m, &child), FRISCY_OK);
+    CHECK_EQ(friscy_machine_fork(m, NULL), FRISCY_ERR_NULL_POINTER);
+    CHECK_EQ(friscy_machine_fork(NULL, &child), FRISCY_ERR_NULL_POINTER);
+    if (child) {
+        uint64_t addr = 0, value = 0;
+        CHECK_EQ(friscy_machine_symbol(child, "guest_counter", &addr), FRISCY_OK);
+        uint64_t mark = 0xc41d;
+        CHECK_EQ(friscy_machine_write_memory(child, addr, (const uint8_t *)&mark, 8), FRISCY_OK);
+        CHECK_EQ(friscy_machine_read_memory(m, addr, (uint8_t *)&value, 8), FRISCY_OK);
+        CHECK(value != mark);
+        CHECK_EQ(friscy_machine_read_memory(child, addr, (uint8_t *)&value, 8), FRISCY_OK);
+        CHECK_EQ(value, mark);
+        /* Both share the host callbacks (the same userdata): the child reads "two" first. */
+        feed(&h3, "two\nthree\n");
+        CHECK_EQ(run(child, 10000000).kind, FRISCY_STOP_PENDING_IO);
+        h3.input_eof = 1;
+        friscy_stop c = run_to_end(child);
+        CHECK_EQ(c.exit_status, 3);
+        friscy_stop p = run_to_end(m);
+        CHECK_EQ(p.exit_status, 1);
+        CHECK(strcmp(h3.out.data, "ONE\nTWO\nTHREE\n") == 0);
+        friscy_machine_free(child);
+    }
+    friscy_machine_free(m);
+    free(snap);
+}
+
+/* Machines over a rootfs tar restore over the same tar only; host directories cannot. */
+static void test_snapshot_rootfs(void) {
+    size_t tar_len = 0;
+    uint8_t *tar = read_file(rootfs_tar_path, &tar_len);
+    CHECK(tar != NULL);
+    if (!tar)
+        return;
+    const char *argv[] = {"guest-dyn", "echo"};
+    friscy_config cfg = config();
+    cfg.argv = argv;
+    cfg.argc = 2;
+    host h = {0};
+    friscy_host_io io = host_io(&h);
+    friscy_machine *m = NULL;
+    CHECK_EQ(friscy_machine_new_from_rootfs(&cfg, tar, tar_len, "/usr/bin/guest-dyn", &io, &m), FRISCY_OK);
+    if (!m) {
+        free(tar);
+        return;
+    }
+    feed(&h, "x\n");
+    CHECK_EQ(run(m, 50000000).kind, FRISCY_STOP_PENDING_IO);
+    size_t len = 0;
+    uint8_t *snap = take_snapshot(m, &len);
+
+    host h2 = {0};
+    friscy_host_io io2 = host_io(&h2);
+    friscy_machine *r = NULL;
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len, NULL, 0, &io2, &r), FRISCY_ERR_SNAPSHOT_MISMATCH);
+    CHECK(strstr(thread_error(), "different root file system") != NULL);
+    CHECK(r == NULL);
+    CHECK_EQ(friscy_machine_restore(&cfg, snap, len, tar, tar_len, &io2, &r), FRISCY_OK);
+    if (r) {
+        feed(&h2, "restored\n");
+        h2.input_eof = 1;
+        friscy_stop s = run_to_end(r);
+        CHECK_EQ(s.exit_status, 2);
+        CHECK(strcmp(h2.out.data, "RESTORED\n") == 0);
+        /* The program's symbols come back from the rootfs. */
+        uint64_t addr = 0;
+        CHECK_EQ(friscy_machine_symbol(r, "guest_counter", &addr), FRISCY_OK);
+        friscy_machine_free(r);
+    }
+    friscy_machine *child = NULL;
+    CHECK_EQ(friscy_machine_fork(m, &child), FRISCY_OK);
+    friscy_machine_free(child);
+    friscy_machine_free(m);
+
+    friscy_machine *d = NULL;
+    CHECK_EQ(friscy_machine_new_from_rootfs_dir(&cfg, rootfs_dir_path, "/usr/bin/guest-dyn", &io, &d), FRISCY_OK);
+    if (d) {
+        size_t need = 0;
+        CHECK_EQ(friscy_machine_snapshot(d, NULL, 0, &need), FRISCY_ERR_ROOTFS_NOT_SHAREABLE);
+        friscy_machine *none = NULL;
+        CHECK_EQ(friscy_machine_fork(d, &none), FRISCY_ERR_ROOTFS_NOT_SHAREABLE);
+        CHECK(none == NULL);
+        friscy_machine_free(d);
+    }
+    free(snap);
+    free(tar);
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: test_api GUEST_ELF DYNAMIC_GUEST_ELF ROOTFS_TAR ROOTFS_DIR\n");
@@ -1361,6 +1537,8 @@ int main(int argc, char **argv) {
         {"guest_calls", test_guest_calls},
         {"guest_call_errors", test_guest_call_errors},
         {"limits", test_limits},
+        {"snapshot_restore_fork", test_snapshot_restore_fork},
+        {"snapshot_rootfs", test_snapshot_rootfs},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = failed;

@@ -26,6 +26,9 @@ use crate::host::{
 };
 use crate::result::*;
 
+mod snapshot;
+pub use snapshot::*;
+
 /// Why `friscy_machine_run` returned.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -337,24 +340,50 @@ pub unsafe extern "C" fn friscy_machine_new_from_elf(
             .load_elf(&bytes, &argv, &envp)
             .map_err(|e| load_error(e, &bytes, memory_size))?;
         machine.process.set_cwd(&settings.cwd);
-        let instret = machine.cpu.instret;
-        let handle = Box::new(friscy_machine {
-            busy: AtomicBool::new(false),
-            poisoned: AtomicBool::new(false),
-            stop: AtomicBool::new(false),
-            instret: AtomicU64::new(instret),
-            state: UnsafeCell::new(State {
-                machine,
-                elf: bytes,
-                io,
-                handlers: Vec::new(),
-                last_error: String::new(),
-            }),
-        });
+        let handle = new_handle(machine, bytes, io, Vec::new());
         // SAFETY: `out_machine` is non-NULL and writable (caller's contract).
-        unsafe { out_machine.write(Box::into_raw(handle)) };
+        unsafe { out_machine.write(handle) };
         Ok(())
     })
+}
+
+/// A new handle owning `machine`, with its host services; free it with `friscy_machine_free`.
+fn new_handle(
+    machine: Machine,
+    elf: Box<[u8]>,
+    io: friscy_host_io,
+    handlers: Vec<SyscallHandler>,
+) -> *mut friscy_machine {
+    let instret = machine.cpu.instret;
+    Box::into_raw(Box::new(friscy_machine {
+        busy: AtomicBool::new(false),
+        poisoned: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        instret: AtomicU64::new(instret),
+        state: UnsafeCell::new(State {
+            machine,
+            elf,
+            io,
+            handlers,
+            last_error: String::new(),
+        }),
+    }))
+}
+
+/// The machine's own copy of a rootfs tar the caller lends.
+fn copy_rootfs(tar: &[u8]) -> FResult<Box<[u8]>> {
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(tar.len()).map_err(|_| {
+        Error::new(
+            FRISCY_ERR_OUT_OF_MEMORY,
+            format!(
+                "cannot allocate {} bytes for the copy of the rootfs",
+                tar.len()
+            ),
+        )
+    })?;
+    copy.extend_from_slice(tar);
+    Ok(copy.into_boxed_slice())
 }
 
 /// The root file system a rootfs constructor was given.
@@ -392,18 +421,7 @@ unsafe fn new_from_rootfs(
         .to_vec();
     let vfs = match source {
         RootfsSource::Tar(tar) => {
-            let mut copy = Vec::new();
-            copy.try_reserve_exact(tar.len()).map_err(|_| {
-                Error::new(
-                    FRISCY_ERR_OUT_OF_MEMORY,
-                    format!(
-                        "cannot allocate {} bytes for the copy of the rootfs",
-                        tar.len()
-                    ),
-                )
-            })?;
-            copy.extend_from_slice(tar);
-            Vfs::from_tar(ImageBytes::Owned(copy.into_boxed_slice())).map_err(|e| {
+            Vfs::from_tar(ImageBytes::Owned(copy_rootfs(tar)?)).map_err(|e| {
                 Error::new(
                     FRISCY_ERR_INVALID_ARGUMENT,
                     format!("rootfs is not a usable tar archive: {e:?}"),
@@ -464,22 +482,9 @@ unsafe fn new_from_rootfs(
         err.detail = format!("{}: {}", String::from_utf8_lossy(&path), err.detail);
         err
     })?;
-    let instret = machine.cpu.instret;
-    let handle = Box::new(friscy_machine {
-        busy: AtomicBool::new(false),
-        poisoned: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-        instret: AtomicU64::new(instret),
-        state: UnsafeCell::new(State {
-            machine,
-            elf,
-            io,
-            handlers: Vec::new(),
-            last_error: String::new(),
-        }),
-    });
+    let handle = new_handle(machine, elf, io, Vec::new());
     // SAFETY: `out_machine` is non-NULL and writable (caller's contract).
-    unsafe { out_machine.write(Box::into_raw(handle)) };
+    unsafe { out_machine.write(handle) };
     Ok(())
 }
 

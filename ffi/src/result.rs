@@ -7,7 +7,8 @@ use crate::guard::guard_quiet;
 
 /// What a call did. `FRISCY_OK` is zero; errors are grouped by hundreds:
 /// 1xx the caller's arguments, 2xx the machine's state, 3xx the program (ELF) given,
-/// 4xx memory, 5xx look-ups, 6xx the debugger connection, 9xx the library itself.
+/// 4xx memory, 5xx look-ups, 6xx the debugger connection, 7xx snapshots, 9xx the library
+/// itself.
 ///
 /// `friscy_result_message` gives a one-line message for each code; the `*_last_error`
 /// calls give the detail of the most recent failure (which argument, address or field).
@@ -66,6 +67,14 @@ pub enum friscy_result {
     FRISCY_ERR_NOT_FOUND = 500,
     /// The connection to the debugger broke or closed, or it spoke the protocol wrongly.
     FRISCY_ERR_DEBUGGER = 600,
+    /// The bytes are not a machine snapshot this library can read: wrong magic, another
+    /// format version, truncated, damaged (checksum) or inconsistent.
+    FRISCY_ERR_BAD_SNAPSHOT = 700,
+    /// A valid snapshot taken with another memory size or over another root file system.
+    FRISCY_ERR_SNAPSHOT_MISMATCH = 701,
+    /// The machine's root file system cannot be used this way: a host directory can be
+    /// neither snapshotted for restore nor forked, host callbacks cannot be forked.
+    FRISCY_ERR_ROOTFS_NOT_SHAREABLE = 702,
     /// A bug in the library (a caught panic). Please report it with the last-error text.
     FRISCY_ERR_INTERNAL = 900,
 }
@@ -73,7 +82,7 @@ pub enum friscy_result {
 pub use friscy_result::*;
 
 /// Every code, in declaration order.
-const ALL_RESULTS: [friscy_result; 24] = [
+const ALL_RESULTS: [friscy_result; 27] = [
     FRISCY_OK,
     FRISCY_ERR_NULL_POINTER,
     FRISCY_ERR_INVALID_ARGUMENT,
@@ -97,6 +106,9 @@ const ALL_RESULTS: [friscy_result; 24] = [
     FRISCY_ERR_GUEST_ADDRESS,
     FRISCY_ERR_NOT_FOUND,
     FRISCY_ERR_DEBUGGER,
+    FRISCY_ERR_BAD_SNAPSHOT,
+    FRISCY_ERR_SNAPSHOT_MISMATCH,
+    FRISCY_ERR_ROOTFS_NOT_SHAREABLE,
     FRISCY_ERR_INTERNAL,
 ];
 
@@ -136,6 +148,15 @@ impl friscy_result {
             FRISCY_ERR_GUEST_ADDRESS => "guest address range outside guest memory",
             FRISCY_ERR_NOT_FOUND => "not found (symbol, or file in the root file system)",
             FRISCY_ERR_DEBUGGER => "the debugger connection failed (closed, broken or garbled)",
+            FRISCY_ERR_BAD_SNAPSHOT => {
+                "not a valid machine snapshot (foreign, truncated or damaged)"
+            }
+            FRISCY_ERR_SNAPSHOT_MISMATCH => {
+                "snapshot was taken with another memory size or root file system"
+            }
+            FRISCY_ERR_ROOTFS_NOT_SHAREABLE => {
+                "this kind of root file system cannot be restored or forked"
+            }
             FRISCY_ERR_INTERNAL => "internal error in libfriscy",
         }
     }

@@ -111,11 +111,11 @@ pub struct Interest {
     pub events: u32,
     pub data: u64,
     /// The wake-up count at the last look, for edge-triggered reports.
-    seen: u64,
+    pub(crate) seen: u64,
     /// Added or modified and not looked at since: reported if ready, even edge-triggered.
-    queued: bool,
+    pub(crate) queued: bool,
     /// EPOLLONESHOT interest that has reported: silent until EPOLL_CTL_MOD.
-    disabled: bool,
+    pub(crate) disabled: bool,
 }
 
 /// An epoll instance: its interest list, in the order events are reported.
@@ -135,7 +135,7 @@ pub enum EventObject {
 /// Every eventfd, timerfd and epoll instance of the machine, by id.
 #[derive(Clone, Debug, Default)]
 pub struct EventObjects {
-    slots: Vec<Option<EventObject>>,
+    pub(crate) slots: Vec<Option<EventObject>>,
 }
 
 impl EventObjects {

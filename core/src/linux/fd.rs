@@ -9,7 +9,7 @@ use crate::host::errno::*;
 /// Highest number of fds a process may hold (RLIMIT_NOFILE).
 pub const MAX_FDS: usize = 256;
 /// Open-file descriptions alive at once.
-const MAX_FILES: usize = 256;
+pub(crate) const MAX_FILES: usize = 256;
 /// Bytes a pipe holds before writes come up short (Linux's default pipe size).
 pub const PIPE_CAPACITY: usize = 65536;
 
@@ -45,7 +45,7 @@ pub struct OpenFile {
     pub flags: u32,
     /// File position (bytes for files, the listing cookie for directories).
     pub offset: u64,
-    refs: u32,
+    pub(crate) refs: u32,
 }
 
 /// One slot of the fd table.
@@ -69,9 +69,9 @@ pub struct Pipe {
 /// The fd table of one process: which open file each fd refers to.
 #[derive(Clone, Debug)]
 pub struct FdTable {
-    fds: [Option<Fd>; MAX_FDS],
+    pub(crate) fds: [Option<Fd>; MAX_FDS],
     /// RLIMIT_NOFILE: new fds are below it (fds already open above it stay usable).
-    limit: usize,
+    pub(crate) limit: usize,
 }
 
 impl FdTable {
@@ -128,7 +128,7 @@ impl FdTable {
 /// fd table (a forked child shares its parent's descriptions, offsets and pipes).
 #[derive(Clone, Debug)]
 pub struct OpenFiles {
-    files: [Option<OpenFile>; MAX_FILES],
+    pub(crate) files: [Option<OpenFile>; MAX_FILES],
     #[cfg(feature = "alloc")]
     pub pipes: alloc::vec::Vec<Option<Pipe>>,
     /// Inodes whose last open description went away: the caller drops them from the VFS.

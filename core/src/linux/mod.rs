@@ -11,6 +11,8 @@ pub mod fd;
 mod files;
 mod limits;
 mod regions;
+#[cfg(feature = "alloc")]
+pub(crate) mod snapshot;
 mod threads;
 pub mod timers;
 

@@ -16,7 +16,7 @@ pub struct Region {
 
 #[derive(Clone, Debug, Default)]
 pub struct Regions {
-    list: heapless::Vec<Region, MAX_REGIONS>,
+    pub(crate) list: heapless::Vec<Region, MAX_REGIONS>,
 }
 
 impl Regions {

@@ -1,5 +1,6 @@
 //! The read-only layer under the overlay: nothing, a rootfs tar, or (with `std`) a host directory.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::tar::{ImageBytes, TarError, TarIndex, TarNodeKind};
@@ -23,17 +24,45 @@ pub struct LowerStat {
     pub mtime: Timespec,
 }
 
-/// A rootfs tar and its index.
-#[derive(Debug)]
+/// A rootfs tar and its index. Both are reference-counted and never change, so forks of a
+/// machine share one copy ([`Lower::share`]).
+#[derive(Clone, Debug)]
 pub struct TarLayer {
-    bytes: ImageBytes,
-    index: TarIndex,
+    bytes: Arc<ImageBytes>,
+    index: Arc<TarIndex>,
+    /// Hash of the index, so a snapshot is only restored over the same image.
+    fingerprint: u64,
 }
 
 impl TarLayer {
     pub fn new(bytes: ImageBytes) -> Result<TarLayer, TarError> {
         let index = TarIndex::build(bytes.as_slice())?;
-        Ok(TarLayer { bytes, index })
+        let fingerprint = Self::fingerprint(&index, bytes.as_slice());
+        Ok(TarLayer {
+            bytes: Arc::new(bytes),
+            index: Arc::new(index),
+            fingerprint,
+        })
+    }
+
+    /// The index's hash combined with the first and last bytes of every file: cheap (no
+    /// pass over all data) yet it catches an edited file, not only renamed or resized ones.
+    fn fingerprint(index: &TarIndex, bytes: &[u8]) -> u64 {
+        const SAMPLE: u64 = 256;
+        let mut h = index.fingerprint() ^ bytes.len() as u64;
+        for id in 0..index.node_count() {
+            if let Some(TarNodeKind::File { offset, size }) = index.node(id).map(|n| n.kind) {
+                let end = offset.saturating_add(size);
+                let head = offset..end.min(offset.saturating_add(SAMPLE));
+                let tail = end.saturating_sub(SAMPLE).max(head.end)..end;
+                for range in [head, tail] {
+                    if let Some(data) = bytes.get(range.start as usize..range.end as usize) {
+                        h = crate::snapshot::hash64(h, data);
+                    }
+                }
+            }
+        }
+        h
     }
 
     pub fn index(&self) -> &TarIndex {
@@ -91,6 +120,42 @@ impl core::fmt::Debug for Lower {
 }
 
 impl Lower {
+    /// What kind of layer this is and, for a tar, its size and index hash (see
+    /// [`crate::snapshot::LowerIdentity`]). Host-served layers are identified by kind only.
+    pub fn identity(&self) -> crate::snapshot::LowerIdentity {
+        use crate::snapshot::LowerIdentity;
+        match self {
+            Lower::Empty => LowerIdentity {
+                kind: 1,
+                ..Default::default()
+            },
+            Lower::Tar(tar) => LowerIdentity {
+                kind: 2,
+                size: tar.bytes.as_slice().len() as u64,
+                hash: tar.fingerprint,
+            },
+            #[cfg(all(feature = "std", unix))]
+            Lower::HostDir(_) => LowerIdentity {
+                kind: 3,
+                ..Default::default()
+            },
+            Lower::Custom(_) => LowerIdentity {
+                kind: 4,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Another handle on the same read-only layer (the tar is shared, not copied); `None`
+    /// for host-served layers, whose state cannot be shared.
+    pub fn share(&self) -> Option<Lower> {
+        match self {
+            Lower::Empty => Some(Lower::Empty),
+            Lower::Tar(tar) => Some(Lower::Tar(tar.clone())),
+            _ => None,
+        }
+    }
+
     pub(crate) fn root(&self) -> Option<LowerId> {
         match self {
             Lower::Empty => None,

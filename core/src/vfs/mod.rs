@@ -42,6 +42,7 @@ mod context;
 pub mod host_dir;
 mod lower;
 mod proc;
+pub(crate) mod snapshot;
 pub mod tar;
 #[cfg(test)]
 pub(crate) mod test_tar;

@@ -224,6 +224,45 @@ impl TarIndex {
         self.nodes.get(id as usize)
     }
 
+    /// A hash of everything the index records: each node's kind, data offset and size,
+    /// mode, owner and mtime, and every name and link target.
+    pub fn fingerprint(&self) -> u64 {
+        use crate::snapshot::hash64;
+        let mut h = hash64(self.nodes.len() as u64, &self.strings);
+        for node in &self.nodes {
+            let (tag, a, b) = match node.kind {
+                TarNodeKind::File { offset, size } => (0, offset, size),
+                TarNodeKind::Dir => (1, 0, 0),
+                TarNodeKind::Symlink { start, len } => (2, start.into(), len.into()),
+                TarNodeKind::CharDevice { major, minor } => (3, major.into(), minor.into()),
+                TarNodeKind::BlockDevice { major, minor } => (4, major.into(), minor.into()),
+                TarNodeKind::Fifo => (5, 0, 0),
+            };
+            let mut fields = [0u8; 48];
+            fields[..8].copy_from_slice(&(tag | u64::from(node.perm) << 8).to_le_bytes());
+            fields[8..16].copy_from_slice(&a.to_le_bytes());
+            fields[16..24].copy_from_slice(&b.to_le_bytes());
+            fields[24..32]
+                .copy_from_slice(&(u64::from(node.uid) | u64::from(node.gid) << 32).to_le_bytes());
+            fields[32..40].copy_from_slice(&node.mtime.to_le_bytes());
+            fields[40..48].copy_from_slice(
+                &(u64::from(node.links) | u64::from(node.parent) << 32).to_le_bytes(),
+            );
+            h = hash64(h, &fields);
+        }
+        for slot in &self.slots {
+            let mut fields = [0u8; 16];
+            fields[..8].copy_from_slice(
+                &(u64::from(slot.parent) | u64::from(slot.node) << 32).to_le_bytes(),
+            );
+            fields[8..].copy_from_slice(
+                &(u64::from(slot.name_start) | u64::from(slot.name_len) << 32).to_le_bytes(),
+            );
+            h = hash64(h, &fields);
+        }
+        h
+    }
+
     /// Number of nodes (ids are `0..node_count()`).
     pub fn node_count(&self) -> u32 {
         self.nodes.len() as u32
