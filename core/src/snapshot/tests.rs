@@ -336,10 +336,11 @@ fn bad_snapshots_are_refused_with_a_reason() {
         Err(SnapshotError::NotASnapshot)
     );
     let mut other_version = good.clone();
-    other_version[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let unsupported = FORMAT_VERSION + 1;
+    other_version[8..12].copy_from_slice(&unsupported.to_le_bytes());
     assert_eq!(
         restore(&other_version),
-        Err(SnapshotError::UnsupportedVersion { found: 2 })
+        Err(SnapshotError::UnsupportedVersion { found: unsupported })
     );
     // Truncated anywhere: header or payload.
     for len in (0..good.len())
