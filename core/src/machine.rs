@@ -639,7 +639,9 @@ impl Machine {
                         vfs,
                         host,
                     );
-                    self.process.thread.never_block = false;
+                    // The deadlock breaker's mark is for one attempt; process-level calls
+                    // (wait4, rt_sigsuspend) read it below, the others already have.
+                    let never_block = core::mem::take(&mut self.process.thread.never_block);
                     let blocked = match outcome {
                         SyscallOutcome::Done => {
                             self.process.thread.in_blocking_call = false;
@@ -673,7 +675,11 @@ impl Machine {
                                 self.cpu.x[15],
                             ];
                             let (pid, tid) = (self.process.pid, self.process.thread.tid);
+                            self.process.thread.never_block = never_block;
                             let step = self.machine_call(call);
+                            if self.process.pid == pid && self.process.thread.tid == tid {
+                                self.process.thread.never_block = false;
+                            }
                             if self.process.trace && !matches!(step, MachineStep::Blocked) {
                                 // The result is in a0 unless the call replaced the thread.
                                 let result =

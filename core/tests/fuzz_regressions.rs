@@ -225,3 +225,26 @@ fn deterministic_sleep_keeps_instruction_counts_exact() {
         "the virtual clock moves by the sleep"
     );
 }
+
+/// fuzz target `execute`: `rt_sigsuspend` with every signal blocked, in the only process,
+/// made `run` loop for ever without retiring an instruction.
+///
+/// Root cause (core/src/machine.rs, `Machine::run`): the deadlock breaker marks the
+/// blocked thread `never_block` so that its next attempt fails instead of blocking, but
+/// the run loop cleared the mark right after the system-call layer returned — before
+/// process-level calls (`rt_sigsuspend`, `wait4`) that read it ran. Fix: those calls see
+/// the mark of their own attempt; nothing can wake the sleeper, so it gets EINTR.
+#[test]
+fn sigsuspend_that_nothing_can_end_returns_eintr() {
+    const RT_SIGSUSPEND: u64 = 133;
+    const EINTR: i64 = -4;
+    let mut machine = fuzz_machine();
+    let mask_at = CODE_BASE + 0x800;
+    machine.mem.write_u64(mask_at, u64::MAX).unwrap();
+    let result = syscall(&mut machine, RT_SIGSUSPEND, [mask_at, 8, 0, 0, 0, 0]);
+    assert_eq!(result, EINTR);
+    assert_eq!(
+        machine.process.thread.sigmask, 0,
+        "the caller's mask is back"
+    );
+}
