@@ -17,6 +17,7 @@
 #define FRAME_BUDGET 200000 /* instructions a script may use per frame */
 #define HANG_FRAME 17
 #define CRASH_FRAME 33
+#define SAVE_FRAME 60 /* the engine saves the script's whole state before this frame */
 #define DT (1.0 / 60.0)
 
 typedef struct {
@@ -163,7 +164,20 @@ int main(int argc, char **argv) {
     entity expected[4];
     read_guest(m, "entities", expected, sizeof expected);
     int handled = 0, hung = 0, crashed = 0;
+    uint8_t *saved = NULL;
+    size_t saved_len = 0;
     for (int frame = 0; frame < FRAMES; frame++) {
+        if (frame == SAVE_FRAME) {
+            /* A save point: the whole machine as bytes (size query, then the snapshot). */
+            if ((r = friscy_machine_snapshot(m, NULL, 0, &saved_len)) != FRISCY_OK)
+                die("friscy_machine_snapshot(size)", r, m);
+            saved = malloc(saved_len);
+            if (!saved)
+                die("malloc(snapshot)", FRISCY_ERR_OUT_OF_MEMORY, m);
+            if ((r = friscy_machine_snapshot(m, saved, saved_len, &saved_len)) != FRISCY_OK)
+                die("friscy_machine_snapshot", r, m);
+            printf("engine: frame %d: saved the script (%zu-byte snapshot)\n", frame, saved_len);
+        }
         friscy_call_set_int(update, 0, frame);
         friscy_call_set_double(update, 1, DT);
         friscy_call_result res;
@@ -232,6 +246,44 @@ int main(int argc, char **argv) {
     printf("engine: total energy %.6f\n", res.fa0);
     EXPECT(res.stop.kind == FRISCY_STOP_RETURNED && res.fa0 == want,
            "energy() gave %.17g, native %.17g", res.fa0, want);
+
+    /* Load the save point into a second machine and replay the frames after it: the
+       restored script must end in exactly the same state. A snapshot carries no program
+       bytes, so functions and data are addressed by the addresses resolved above. */
+    friscy_machine *restored = NULL;
+    if ((r = friscy_machine_restore(&cfg, saved, saved_len, NULL, 0, &io, &restored)) != FRISCY_OK)
+        die("friscy_machine_restore", r, NULL);
+    free(saved);
+    friscy_call *replay = NULL;
+    if ((r = friscy_call_new(restored, NULL, symbol(m, "update"), kinds, 2, &replay)) != FRISCY_OK)
+        die("friscy_call_new(restored update)", r, restored);
+    int replayed = 0;
+    for (int frame = SAVE_FRAME; frame < FRAMES; frame++) {
+        friscy_call_set_int(replay, 0, frame);
+        friscy_call_set_double(replay, 1, DT);
+        r = friscy_call_invoke(restored, replay, FRAME_BUDGET, &res);
+        if (r != FRISCY_OK)
+            die("friscy_call_invoke(restored)", r, restored);
+        replayed += res.stop.kind == FRISCY_STOP_RETURNED;
+    }
+    friscy_call_free(replay);
+    entity replay_state[4];
+    int32_t replay_frames = 0;
+    r = friscy_machine_read_memory(restored, symbol(m, "entities"), (uint8_t *)replay_state,
+                                   sizeof replay_state);
+    if (r == FRISCY_OK)
+        r = friscy_machine_read_memory(restored, symbol(m, "frames_seen"),
+                                       (uint8_t *)&replay_frames, sizeof replay_frames);
+    if (r != FRISCY_OK)
+        die("friscy_machine_read_memory(restored)", r, restored);
+    printf("engine: restored the save point and replayed %d frames\n", replayed);
+    EXPECT(replayed == FRAMES - SAVE_FRAME, "%d of %d replayed frames returned", replayed,
+           FRAMES - SAVE_FRAME);
+    EXPECT(replay_frames == frames_seen, "restored script saw %d frames, original %d",
+           replay_frames, frames_seen);
+    EXPECT(memcmp(replay_state, got, sizeof got) == 0,
+           "the restored script's entities differ from the original's");
+    friscy_machine_free(restored);
 
     /* Shut down: main continues from its pause and exits. */
     do {
