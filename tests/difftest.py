@@ -14,6 +14,7 @@ import concurrent.futures
 import difflib
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -68,6 +69,7 @@ BUILDS = [
     Build("threads", "threads.c", ["-O2", RVGC, "-pthread"]),
     Build("threads-O0", "threads.c", ["-O0", RVGC, "-pthread"]),
     Build("events", "events.c", ["-O2", RVGC]),
+    Build("memfd", "memfd.c", ["-O2", RVGC]),
     Build("static_pie", "static_pie.S", ["-nostdlib", "-static-pie", "-fPIE", "-Wl,--no-dynamic-linker", RVGC]),
 ]
 BUILD_BY_NAME = {b.name: b for b in BUILDS}
@@ -81,6 +83,9 @@ class Case:
     stdin: bytes = b""
     env: dict = field(default_factory=dict)  # added to harness.STD_ENV
     status: int = 0  # what the qemu run must return
+    # Run friscy with a file system (an otherwise empty host directory holding only the guest,
+    # run as /prog): syscalls such as memfd_create need one, and the CLI gives none by default.
+    rootfs: bool = False
 
 
 def _text_input():
@@ -103,7 +108,8 @@ def _binary_input(n):
 def make_cases():
     cases = []
     for b in BUILDS:
-        if b.source in ("fp_ops.c", "env_args.c", "exit_codes.c", "stdin_io.c", "threads.c", "events.c"):
+        if b.source in ("fp_ops.c", "env_args.c", "exit_codes.c", "stdin_io.c", "threads.c", "events.c",
+                        "memfd.c"):
             continue
         cases.append(Case(b.name, b.name))
     for g in ("s-arith", "d-arith", "fma", "cvt", "misc", "csr"):
@@ -137,6 +143,7 @@ def make_cases():
     for mode in ("epoll", "eventfd", "timerfd", "alarm", "itimer"):
         cases.append(Case(f"events-{mode}", "events", [mode]))
     cases.append(Case("events-alarm-kill", "events", ["alarm-kill"], status=128 + 14))
+    cases.append(Case("memfd", "memfd", rootfs=True))
     for c in cases:
         if c.name == "static_pie":
             c.status = 5
@@ -196,8 +203,14 @@ def run_case(case, progs, friscy, timeout, diff_lines):
                           timeout=timeout, cwd=cwd)
     with tempfile.TemporaryDirectory(prefix="difftest-") as cwd:
         # friscy itself runs in the harness's environment; the guest gets exactly `env` via -e.
-        sub = harness.run(harness.friscy_cmd(friscy, prog, case.args, env), env=os.environ,
-                          stdin=case.stdin, timeout=timeout, cwd=cwd)
+        cmd = harness.friscy_cmd(friscy, prog, case.args, env)
+        if case.rootfs:
+            root = Path(cwd) / "rootfs"
+            root.mkdir()
+            shutil.copy(prog, root / "prog")
+            cmd = harness.friscy_cmd(friscy, "/prog", case.args, env)
+            cmd[2:2] = ["--rootfs", str(root)]
+        sub = harness.run(cmd, env=os.environ, stdin=case.stdin, timeout=timeout, cwd=cwd)
     problems, details = [], []
     if ref.timed_out:
         problems.append(f"qemu timed out after {timeout}s")

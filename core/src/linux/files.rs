@@ -226,6 +226,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
     pub(super) fn file_syscall(&mut self, number: u64, a: [u64; 6]) -> Option<SysResult> {
         Some(match number {
             nr::OPENAT => self.openat(a[0] as i32, a[1], a[2] as u32, a[3] as u32),
+            nr::MEMFD_CREATE => self.memfd_create(a[0], a[1]),
             nr::NEWFSTATAT => self.fstatat(a[0] as i32, a[1], a[2], a[3]),
             nr::STATX => self.statx(a[0] as i32, a[1], a[2], a[4]),
             nr::FACCESSAT | nr::FACCESSAT2 => {
@@ -385,6 +386,51 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             Ok(fd) => Ok(fd as u64),
             Err(e) => {
                 if let (Target::File(ino), Some(v)) = (target, self.vfs.as_deref_mut()) {
+                    v.close(ino);
+                }
+                err(e)
+            }
+        }
+    }
+
+    /// `memfd_create`: an O_RDWR regular file in memory with no name in the tree. Sealing is
+    /// accepted as a flag but not implemented (F_ADD_SEALS/F_GET_SEALS answer EINVAL), and
+    /// hugetlb files are not offered.
+    fn memfd_create(&mut self, name_addr: u64, flags: u64) -> SysResult {
+        const MFD_CLOEXEC: u64 = 1;
+        const MFD_ALLOW_SEALING: u64 = 2;
+        const MFD_NOEXEC_SEAL: u64 = 8;
+        const MFD_EXEC: u64 = 0x10;
+        // NAME_MAX less the "memfd:" prefix Linux puts before the name.
+        const MFD_NAME_MAX: u64 = 249;
+        let known = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC;
+        if flags & !known != 0 || flags & (MFD_NOEXEC_SEAL | MFD_EXEC) == MFD_NOEXEC_SEAL | MFD_EXEC
+        {
+            return err(EINVAL);
+        }
+        // A name with no NUL in its first 250 readable bytes is too long; one that runs off
+        // guest memory before that is a bad pointer.
+        let window = MFD_NAME_MAX + 1;
+        match self.mem.c_str_len(name_addr, window) {
+            Ok(_) => {}
+            Err(fault) if fault.addr == name_addr.saturating_add(window) => return err(EINVAL),
+            Err(_) => return err(EFAULT),
+        }
+        // Linux makes memfds 0777 whatever the umask, 0666 when sealed against execution.
+        let perm = if flags & MFD_NOEXEC_SEAL != 0 {
+            0o666
+        } else {
+            0o777
+        };
+        let ino = self.vfs(|v, cx| v.create_anonymous(cx, perm))?;
+        let mut status = fd::O_RDWR;
+        if flags & MFD_CLOEXEC != 0 {
+            status |= fd::O_CLOEXEC;
+        }
+        match self.files.open(&mut self.p.fds, Target::File(ino), status) {
+            Ok(fd) => Ok(fd as u64),
+            Err(e) => {
+                if let Some(v) = self.vfs.as_deref_mut() {
                     v.close(ino);
                 }
                 err(e)

@@ -88,6 +88,7 @@ mod nr {
     pub const FDATASYNC: u64 = 83;
     pub const UTIMENSAT: u64 = 88;
     pub const RENAMEAT2: u64 = 276;
+    pub const MEMFD_CREATE: u64 = 279;
     pub const STATX: u64 = 291;
     pub const FACCESSAT2: u64 = 439;
     pub const PIPE2: u64 = 59;
@@ -207,6 +208,7 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::FDATASYNC => "fdatasync",
         nr::UTIMENSAT => "utimensat",
         nr::RENAMEAT2 => "renameat2",
+        nr::MEMFD_CREATE => "memfd_create",
         nr::STATX => "statx",
         nr::FACCESSAT2 => "faccessat2",
         nr::PIPE2 => "pipe2",

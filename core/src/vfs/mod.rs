@@ -815,6 +815,30 @@ impl Vfs {
         Ok(ino)
     }
 
+    /// Makes a regular file with no directory entry (for `memfd_create`), holding one
+    /// reference: it keeps its data in memory while open and is dropped with its last close,
+    /// exactly like an unlinked file. Being nowhere in the tree, a read-only overlay does not
+    /// stop it from being created.
+    pub fn create_anonymous(&mut self, cx: &mut dyn Context, perm: u32) -> VfsResult<Ino> {
+        let now = cx.now();
+        let ino = self.alloc_ino();
+        let mut inode = Inode::new(FileType::Regular, perm, Body::Data(Vec::new()), now);
+        inode.nlink = 0;
+        inode.uid = cx.uid();
+        inode.gid = cx.gid();
+        inode.opens = 1;
+        self.inodes.insert(ino, inode);
+        Ok(ino)
+    }
+
+    /// Whether `ino` is a regular file in memory that no directory names (memfd, O_TMPFILE,
+    /// unlinked): writing it changes nothing a read-only overlay protects.
+    fn is_anonymous(&self, ino: Ino) -> bool {
+        self.inodes
+            .get(&ino)
+            .is_some_and(|inode| inode.nlink == 0 && matches!(inode.body, Body::Data(_)))
+    }
+
     fn open_create(
         &mut self,
         cx: &mut dyn Context,
@@ -1032,7 +1056,7 @@ impl Vfs {
             Body::ProcFile(_) => return Err(EACCES),
             Body::Lower(..) | Body::Data(_) => {}
         }
-        if self.read_only {
+        if self.read_only && !self.is_anonymous(ino) {
             return Err(EROFS);
         }
         let end = offset.checked_add(data.len() as u64).ok_or(EFBIG)?;
@@ -1069,7 +1093,7 @@ impl Vfs {
             Body::ProcFile(_) => return Err(EACCES),
             _ => return Err(EINVAL),
         }
-        if self.read_only {
+        if self.read_only && !self.is_anonymous(ino) {
             return Err(EROFS);
         }
         if len > self.max_file_size {

@@ -440,6 +440,27 @@ pub(crate) fn fork_vfs(vfs: &Vfs) -> Option<Vfs> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::errno::ENOENT;
+    use crate::vfs::{Lower, ProcessView};
+
+    #[test]
+    fn an_open_anonymous_file_survives_a_round_trip_and_is_dropped_on_close() {
+        let mut vfs = Vfs::empty();
+        let mut cx = ProcessView::default();
+        let memfd = vfs.create_anonymous(&mut cx, 0o777).unwrap();
+        assert_eq!(vfs.write(&mut cx, memfd, 0, b"kept in memory"), Ok(14));
+        let mut w = Writer::default();
+        encode_vfs(&mut w, &vfs);
+        let mut restored = decode_vfs(&mut Reader::new(&w.buf), Lower::Empty).unwrap();
+        let stat = restored.stat(memfd).unwrap();
+        assert_eq!((stat.size, stat.nlink), (14, 0));
+        let mut buf = [0u8; 32];
+        let n = restored.read(&mut cx, memfd, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"kept in memory");
+        // The restored reference count is the one the open fd holds: closing it frees the file.
+        restored.close(memfd);
+        assert_eq!(restored.stat(memfd).map(|s| s.size), Err(ENOENT));
+    }
 
     #[test]
     fn enum_tables_decode_what_the_codes_encode() {

@@ -689,6 +689,32 @@ fn symlink_link_and_attributes() {
 }
 
 #[test]
+fn anonymous_files_are_private_writable_and_freed_by_their_last_close() {
+    let mut vfs = sample();
+    let mut c = cx();
+    let before = list(&mut vfs, "/tmp");
+    let memfd = vfs.create_anonymous(&mut c, 0o777).unwrap();
+    // Nothing in the tree names it, so even a read-only overlay lets it be written.
+    vfs.set_read_only(true);
+    assert_eq!(vfs.write(&mut c, memfd, 0, b"scratch"), Ok(7));
+    vfs.truncate(&mut c, memfd, 3).unwrap();
+    assert_eq!(read_all(&mut vfs, memfd), b"scr");
+    let stat = vfs.stat(memfd).unwrap();
+    assert_eq!((stat.mode, stat.size, stat.nlink), (S_IFREG | 0o777, 3, 0));
+    assert_eq!(list(&mut vfs, "/tmp"), before);
+    // A dup'd fd keeps it alive; the last close drops it from the overlay.
+    vfs.retain(memfd).unwrap();
+    vfs.close(memfd);
+    assert_eq!(vfs.stat(memfd).map(|s| s.size), Ok(3));
+    vfs.close(memfd);
+    assert_eq!(vfs.stat(memfd).map(|s| s.size), Err(ENOENT));
+    // Named files on a read-only overlay stay protected.
+    let named = resolve(&mut vfs, "/data/one").unwrap();
+    assert_eq!(vfs.write(&mut c, named, 0, b"x"), Err(EROFS));
+    assert_eq!(vfs.truncate(&mut c, named, 0), Err(EROFS));
+}
+
+#[test]
 fn tmpfile_mknod_and_limits() {
     let mut vfs = sample();
     let root = vfs.root();
