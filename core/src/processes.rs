@@ -13,7 +13,7 @@ use crate::elf::LoadedImage;
 use crate::host::errno::*;
 use crate::host::Host;
 use crate::linux::wait_options::{WEXITED, WNOHANG, WNOWAIT};
-use crate::linux::{signal, MachineCall, WaitFor, Process, Termination, Thread, WaitOutcome};
+use crate::linux::{signal, MachineCall, Process, Termination, Thread, WaitFor, WaitOutcome};
 use crate::machine::{LoadError, Machine};
 use crate::mem::{Memory, PAGE_SIZE};
 
@@ -636,7 +636,11 @@ impl Machine {
                 self.procs.zombies.remove(idx);
             }
             // waitid answers 0, wait4 the child's pid.
-            return self.set_result(if siginfo.is_some() { 0 } else { i64::from(z.pid) });
+            return self.set_result(if siginfo.is_some() {
+                0
+            } else {
+                i64::from(z.pid)
+            });
         }
         let live_child = self
             .procs
@@ -676,10 +680,19 @@ impl Machine {
             Some((pid, Termination::Exited(code))) => {
                 (signal::SIGCHLD, CLD_EXITED, pid as u32, code as u32 & 0xff)
             }
-            Some((pid, Termination::Signaled(sig))) => (signal::SIGCHLD, CLD_KILLED, pid as u32, sig),
+            Some((pid, Termination::Signaled(sig))) => {
+                (signal::SIGCHLD, CLD_KILLED, pid as u32, sig)
+            }
         };
         // Layout of the generic (riscv64) siginfo_t's head and its SIGCHLD union member.
-        let fields = [(0, signo), (4, 0), (8, code), (16, pid), (20, 0), (24, status)];
+        let fields = [
+            (0, signo),
+            (4, 0),
+            (8, code),
+            (16, pid),
+            (20, 0),
+            (24, status),
+        ];
         fields
             .iter()
             .all(|&(offset, value)| self.mem.write_u32(info + offset, value).is_ok())

@@ -1189,12 +1189,18 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     /// The poll events of `fd` among `events` (errors and hang-ups always), or None when
     /// `fd` is not open. A timer that will become readable lowers `wake_at` to its expiry.
-    fn poll_fd(&mut self, fd: i32, events: u16, now: u64, wake_at: &mut Option<u64>) -> Option<u16> {
+    fn poll_fd(
+        &mut self,
+        fd: i32,
+        events: u16,
+        now: u64,
+        wake_at: &mut Option<u64>,
+    ) -> Option<u16> {
         let file = self.files.file(&self.p.fds, fd).ok()?;
         // A timer's expiry makes it readable: wake then (only if asked).
         #[cfg(feature = "alloc")]
-        if let Some(e) = events::next_expiry(self.files, file.target, 0)
-            .filter(|_| events & poll::POLLIN != 0)
+        if let Some(e) =
+            events::next_expiry(self.files, file.target, 0).filter(|_| events & poll::POLLIN != 0)
         {
             *wake_at = Some(wake_at.map_or(e, |w| w.min(e)));
         }
