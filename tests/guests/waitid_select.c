@@ -147,6 +147,8 @@ static void waitid_cases(void) {
     printf("pid-zero: ret=%d errno=%s\n", ret, err_name(ret < 0 ? errno : 0));
     ret = waitid(P_PID, pid, &si, WEXITED | 0x10000);
     printf("bad-option: ret=%d errno=%s\n", ret, err_name(ret < 0 ? errno : 0));
+    ret = wait4(pid, NULL, WNOWAIT, NULL);
+    printf("wait4-nowait: ret=%d errno=%s\n", ret, err_name(ret < 0 ? errno : 0));
     ret = waitid(P_PID, pid + 1000, &si, WEXITED);
     printf("not-a-child: ret=%d errno=%s\n", ret, err_name(ret < 0 ? errno : 0));
     ret = waitid(P_PID, pid, &si, WEXITED);
@@ -271,6 +273,9 @@ static void select_cases(void) {
     printf("fd-100: ret=%d errno=%s\n", ret, err_name(ret < 0 ? errno : 0));
     ret = select(-1, NULL, NULL, NULL, &tv);
     printf("negative-nfds: ret=%d errno=%s\n", ret, err_name(ret < 0 ? errno : 0));
+    /* Linux caps nfds at its fd table's size instead of refusing a large one. */
+    ret = select(2000, NULL, NULL, NULL, &tv);
+    printf("huge-nfds: ret=%d errno=%s\n", ret, err_name(ret < 0 ? errno : 0));
     /* Bits beyond nfds are ignored. */
     FD_ZERO(&r);
     FD_SET(p[0], &r);
