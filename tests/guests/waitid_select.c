@@ -2,6 +2,7 @@
    (ready read/write, timeouts, a child writing later, hang-up, EBADF, a signal let in by the mask).
    Output never depends on timing precision. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -252,6 +253,18 @@ static void select_cases(void) {
     sigset_t now;
     sigprocmask(SIG_SETMASK, NULL, &now);
     printf("  mask restored: %d\n", sigismember(&now, SIGUSR1));
+
+    /* The raw ppoll writes back the time left too (glibc's ppoll hides it). */
+    struct pollfd pfd = {p[1], POLLOUT, 0};
+    ts = (struct timespec){5, 0};
+    ret = syscall(SYS_ppoll, &pfd, 1, &ts, NULL, 8);
+    printf("ppoll-ready: ret=%d revents=%d left-in-range=%d\n", ret, pfd.revents,
+           ts.tv_sec <= 5 && ts.tv_sec >= 4 && !(ts.tv_sec == 5 && ts.tv_nsec > 0));
+    pfd = (struct pollfd){p[0], POLLIN, 0};
+    ts = (struct timespec){0, 20000000};
+    ret = syscall(SYS_ppoll, &pfd, 1, &ts, NULL, 8);
+    printf("ppoll-timeout: ret=%d revents=%d left=%ld.%09ld\n", ret, pfd.revents, (long)ts.tv_sec,
+           ts.tv_nsec);
 
     /* Hang-up makes the read end readable. */
     close(p[1]);

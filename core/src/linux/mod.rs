@@ -1145,12 +1145,12 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     /// ppoll over every kind of fd, with epoll's readiness rules. Nothing ready: wait until
     /// the timeout (none: for ever) with `sigmask` in force; a signal handler ends the wait
-    /// with EINTR.
+    /// with EINTR. The timeout left is written back, as Linux does.
     fn ppoll(
         &mut self,
         fds_addr: u64,
         nfds: u64,
-        timeout: u64,
+        timeout_addr: u64,
         sigmask: u64,
         sigsetsize: u64,
     ) -> SysResult {
@@ -1158,10 +1158,10 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             return err(EINVAL);
         }
         self.mem.slice(fds_addr, nfds * 8)?;
-        let timeout = if timeout == 0 {
+        let timeout = if timeout_addr == 0 {
             None
         } else {
-            Some(timespec_ns(self.read_timespec(timeout)?))
+            Some(timespec_ns(self.read_timespec(timeout_addr)?))
         };
         let mask = self.read_sigmask(sigmask, sigsetsize)?;
         let now = self.monotonic_now();
@@ -1183,8 +1183,12 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             }
         }
         let deadline = self.call_deadline(timeout, now);
-        self.finish_poll(ready, deadline, now, mask, wake_at)
-            .map(|(n, _)| n)
+        let (result, left) = self.finish_poll(ready, deadline, now, mask, wake_at)?;
+        // Linux writes back the time left (glibc's wrapper hides it from callers).
+        if timeout_addr != 0 {
+            self.write_ns(timeout_addr, left)?;
+        }
+        Ok(result)
     }
 
     /// The poll events of `fd` among `events` (errors and hang-ups always), or None when
