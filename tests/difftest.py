@@ -70,6 +70,7 @@ BUILDS = [
     Build("threads-O0", "threads.c", ["-O0", RVGC, "-pthread"]),
     Build("events", "events.c", ["-O2", RVGC]),
     Build("memfd", "memfd.c", ["-O2", RVGC]),
+    Build("waitid_select", "waitid_select.c", ["-O2", RVGC]),
     Build("static_pie", "static_pie.S", ["-nostdlib", "-static-pie", "-fPIE", "-Wl,--no-dynamic-linker", RVGC]),
 ]
 BUILD_BY_NAME = {b.name: b for b in BUILDS}

@@ -12,7 +12,8 @@ use crate::cpu::{CodeCache, Cpu};
 use crate::elf::LoadedImage;
 use crate::host::errno::*;
 use crate::host::Host;
-use crate::linux::{signal, MachineCall, Process, Termination, Thread, WaitOutcome};
+use crate::linux::wait_options::{WEXITED, WNOHANG, WNOWAIT};
+use crate::linux::{signal, MachineCall, Process, Termination, Thread, WaitFor, WaitOutcome};
 use crate::machine::{LoadError, Machine};
 use crate::mem::{Memory, PAGE_SIZE};
 
@@ -29,7 +30,6 @@ const CLONE_SETTLS: u64 = 0x80000;
 const CLONE_PARENT_SETTID: u64 = 0x100000;
 const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
-const WNOHANG: u64 = 1;
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 /// rt_sigframe: siginfo (128) + ucontext (sigmask padded to 128, mcontext at 176 with 32
@@ -106,7 +106,7 @@ fn wait_status(t: Termination) -> u32 {
     }
 }
 
-/// Whether process `pid`/`pgid` matches a wait4/kill selector from process `caller_pgid`.
+/// Whether process `pid`/`pgid` matches a kill selector from process `caller_pgid`.
 fn selected(selector: i64, caller_pgid: i32, pid: i32, pgid: i32) -> bool {
     match selector {
         -1 => true,
@@ -341,11 +341,12 @@ impl Machine {
             } => self.clone_process(flags, stack, parent_tid, tls, child_tid),
             MachineCall::Exec { path, argv, envp } => self.exec(path, argv, envp),
             MachineCall::Wait {
-                pid,
+                children,
                 status,
                 options,
                 rusage,
-            } => self.wait(pid, status, options, rusage),
+                siginfo,
+            } => self.wait(children, status, options, rusage, siginfo),
             MachineCall::Kill { pid, signal } => self.kill(pid, signal),
             MachineCall::SigSuspend { mask } => self.sigsuspend(mask),
             MachineCall::SigReturn => self.sigreturn(),
@@ -593,39 +594,108 @@ impl Machine {
         }
     }
 
-    fn wait(&mut self, pid: i64, status: u64, options: u64, rusage: u64) -> CallOutcome {
+    /// wait4/waitid: reap (or with WNOWAIT only report) a terminated child among
+    /// `children`; report to `siginfo` (waitid) or `status` (wait4).
+    fn wait(
+        &mut self,
+        children: WaitFor,
+        status: u64,
+        options: u64,
+        rusage: u64,
+        siginfo: Option<u64>,
+    ) -> CallOutcome {
         let me = self.process.pid;
-        let my_pgid = self.process.pgid;
-        if let Some(idx) = self
+        let wanted = match children {
+            WaitFor::Group(0) => WaitFor::Group(self.process.pgid),
+            other => other,
+        };
+        let chosen = |ppid: i32, pid: i32, pgid: i32| {
+            ppid == me
+                && match wanted {
+                    WaitFor::Any => true,
+                    WaitFor::Process(p) => pid == p,
+                    WaitFor::Group(g) => pgid == g,
+                }
+        };
+        let zombie = self
             .procs
             .zombies
             .iter()
-            .position(|z| z.ppid == me && selected(pid, my_pgid, z.pid, z.pgid))
-        {
+            .position(|z| chosen(z.ppid, z.pid, z.pgid))
+            .filter(|_| options & WEXITED != 0);
+        if let Some(idx) = zombie {
             let z = self.procs.zombies[idx];
-            if status != 0 && self.mem.write_u32(status, wait_status(z.status)).is_err() {
+            let reported = match siginfo {
+                Some(info) => self.write_child_info(info, Some((z.pid, z.status))),
+                None => status == 0 || self.mem.write_u32(status, wait_status(z.status)).is_ok(),
+            };
+            if !reported || (rusage != 0 && self.mem.zero(rusage, 144).is_err()) {
                 return self.set_result(-i64::from(EFAULT));
             }
-            if rusage != 0 && self.mem.zero(rusage, 144).is_err() {
-                return self.set_result(-i64::from(EFAULT));
+            if options & WNOWAIT == 0 {
+                self.procs.zombies.remove(idx);
             }
-            self.procs.zombies.remove(idx);
-            return self.set_result(i64::from(z.pid));
-        }
-        let live_child =
-            self.procs.waiting.iter().any(|t| {
-                t.process.ppid == me && selected(pid, my_pgid, t.process.pid, t.process.pgid)
+            // waitid answers 0, wait4 the child's pid.
+            return self.set_result(if siginfo.is_some() {
+                0
+            } else {
+                i64::from(z.pid)
             });
-        if !live_child {
-            return self.set_result(-i64::from(ECHILD));
         }
-        if options & WNOHANG != 0 {
-            return self.set_result(0);
+        let live_child = self
+            .procs
+            .waiting
+            .iter()
+            .any(|t| chosen(t.process.ppid, t.process.pid, t.process.pgid));
+        let result = if !live_child {
+            -i64::from(ECHILD)
+        } else if options & WNOHANG != 0 {
+            0
+        } else if self.process.thread.never_block {
+            -i64::from(EINTR)
+        } else {
+            return CallOutcome::Blocked;
+        };
+        // Linux's waitid clears the fields it reports when no child was reaped, even on error.
+        if let Some(info) = siginfo {
+            if !self.write_child_info(info, None) {
+                return self.set_result(-i64::from(EFAULT));
+            }
         }
-        if self.process.thread.never_block {
-            return self.set_result(-i64::from(EINTR));
+        self.set_result(result)
+    }
+
+    /// Fill the fields of waitid's `siginfo_t` at `info` (0: none) that Linux fills: for
+    /// child `(pid, termination)`, or all zero for none. False: the address is bad.
+    fn write_child_info(&mut self, info: u64, child: Option<(i32, Termination)>) -> bool {
+        const CLD_EXITED: u32 = 1;
+        const CLD_KILLED: u32 = 2;
+        if info == 0 {
+            return true;
         }
-        CallOutcome::Blocked
+        // (si_signo, si_code, si_pid, si_status); si_errno and si_uid (every guest runs as
+        // uid 0) stay 0. No core dumps are written, so CLD_DUMPED never happens.
+        let (signo, code, pid, status) = match child {
+            None => (0, 0, 0, 0),
+            Some((pid, Termination::Exited(code))) => {
+                (signal::SIGCHLD, CLD_EXITED, pid as u32, code as u32 & 0xff)
+            }
+            Some((pid, Termination::Signaled(sig))) => {
+                (signal::SIGCHLD, CLD_KILLED, pid as u32, sig)
+            }
+        };
+        // Layout of the generic (riscv64) siginfo_t's head and its SIGCHLD union member.
+        let fields = [
+            (0, signo),
+            (4, 0),
+            (8, code),
+            (16, pid),
+            (20, 0),
+            (24, status),
+        ];
+        fields
+            .iter()
+            .all(|&(offset, value)| self.mem.write_u32(info + offset, value).is_ok())
     }
 
     /// rt_sigsuspend: sleep with `mask` until a signal is delivered (which ends the call

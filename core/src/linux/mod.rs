@@ -105,7 +105,9 @@ mod nr {
     pub const CLONE3: u64 = 435;
     pub const EXECVE: u64 = 221;
     pub const WAIT4: u64 = 260;
+    pub const WAITID: u64 = 95;
     pub const PPOLL: u64 = 73;
+    pub const PSELECT6: u64 = 72;
     pub const READLINKAT: u64 = 78;
     pub const NEWFSTATAT: u64 = 79;
     pub const FSTAT: u64 = 80;
@@ -216,7 +218,9 @@ pub fn syscall_name(number: u64) -> Option<&'static str> {
         nr::CLONE3 => "clone3",
         nr::EXECVE => "execve",
         nr::WAIT4 => "wait4",
+        nr::WAITID => "waitid",
         nr::PPOLL => "ppoll",
+        nr::PSELECT6 => "pselect6",
         nr::READLINKAT => "readlinkat",
         nr::NEWFSTATAT => "newfstatat",
         nr::FSTAT => "fstat",
@@ -326,12 +330,14 @@ pub enum MachineCall {
     },
     /// execve(path, argv, envp), all guest addresses.
     Exec { path: u64, argv: u64, envp: u64 },
-    /// wait4(pid, status, options, rusage).
+    /// wait4(pid, status, options, rusage), or waitid when `siginfo` is set: then the
+    /// child's state goes to that `siginfo_t` instead of a status word.
     Wait {
-        pid: i64,
+        children: WaitFor,
         status: u64,
         options: u64,
         rusage: u64,
+        siginfo: Option<u64>,
     },
     /// kill/tgkill aimed at another process (or a group).
     Kill { pid: i64, signal: u32 },
@@ -343,6 +349,27 @@ pub enum MachineCall {
     ExitThread { status: i32 },
     /// sched_yield: give the hart to another thread or process.
     Yield,
+}
+
+/// Which children a wait4/waitid waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitFor {
+    Any,
+    Process(i32),
+    /// Those in this process group (0: the caller's).
+    Group(i32),
+}
+
+impl WaitFor {
+    /// wait4's `pid` argument: -1 any child, 0 the caller's group, -g group g, p child p.
+    fn from_wait4(pid: i32) -> WaitFor {
+        match pid {
+            -1 => WaitFor::Any,
+            p if p > 0 => WaitFor::Process(p),
+            // i32::MIN names no group (Linux finds none and answers ECHILD).
+            p => WaitFor::Group(p.checked_neg().unwrap_or(-1)),
+        }
+    }
 }
 
 /// Layout and identity settings for a process.
@@ -652,6 +679,63 @@ fn err(e: i32) -> SysResult {
 }
 
 /// An errno from the host, made safe for the guest: anything outside 1..=4095 becomes EIO.
+/// poll(2) event bits.
+mod poll {
+    pub const POLLIN: u16 = 1;
+    pub const POLLPRI: u16 = 2;
+    pub const POLLOUT: u16 = 4;
+    pub const POLLERR: u16 = 8;
+    pub const POLLHUP: u16 = 16;
+    pub const POLLNVAL: u16 = 32;
+}
+
+/// Option bits of wait4 and waitid.
+pub(crate) mod wait_options {
+    pub const WNOHANG: u64 = 1;
+    pub const WUNTRACED: u64 = 2;
+    pub const WEXITED: u64 = 4;
+    pub const WCONTINUED: u64 = 8;
+    pub const WNOWAIT: u64 = 0x0100_0000;
+    const WNOTHREAD: u64 = 0x2000_0000;
+    const WALL: u64 = 0x4000_0000;
+    const WCLONE: u64 = 0x8000_0000;
+    /// What Linux's wait4 accepts; anything else is EINVAL.
+    pub const WAIT4_ALLOWED: u64 = WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE;
+    /// What Linux's waitid accepts; anything else is EINVAL.
+    pub const WAITID_ALLOWED: u64 =
+        WNOHANG | WNOWAIT | WEXITED | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE;
+}
+
+/// waitid(idtype, id, infop, options, rusage): checked here, then carried out by the
+/// machine's wait4 code with the selector translated.
+fn waitid(idtype: u64, id: i32, infop: u64, options: u64, rusage: u64) -> SysResult {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    const P_PGID: u64 = 2;
+    if options & !wait_options::WAITID_ALLOWED != 0 {
+        return err(EINVAL);
+    }
+    // No process here ever stops or continues, so waiting only for those (WSTOPPED or
+    // WCONTINUED without WEXITED) is refused rather than left to wait for ever.
+    if options & wait_options::WEXITED == 0 {
+        return err(EINVAL);
+    }
+    let children = match idtype {
+        P_ALL => WaitFor::Any,
+        P_PID if id > 0 => WaitFor::Process(id),
+        P_PGID if id >= 0 => WaitFor::Group(id),
+        // P_PIDFD: there are no pidfds.
+        _ => return err(EINVAL),
+    };
+    Err(Stop::Machine(MachineCall::Wait {
+        children,
+        status: 0,
+        options,
+        rusage,
+        siginfo: Some(infop),
+    }))
+}
+
 fn host_err(e: i32) -> SysResult {
     err(if (1..=4095).contains(&e) { e } else { EIO })
 }
@@ -750,6 +834,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 Ok(n)
             }
             nr::PPOLL => self.ppoll(a[0], a[1], a[2], a[3], a[4]),
+            nr::PSELECT6 => self.pselect6(a[0] as i32, [a[1], a[2], a[3]], a[4], a[5]),
             // Timer signals need the machine's signal delivery, which comes with `alloc`.
             #[cfg(feature = "alloc")]
             nr::GETITIMER => self.getitimer(a[0], a[1]),
@@ -904,12 +989,19 @@ impl<H: Host + ?Sized> Sys<'_, H> {
                 argv: a[1],
                 envp: a[2],
             })),
-            nr::WAIT4 => Err(Stop::Machine(MachineCall::Wait {
-                pid: a[0] as i32 as i64,
-                status: a[1],
-                options: a[2],
-                rusage: a[3],
-            })),
+            nr::WAIT4 => {
+                if a[2] & !wait_options::WAIT4_ALLOWED != 0 {
+                    return err(EINVAL);
+                }
+                Err(Stop::Machine(MachineCall::Wait {
+                    children: WaitFor::from_wait4(a[0] as i32),
+                    status: a[1],
+                    options: a[2] | wait_options::WEXITED,
+                    rusage: a[3],
+                    siginfo: None,
+                }))
+            }
+            nr::WAITID => waitid(a[0], a[1] as i32, a[2], a[3], a[4]),
             nr::SIGALTSTACK => {
                 if a[1] != 0 {
                     self.mem.write_bytes(a[1], &[0; 24])?;
@@ -1055,33 +1147,27 @@ impl<H: Host + ?Sized> Sys<'_, H> {
 
     /// ppoll over every kind of fd, with epoll's readiness rules. Nothing ready: wait until
     /// the timeout (none: for ever) with `sigmask` in force; a signal handler ends the wait
-    /// with EINTR.
+    /// with EINTR. The timeout left is written back, as Linux does.
     fn ppoll(
         &mut self,
         fds_addr: u64,
         nfds: u64,
-        timeout: u64,
+        timeout_addr: u64,
         sigmask: u64,
         sigsetsize: u64,
     ) -> SysResult {
-        #[cfg(feature = "alloc")]
-        const POLLIN: u16 = 1;
-        const POLLERR: u16 = 8;
-        const POLLHUP: u16 = 16;
-        const POLLNVAL: u16 = 32;
         if nfds > fd::MAX_FDS as u64 * 4 {
             return err(EINVAL);
         }
         self.mem.slice(fds_addr, nfds * 8)?;
-        let timeout = if timeout == 0 {
+        let timeout = if timeout_addr == 0 {
             None
         } else {
-            Some(timespec_ns(self.read_timespec(timeout)?))
+            Some(timespec_ns(self.read_timespec(timeout_addr)?))
         };
         let mask = self.read_sigmask(sigmask, sigsetsize)?;
         let now = self.monotonic_now();
         let mut ready = 0u64;
-        #[cfg_attr(not(feature = "alloc"), allow(unused_mut))]
         let mut wake_at: Option<u64> = None;
         for i in 0..nfds {
             let at = fds_addr + i * 8;
@@ -1090,19 +1176,8 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             let revents = if fd < 0 {
                 0
             } else {
-                match self.files.file(&self.p.fds, fd) {
-                    Err(_) => POLLNVAL,
-                    Ok(file) => {
-                        // A timer's expiry makes it readable: wake then (only if asked).
-                        #[cfg(feature = "alloc")]
-                        if let Some(e) = events::next_expiry(self.files, file.target, 0)
-                            .filter(|_| events & POLLIN != 0)
-                        {
-                            wake_at = Some(wake_at.map_or(e, |w| w.min(e)));
-                        }
-                        self.poll_events(file.target, now) as u16 & (events | POLLERR | POLLHUP)
-                    }
-                }
+                self.poll_fd(fd, events, now, &mut wake_at)
+                    .unwrap_or(poll::POLLNVAL)
             };
             self.mem.write_u16(at + 6, revents)?;
             if revents != 0 {
@@ -1110,13 +1185,133 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             }
         }
         let deadline = self.call_deadline(timeout, now);
+        let (result, left) = self.finish_poll(ready, deadline, now, mask, wake_at)?;
+        // Linux writes back the time left (glibc's wrapper hides it from callers).
+        if timeout_addr != 0 {
+            self.write_ns(timeout_addr, left)?;
+        }
+        Ok(result)
+    }
+
+    /// The poll events of `fd` among `events` (errors and hang-ups always), or None when
+    /// `fd` is not open. A timer that will become readable lowers `wake_at` to its expiry.
+    fn poll_fd(
+        &mut self,
+        fd: i32,
+        events: u16,
+        now: u64,
+        wake_at: &mut Option<u64>,
+    ) -> Option<u16> {
+        let file = self.files.file(&self.p.fds, fd).ok()?;
+        // A timer's expiry makes it readable: wake then (only if asked).
+        #[cfg(feature = "alloc")]
+        if let Some(e) =
+            events::next_expiry(self.files, file.target, 0).filter(|_| events & poll::POLLIN != 0)
+        {
+            *wake_at = Some(wake_at.map_or(e, |w| w.min(e)));
+        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = wake_at;
+        Some(self.poll_events(file.target, now) as u16 & (events | poll::POLLERR | poll::POLLHUP))
+    }
+
+    /// End of a ppoll/pselect scan that found `ready` fds: answer at once if any are ready,
+    /// the `deadline` passed or the thread may not block; else block (waking at `wake_at`
+    /// too) with `mask` in force. Ok((result, nanoseconds of the timeout left)).
+    fn finish_poll(
+        &mut self,
+        ready: u64,
+        deadline: Option<u64>,
+        now: u64,
+        mask: Option<u64>,
+        wake_at: Option<u64>,
+    ) -> Result<(u64, u64), Stop> {
+        let left = deadline.map_or(0, |d| d.saturating_sub(now));
         if ready > 0 || deadline.is_some_and(|d| now >= d) || self.p.thread.never_block {
             self.end_wait();
-            return Ok(ready);
+            return Ok((ready, left));
         }
         self.wait_with_mask(mask);
         self.p.timers.wake_at = wake_at;
-        self.block_until(deadline, now).map(|_| 0)
+        self.block_until(deadline, now).map(|_| (0, 0))
+    }
+
+    /// pselect6(nfds, readfds, writefds, exceptfds, timeout, sigmask argument): ppoll's
+    /// readiness and waiting over the fds set in three bitmaps, rewritten with the ready ones.
+    /// The timeout left is written back, as Linux does.
+    fn pselect6(&mut self, nfds: i32, sets: [u64; 3], timeout_addr: u64, sigarg: u64) -> SysResult {
+        const WORDS: usize = fd::MAX_FDS.div_ceil(64);
+        // What counts as ready for reading, writing and exceptional conditions (Linux's
+        // POLLIN_SET, POLLOUT_SET, POLLEX_SET).
+        const WANTED: [u16; 3] = [
+            poll::POLLIN | poll::POLLHUP | poll::POLLERR,
+            poll::POLLOUT | poll::POLLERR,
+            poll::POLLPRI,
+        ];
+        if nfds < 0 {
+            return err(EINVAL);
+        }
+        // Linux caps nfds at the size of the fd table, which holds every open fd.
+        let nfds = (nfds as usize).min(fd::MAX_FDS);
+        let bytes = nfds.div_ceil(64) as u64 * 8;
+        let mut asked = [[0u64; WORDS]; 3];
+        for (set, &addr) in asked.iter_mut().zip(&sets) {
+            if addr != 0 {
+                for (w, word) in set.iter_mut().take(nfds.div_ceil(64)).enumerate() {
+                    *word = self.mem.read_u64(addr + w as u64 * 8)?;
+                }
+                if nfds % 64 != 0 {
+                    set[nfds / 64] &= (1u64 << (nfds % 64)) - 1;
+                }
+            }
+        }
+        let timeout = if timeout_addr == 0 {
+            None
+        } else {
+            Some(timespec_ns(self.read_timespec(timeout_addr)?))
+        };
+        let mask = if sigarg == 0 {
+            None
+        } else {
+            let set = self.mem.read_u64(sigarg)?;
+            let size = self.mem.read_u64(sigarg + 8)?;
+            self.read_sigmask(set, size)?
+        };
+        let now = self.monotonic_now();
+        let mut found = [[0u64; WORDS]; 3];
+        let mut ready = 0u64;
+        let mut wake_at: Option<u64> = None;
+        for fd in 0..nfds {
+            let (w, bit) = (fd / 64, 1u64 << (fd % 64));
+            let events = (0..3)
+                .filter(|&k| asked[k][w] & bit != 0)
+                .fold(0, |e, k| e | WANTED[k]);
+            if events == 0 {
+                continue;
+            }
+            let Some(revents) = self.poll_fd(fd as i32, events, now, &mut wake_at) else {
+                return err(EBADF);
+            };
+            for k in 0..3 {
+                if asked[k][w] & bit != 0 && revents & WANTED[k] != 0 {
+                    found[k][w] |= bit;
+                    ready += 1;
+                }
+            }
+        }
+        let deadline = self.call_deadline(timeout, now);
+        let (result, left) = self.finish_poll(ready, deadline, now, mask, wake_at)?;
+        for (set, &addr) in found.iter().zip(&sets) {
+            if addr != 0 {
+                for (w, word) in set.iter().take(bytes as usize / 8).enumerate() {
+                    self.mem.write_u64(addr + w as u64 * 8, *word)?;
+                }
+            }
+        }
+        if timeout_addr != 0 {
+            self.write_ns(timeout_addr, left)?;
+        }
+        Ok(result)
     }
 
     /// Which poll events the file behind `target` has now.

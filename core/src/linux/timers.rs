@@ -363,7 +363,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
         r.map(|_| 0)
     }
 
-    fn write_ns(&mut self, addr: u64, ns: u64) -> Result<(), Stop> {
+    pub(super) fn write_ns(&mut self, addr: u64, ns: u64) -> Result<(), Stop> {
         let t = ns_timespec(ns);
         self.mem.write_u64(addr, t.secs as u64)?;
         self.mem.write_u64(addr + 8, u64::from(t.nanos))?;
