@@ -110,6 +110,13 @@ fuzz_target!(|input: Input| {
                 assert_eq!(cpu.f, before.f, "FP registers changed by syscall {number}");
                 break;
             }
+            StopReason::Paused => {
+                // The embedding API's pause call: it retires and moves past the ecall.
+                assert_eq!(number, friscy_core::vmcall::PAUSE_SYSCALL, "pause from {number}");
+                assert_eq!(cpu.pc, CODE_BASE + 4, "a pause must move past the ecall");
+                assert_eq!(cpu.instret, 1);
+                break;
+            }
             StopReason::Exited { status } => {
                 assert!((0..=255).contains(&status));
                 assert!(matches!(number, 93 | 94), "exit from syscall {number}");
