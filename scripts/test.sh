@@ -43,3 +43,6 @@ fuzz/run-ci.sh "${FUZZ_SECONDS:-20}"
 
 step "browser build: Emscripten wasm, node test and headless-chromium test of the web terminal"
 make -C examples/web check
+
+step "determinism: the same guest natively (two budget slicings) and on the wasm build gives the same output, status and instruction count"
+scripts/determinism-check.sh
