@@ -6,8 +6,9 @@
 use friscy_core::linux::ProcessConfig;
 use friscy_core::{Config, Machine, NullHost, StopReason};
 
-const CODE_BASE: u64 = 0x1_0000;
-const IMAGE_END: u64 = 0x2_0000;
+mod common;
+use common::{elf_with_code, machine_with_code, syscall, CODE_BASE};
+
 /// Scratch memory inside the image's writable segment.
 const DATA: u64 = 0x1_8000;
 const EAGAIN: i64 = -11;
@@ -36,57 +37,18 @@ const EPOLLOUT: u64 = 4;
 const EPOLLET: u64 = 1 << 31;
 const SIGALRM: u32 = 14;
 
-/// A static ELF with `code` at 0x10000 in one RWX segment reaching to 0x20000.
-fn elf_with_code(code: &[u32]) -> Vec<u8> {
-    let mut elf = vec![0u8; 64 + 56];
-    elf[..4].copy_from_slice(b"\x7fELF");
-    elf[4] = 2;
-    elf[5] = 1;
-    elf[6] = 1;
-    elf[16..18].copy_from_slice(&2u16.to_le_bytes());
-    elf[18..20].copy_from_slice(&243u16.to_le_bytes());
-    elf[24..32].copy_from_slice(&CODE_BASE.to_le_bytes());
-    elf[32..40].copy_from_slice(&64u64.to_le_bytes());
-    elf[54..56].copy_from_slice(&56u16.to_le_bytes());
-    elf[56..58].copy_from_slice(&1u16.to_le_bytes());
-    let bytes: Vec<u8> = code.iter().flat_map(|i| i.to_le_bytes()).collect();
-    let ph = &mut elf[64..];
-    ph[0..4].copy_from_slice(&1u32.to_le_bytes());
-    ph[4..8].copy_from_slice(&7u32.to_le_bytes());
-    ph[8..16].copy_from_slice(&120u64.to_le_bytes());
-    ph[16..24].copy_from_slice(&CODE_BASE.to_le_bytes());
-    ph[32..40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
-    ph[40..48].copy_from_slice(&(IMAGE_END - CODE_BASE).to_le_bytes());
-    ph[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
-    elf.extend_from_slice(&bytes);
-    elf
+/// The guest's instruction words as bytes, for [`elf_with_code`].
+fn words(code: &[u32]) -> Vec<u8> {
+    code.iter().flat_map(|i| i.to_le_bytes()).collect()
 }
 
 fn machine(code: &[u32]) -> Machine {
-    let config = Config {
-        memory_size: 1 << 20,
-        process: ProcessConfig {
-            deterministic: true,
-            ..ProcessConfig::default()
-        },
-    };
-    let mut m = Machine::new(config).unwrap();
-    m.load_elf(&elf_with_code(code), &[b"events"], &[]).unwrap();
-    m
+    machine_with_code(&words(code))
 }
 
 const ECALL: u32 = 0x73;
 /// `j .`: spin for ever.
 const SPIN: u32 = 0x6f;
-
-/// Make system call `number` through the `ecall` at 0x10000, as a guest would.
-fn syscall(m: &mut Machine, number: u64, args: [u64; 6]) -> i64 {
-    m.cpu.pc = CODE_BASE;
-    m.cpu.x[17] = number;
-    m.cpu.x[10..16].copy_from_slice(&args);
-    assert_eq!(m.run(&mut NullHost, 1), StopReason::BudgetSpent);
-    m.cpu.x[10] as i64
-}
 
 fn put(m: &mut Machine, value: u64) {
     m.mem.write_u64(DATA, value).unwrap();
@@ -335,7 +297,7 @@ fn host_clock_sleep(host: &mut FakeClockHost) -> i64 {
         process: ProcessConfig::default(),
     };
     let mut m = Machine::new(config).unwrap();
-    m.load_elf(&elf_with_code(&[ECALL]), &[b"events"], &[])
+    m.load_elf(&elf_with_code(&words(&[ECALL])), &[b"events"], &[])
         .unwrap();
     m.mem.write_u64(DATA, 1).unwrap();
     m.cpu.pc = CODE_BASE;
