@@ -209,13 +209,20 @@ impl Page {
     }
 }
 
-/// Operations after which the next instruction is not simply the following one.
+/// How stepping part of a run (when the budget does not cover all of it) ended.
+enum Stepped {
+    /// Every instruction asked for ran, in sequence.
+    All,
+    /// A branch was taken: `done` instructions retired, including the branch.
+    Branched { done: usize, target: u64 },
+}
+
+/// Operations that end a straight-line run: after them execution never simply goes on with
+/// the following instruction. Conditional branches do not end runs: not taken, they fall
+/// through to the next slot at no cost; taken, they give back the rest of the run's charge.
 fn ends_run(op: Op) -> bool {
     use Op::*;
-    matches!(
-        op,
-        Jal | Jalr | Beq | Bne | Blt | Bge | Bltu | Bgeu | Ecall | Ebreak | FenceI | Illegal
-    )
+    matches!(op, Jal | Jalr | Ecall | Ebreak | FenceI | Illegal)
 }
 
 /// Pre-decoded code, per guest page.
@@ -613,9 +620,14 @@ impl Cpu {
                     let steps = left as usize;
                     let retired = *remaining - left;
                     match self.step_within_run(mem, &code[k..k + steps], page_base, retired) {
-                        Ok(()) => {
+                        Ok(Stepped::All) => {
                             left = 0;
                             pc = page_base + u64::from(code[k + steps].pc_off);
+                            break None;
+                        }
+                        Ok(Stepped::Branched { done, target }) => {
+                            left -= done as u64;
+                            pc = target;
                             break None;
                         }
                         Err((done, flow)) => {
@@ -699,14 +711,14 @@ impl Cpu {
                         }
                     }};
                 }
+                // Not taken: the run goes on with the next slot. Taken: give back the charge
+                // for the rest of the run (the branch itself retires) and leave it.
                 macro_rules! branch {
                     ($cond:expr) => {{
-                        let target = if $cond {
-                            here!().wrapping_add(imm!())
-                        } else {
-                            here!() + u64::from(i.len)
-                        };
-                        transfer!(target)
+                        if $cond {
+                            left += u64::from(slot.to_end) - 1;
+                            transfer!(here!().wrapping_add(imm!()))
+                        }
                     }};
                 }
                 // Everything not executed inline: the out-of-line interpreter.
@@ -1001,8 +1013,8 @@ impl Cpu {
         flow
     }
 
-    /// Execute the straight-line, non-transferring `slots` one by one (the budget ends
-    /// inside a run). On an exit returns how many retired before it and the exit.
+    /// Execute a run's first `slots` one by one (the budget ends inside the run), stopping
+    /// early at a taken branch. On an exit returns how many retired before it and the exit.
     #[cold]
     fn step_within_run(
         &mut self,
@@ -1010,7 +1022,7 @@ impl Cpu {
         slots: &[Slot],
         page_base: u64,
         retired_before: u64,
-    ) -> Result<(), (usize, Flow)> {
+    ) -> Result<Stepped, (usize, Flow)> {
         for (done, slot) in slots.iter().enumerate() {
             let here = page_base + u64::from(slot.pc_off);
             // As in the hot loop: counter CSRs read the exact count retired so far.
@@ -1018,11 +1030,18 @@ impl Cpu {
             self.instret += retired;
             let result = self.execute(mem, &slot.insn, here);
             self.instret -= retired;
-            if let Err(flow) = result {
-                return Err((done, flow));
+            match result {
+                Ok(next) if next != here + u64::from(slot.insn.len) => {
+                    return Ok(Stepped::Branched {
+                        done: done + 1,
+                        target: next,
+                    });
+                }
+                Ok(_) => {}
+                Err(flow) => return Err((done, flow)),
             }
         }
-        Ok(())
+        Ok(Stepped::All)
     }
 
     /// The rounding mode an FP instruction uses, or `None` if it is reserved.
@@ -1526,6 +1545,36 @@ mod tests {
                 assert!(calls <= TOTAL, "no progress with slice {slice}");
             }
             assert_eq!(cpu, reference, "slice {slice}");
+        }
+    }
+
+    /// Conditional branches do not end runs: a taken one in the middle of a run, forward
+    /// or back, gives back the rest of the run's charge, also when the budget ends inside
+    /// the run and it is stepped.
+    #[test]
+    fn branches_inside_runs_retire_exactly_under_any_split() {
+        const BRANCHES: &[u8] = &[
+            0x13, 0x05, 0x00, 0x00, // addi a0, zero, 0
+            0x93, 0x05, 0x50, 0x00, // addi a1, zero, 5
+            0x93, 0x85, 0xf5, 0xff, // loop: addi a1, a1, -1
+            0x63, 0x88, 0x05, 0x00, // beqz a1, done
+            0x13, 0x05, 0x35, 0x00, // addi a0, a0, 3
+            0xe3, 0x9a, 0x05, 0xfe, // bnez a1, loop
+            0x13, 0x05, 0x45, 0x06, // addi a0, a0, 100 (never reached)
+            0xf3, 0x26, 0x20, 0xc0, // done: rdinstret a3
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        for slice in (1..=23).chain([1000]) {
+            let mut mem = memory();
+            mem.write_bytes(CODE, BRANCHES).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            while cpu.run(&mut mem, &mut cache, slice) == Exit::Budget {}
+            assert_eq!(cpu.x[10], 12, "slice {slice}");
+            // 2 + 4 iterations of 4 + the last addi and the taken beqz.
+            assert_eq!(cpu.x[13], 20, "rdinstret, slice {slice}");
+            assert_eq!(cpu.instret, 22, "slice {slice}");
+            assert_eq!(cpu.pc, CODE + 32, "slice {slice}");
         }
     }
 
