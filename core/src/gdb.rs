@@ -448,7 +448,7 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> GdbTarget<'_, F> {
             StopReason::Exited { status } => SingleThreadStopReason::Exited(status as u8),
             StopReason::Signaled { signal } => {
                 self.dead = Some(signal);
-                SingleThreadStopReason::Signal(Signal(signal as u8))
+                SingleThreadStopReason::Signal(to_gdb_signal(signal))
             }
             StopReason::Breakpoint { pc } if self.breakpoint_at(pc).is_some() => {
                 SingleThreadStopReason::SwBreak(())
@@ -463,7 +463,7 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> GdbTarget<'_, F> {
                 let signal = other
                     .fatal_signal()
                     .unwrap_or(crate::linux::signal::SIGTRAP);
-                SingleThreadStopReason::Signal(Signal(signal as u8))
+                SingleThreadStopReason::Signal(to_gdb_signal(signal))
             }
         }
     }
@@ -476,7 +476,7 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> GdbTarget<'_, F> {
         if let Some(signal) = self.dead {
             self.resume = None;
             return Ok(Event::TargetStopped(SingleThreadStopReason::Terminated(
-                Signal(signal as u8),
+                to_gdb_signal(signal),
             )));
         }
         let Some(mode) = self.resume else {
@@ -517,10 +517,9 @@ impl<F: FnMut(&mut Machine, u64) -> StopReason> GdbTarget<'_, F> {
 
     /// Deliver `signal` (given by gdb with the resume) to the process on the hart.
     fn pass_signal(&mut self, signal: Signal) {
-        let signal = u32::from(signal.0);
-        if signal == 0 {
+        let Some(signal) = from_gdb_signal(signal) else {
             return;
-        }
+        };
         if self.fatal == Some(signal) {
             // The fault stop gdb lets through: the guest dies of it, as under Linux.
             self.dead = Some(signal);
@@ -1109,5 +1108,59 @@ mod tests {
         assert_eq!(p[12], "OK");
         assert_eq!(m.cpu.x[10], 42);
         assert_eq!((m.cpu.frm, m.cpu.fflags), (5, 0));
+    }
+}
+
+/// gdb's number for a signal it has no name for.
+const GDB_SIGNAL_UNKNOWN: Signal = Signal(143);
+
+/// gdb numbers signals its own way (the remote protocol's numbering), which agrees with
+/// Linux only for some of 1..=15: Linux's signal `linux` as gdb numbers it.
+fn to_gdb_signal(linux: u32) -> Signal {
+    // Linux 1..=31 in order; 0 where gdb has no such signal (16, SIGSTKFLT).
+    const LOW: [u8; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 10, 8, 9, 30, 11, 31, 13, 14, 15, 0, 20, 19, 17, 18, 21, 22, 16, 24,
+        25, 26, 27, 28, 23, 32, 12,
+    ];
+    match linux {
+        1..=31 if LOW[linux as usize] != 0 => Signal(LOW[linux as usize]),
+        32 => Signal(77),
+        33..=63 => Signal((linux - 33 + 45) as u8),
+        64 => Signal(78),
+        _ => GDB_SIGNAL_UNKNOWN,
+    }
+}
+
+/// The Linux signal gdb means by `signal`, if it is one (0 and unknown numbers are not).
+fn from_gdb_signal(signal: Signal) -> Option<u32> {
+    if signal == GDB_SIGNAL_UNKNOWN {
+        return None;
+    }
+    (1..=64).find(|&linux| to_gdb_signal(linux) == signal)
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::*;
+
+    #[test]
+    fn signals_map_to_gdb_numbers_and_back() {
+        assert_eq!(to_gdb_signal(7), Signal::SIGBUS);
+        assert_eq!(to_gdb_signal(10), Signal::SIGUSR1);
+        assert_eq!(to_gdb_signal(11), Signal::SIGSEGV);
+        assert_eq!(to_gdb_signal(17), Signal::SIGCHLD);
+        assert_eq!(to_gdb_signal(31), Signal::SIGSYS);
+        assert_eq!(to_gdb_signal(34), Signal::SIG34);
+        assert_eq!(to_gdb_signal(64), Signal::SIG64);
+        for linux in (1..=64).filter(|&s| s != 16) {
+            assert_eq!(
+                from_gdb_signal(to_gdb_signal(linux)),
+                Some(linux),
+                "{linux}"
+            );
+        }
+        for gdb in [0, 7, 143, 255] {
+            assert_eq!(from_gdb_signal(Signal(gdb)), None, "{gdb}");
+        }
     }
 }

@@ -855,9 +855,13 @@ impl Machine {
 
     /// Send `signal` to process `pid`, or with `pid` 0 to the console's foreground process
     /// group (what a terminal does for Ctrl-C). Caught signals are not delivered to guest
-    /// handlers yet: a process with a handler ignores them. Returns false if no process matched.
+    /// handlers yet: a process with a handler ignores them. Returns false if no process matched
+    /// or `signal` is not a Linux signal number (1..=64; 0 only checks that `pid` exists).
     #[cfg(feature = "alloc")]
     pub fn send_signal(&mut self, pid: i32, signal: u32) -> bool {
+        if signal as usize >= crate::linux::NSIG {
+            return false;
+        }
         let foreground = self.files.foreground;
         let saved = self.cpu.x[10];
         let running = self.process.pid;

@@ -248,3 +248,22 @@ fn sigsuspend_that_nothing_can_end_returns_eintr() {
         "the caller's mask is back"
     );
 }
+
+/// fuzz target `gdb`: a `vCont;C<sig>` resume with signal 0xff panicked ("index out of bounds:
+/// the len is 65 but the index is 255").
+///
+/// Root cause (core/src/machine.rs, `Machine::send_signal`, reached from the gdb stub's
+/// resume-with-signal): the public call indexed the process's 65 signal actions with any
+/// number it was given. It now refuses numbers above 64.
+#[test]
+fn send_signal_refuses_numbers_beyond_64() {
+    let mut machine = fuzz_machine();
+    let pid = machine.process.pid;
+    for signal in [65, 255, u32::MAX] {
+        assert!(!machine.send_signal(pid, signal), "signal {signal}");
+    }
+    assert!(machine.termination().is_none());
+    // Signal 0 still only probes for the process.
+    assert!(machine.send_signal(pid, 0));
+    assert!(machine.termination().is_none());
+}

@@ -46,7 +46,7 @@ pub mod signal {
 }
 
 /// Number of signals (1..=64); index 0 unused.
-const NSIG: usize = 65;
+pub(crate) const NSIG: usize = 65;
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 
