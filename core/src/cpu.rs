@@ -148,6 +148,17 @@ impl Page {
         }
     }
 
+    /// Index in `code` of the instruction at `pc` (which must be in this page) if a run
+    /// holding it has been decoded.
+    #[inline(always)]
+    fn decoded(&self, page_base: u64, pc: u64) -> Option<usize> {
+        let slot = ((pc - page_base) >> 1) as usize & (SLOTS_PER_PAGE - 1);
+        match self.entry[slot] {
+            NO_ENTRY => None,
+            k => Some(k as usize),
+        }
+    }
+
     /// Index in `code` of the instruction at `pc` (which must be in this page), decoding a
     /// new straight-line run from there if needed.
     #[inline(always)]
@@ -700,6 +711,12 @@ impl Cpu {
                         pc = $target;
                         if pc.wrapping_sub(page_base) >= 1 << PAGE_SHIFT {
                             break 'runs None;
+                        }
+                        // Already decoded (the usual case): `code` is still valid, and not
+                        // re-borrowing it lets the compiler keep it in registers.
+                        if let Some(next) = page.decoded(page_base, pc) {
+                            k = next;
+                            continue 'runs;
                         }
                         match page.lookup(mem, page_base, pc) {
                             Ok(next) => {
