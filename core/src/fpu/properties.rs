@@ -178,6 +178,30 @@ fn f64_arithmetic_fast_equals_soft() {
             host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
         }
     }));
+    // Multiplicands with few significant bits (exact products), where the fast path has a
+    // shortcut for exact sums: also sums that cancel to zero, or are tiny, or round.
+    failures.extend(check("f64_mul_add, short multiplicands", 16, |rng, rm| {
+        let bias = DOUBLE.bias();
+        let short = |rng: &mut Rng, spread: u64| {
+            let field = bias - spread + rng.below(2 * spread + 1);
+            DOUBLE.pack(rng.chance(50), field, DOUBLE.short_fraction(rng))
+        };
+        let a = short(rng, 40);
+        let b = short(rng, 40);
+        let product = f64::from_bits(a) * f64::from_bits(b);
+        let c = match rng.below(5) {
+            0 => short(rng, 60),
+            1 => (-product).to_bits(),
+            2 => DOUBLE.near_negation_of(rng, product),
+            3 => DOUBLE.pack(rng.chance(50), rng.below(3), rng.next_u64()),
+            _ => DOUBLE.operand(rng, &specials),
+        };
+        Outcome {
+            fast: fast::f64_mul_add(a, b, c, rm),
+            soft: soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f)),
+            host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
+        }
+    }));
     finish(failures);
 }
 

@@ -188,7 +188,7 @@ impl Layout {
     }
 
     /// A fraction with only a few bits set, near the top or the bottom.
-    fn short_fraction(self, rng: &mut Rng) -> u64 {
+    pub(crate) fn short_fraction(self, rng: &mut Rng) -> u64 {
         let bits = rng.below(u64::from(self.frac_bits));
         let top = rng.next_u64() >> (64 - bits.max(1)) << (u64::from(self.frac_bits) - bits.max(1));
         if rng.chance(30) {
