@@ -23,6 +23,10 @@ pub struct MemFault {
 /// The guest's address space.
 pub struct Memory {
     buf: Buffer,
+    /// `buf.len() - GUARD_SIZE - n` for accesses of n = 1, 2, 4 and 8 bytes: the bound the
+    /// single compare uses, kept here so the hot loop compares against memory instead of
+    /// recomputing it in a register it may not have to spare.
+    spans: [u64; 4],
 }
 
 impl core::fmt::Debug for Memory {
@@ -62,7 +66,13 @@ impl Memory {
         // `[u8; size]`, is zero-initialised and uniquely owned; Box frees it with that layout.
         let buf =
             unsafe { alloc::boxed::Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, size)) };
-        Ok(Memory { buf })
+        Ok(Memory::with_buffer(buf))
+    }
+
+    fn with_buffer(buf: Buffer) -> Memory {
+        let span = |n: u64| buf.len() as u64 - GUARD_SIZE - n;
+        let spans = [span(1), span(2), span(4), span(8)];
+        Memory { buf, spans }
     }
 
     /// Use a host-provided buffer as the address space (it is zeroed first).
@@ -73,7 +83,7 @@ impl Memory {
             return Err(MemError::BadSize);
         }
         buf.fill(0);
-        Ok(Memory { buf })
+        Ok(Memory::with_buffer(buf))
     }
 
     /// Size of the address space in bytes; valid addresses are `GUARD_SIZE..size()`.
@@ -86,7 +96,13 @@ impl Memory {
     /// This single compare is the only check on the hot path: `load`/`store` rely on it.
     #[inline(always)]
     fn offset(&self, addr: u64, n: usize) -> Option<usize> {
-        let span = self.buf.len() as u64 - GUARD_SIZE - n as u64;
+        let span = match n {
+            1 => self.spans[0],
+            2 => self.spans[1],
+            4 => self.spans[2],
+            8 => self.spans[3],
+            _ => self.buf.len() as u64 - GUARD_SIZE - n as u64,
+        };
         if addr.wrapping_sub(GUARD_SIZE) <= span {
             Some(addr as usize)
         } else {
