@@ -87,8 +87,9 @@ enum Flow {
 struct Slot {
     insn: Insn,
     pc_off: u16,
-    /// Instructions from this one to the end of its run, inclusive (0 for a continuation):
-    /// the budget is charged once per run entered, not once per instruction.
+    /// Instructions from this one to the end of its run, inclusive (0 for a continuation;
+    /// a fused pair counts two): the budget is charged once per run entered, not once per
+    /// instruction.
     to_end: u16,
 }
 
@@ -193,6 +194,16 @@ impl Page {
                     break;
                 }
             };
+            pc += u64::from(insn.len);
+            // The second of a fused pair gets no slot (and no entry: a jump to it decodes a
+            // run of its own).
+            if self.code.len() > first {
+                let last = self.code.len() - 1;
+                if let Some(fused) = fuse(&self.code[last].insn, &insn) {
+                    self.code[last].insn = fused;
+                    continue;
+                }
+            }
             let slot = (off >> 1) as usize;
             if self.entry[slot] == NO_ENTRY {
                 self.entry[slot] = self.code.len() as u32;
@@ -202,7 +213,6 @@ impl Page {
                 pc_off: off,
                 to_end: 0,
             });
-            pc += u64::from(insn.len);
             if ends_run(insn.op) {
                 break;
             }
@@ -213,8 +223,11 @@ impl Page {
         } else {
             end
         };
-        for (i, slot) in self.code[first..real].iter_mut().enumerate() {
-            slot.to_end = (real - first - i) as u16;
+        // Counted in instructions: a fused slot is two.
+        let mut to_end = 0;
+        for slot in self.code[first..real].iter_mut().rev() {
+            to_end += if unfuse(&slot.insn).is_some() { 2 } else { 1 };
+            slot.to_end = to_end;
         }
         Ok(first)
     }
@@ -222,10 +235,18 @@ impl Page {
 
 /// How stepping part of a run (when the budget does not cover all of it) ended.
 enum Stepped {
-    /// Every instruction asked for ran, in sequence.
-    All,
+    /// Every instruction asked for ran, in sequence; `next` is the pc after them.
+    All { next: u64 },
     /// A branch was taken: `done` instructions retired, including the branch.
     Branched { done: usize, target: u64 },
+}
+
+/// An instruction that stopped a stepped run: `done` retired before it.
+struct StepExit {
+    done: usize,
+    pc: u64,
+    insn: Insn,
+    flow: Flow,
 }
 
 /// Operations that end a straight-line run: after them execution never simply goes on with
@@ -234,6 +255,103 @@ enum Stepped {
 fn ends_run(op: Op) -> bool {
     use Op::*;
     matches!(op, Jal | Jalr | Ecall | Ebreak | FenceI | Illegal)
+}
+
+/// The operation that runs `first` and then `second` (adjacent in one run) in one dispatch,
+/// for the pairs compilers emit most (array indexing, hashing, address and constant
+/// building); `None` for any other pair. Neither half can fault or transfer, so a fused
+/// slot only ever retires both halves or, when the budget ends between them (see
+/// `step_within_run`), the first.
+///
+/// Fields: `rd` = first's rd; shift pairs: `rs1` = shift source, `imm` = shift amount |
+/// first's length << 8, `rs2`/`rs3`/`rm` = second's rd/rs1/rs2; upper-immediate pairs:
+/// `imm` = first's immediate, `rs1`/`rs2` = second's rs1/rd, `rs3`/`rm` = second's 12-bit
+/// immediate with bit 12 set when the first is 4 bytes long. `len` covers both.
+fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
+    let shift_pair = |op| Insn {
+        op,
+        rd: first.rd,
+        rs1: first.rs1,
+        rs2: second.rd,
+        rs3: second.rs1,
+        rm: second.rs2,
+        len: first.len + second.len,
+        imm: (first.imm & 63) | i32::from(first.len) << 8,
+    };
+    let upper_pair = |op| {
+        let packed = (second.imm as u16 & 0xfff) | if first.len == 4 { 0x1000 } else { 0 };
+        let [rs3, rm] = packed.to_le_bytes();
+        Insn {
+            op,
+            rd: first.rd,
+            rs1: second.rs1,
+            rs2: second.rd,
+            rs3,
+            rm,
+            len: first.len + second.len,
+            imm: first.imm,
+        }
+    };
+    Some(match (first.op, second.op) {
+        (Op::Slli, Op::Add) => shift_pair(Op::SlliAdd),
+        (Op::Srli, Op::Xor) => shift_pair(Op::SrliXor),
+        (Op::Auipc, Op::Addi) => upper_pair(Op::AuipcAddi),
+        (Op::Lui, Op::Addi) => upper_pair(Op::LuiAddi),
+        (Op::Lui, Op::Addiw) => upper_pair(Op::LuiAddiw),
+        _ => return None,
+    })
+}
+
+/// The second instruction's immediate in an upper-immediate pair (see `fuse`).
+#[inline(always)]
+fn fused_low_imm(i: &Insn) -> u64 {
+    ((u16::from_le_bytes([i.rs3, i.rm]) << 4) as i16 >> 4) as i64 as u64
+}
+
+/// The two instructions a fused operation stands for, `None` for any other operation.
+fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
+    let blank = |op, len| Insn {
+        op,
+        len,
+        ..Insn::UNDECODED
+    };
+    let (first_op, second_op) = match i.op {
+        Op::SlliAdd => (Op::Slli, Op::Add),
+        Op::SrliXor => (Op::Srli, Op::Xor),
+        Op::AuipcAddi => (Op::Auipc, Op::Addi),
+        Op::LuiAddi => (Op::Lui, Op::Addi),
+        Op::LuiAddiw => (Op::Lui, Op::Addiw),
+        _ => return None,
+    };
+    if matches!(i.op, Op::SlliAdd | Op::SrliXor) {
+        let first_len = (i.imm >> 8) as u8;
+        let first = Insn {
+            rd: i.rd,
+            rs1: i.rs1,
+            imm: i.imm & 63,
+            ..blank(first_op, first_len)
+        };
+        let second = Insn {
+            rd: i.rs2,
+            rs1: i.rs3,
+            rs2: i.rm,
+            ..blank(second_op, i.len - first_len)
+        };
+        return Some((first, second));
+    }
+    let first_len = if i.rm & 0x10 != 0 { 4 } else { 2 };
+    let first = Insn {
+        rd: i.rd,
+        imm: i.imm,
+        ..blank(first_op, first_len)
+    };
+    let second = Insn {
+        rd: i.rs2,
+        rs1: i.rs1,
+        imm: fused_low_imm(i) as i32,
+        ..blank(second_op, i.len - first_len)
+    };
+    Some((first, second))
 }
 
 /// Pre-decoded code, per guest page.
@@ -628,12 +746,12 @@ impl Cpu {
                 // entry table, which only holds indices of decoded slots.
                 let n = u64::from(unsafe { code.get_unchecked(k) }.to_end);
                 if n > left {
-                    let steps = left as usize;
                     let retired = *remaining - left;
-                    match self.step_within_run(mem, &code[k..k + steps], page_base, retired) {
-                        Ok(Stepped::All) => {
+                    let steps = left as usize;
+                    match self.step_within_run(mem, &code[k..], steps, page_base, retired) {
+                        Ok(Stepped::All { next }) => {
                             left = 0;
-                            pc = page_base + u64::from(code[k + steps].pc_off);
+                            pc = next;
                             break None;
                         }
                         Ok(Stepped::Branched { done, target }) => {
@@ -641,10 +759,10 @@ impl Cpu {
                             pc = target;
                             break None;
                         }
-                        Err((done, flow)) => {
-                            left -= done as u64;
-                            pc = page_base + u64::from(code[k + done].pc_off);
-                            break Some(with_raw_bits(mem, pc, &code[k + done].insn, flow));
+                        Err(exit) => {
+                            left -= exit.done as u64;
+                            pc = exit.pc;
+                            break Some(with_raw_bits(mem, pc, &exit.insn, exit.flow));
                         }
                     }
                 }
@@ -777,6 +895,29 @@ impl Cpu {
                 match i.op {
                     // End of a run that fell through: carry on at its pc.
                     Op::Undecoded => transfer!(here!()),
+                    // Fused pairs (see `fuse`): the first half's result is written before
+                    // the second half reads its operands.
+                    Op::SlliAdd => {
+                        x[rd] = a << (i.imm & 63);
+                        x[usize::from(i.rs2)] =
+                            x[usize::from(i.rs3)].wrapping_add(x[usize::from(i.rm)]);
+                    }
+                    Op::SrliXor => {
+                        x[rd] = a >> (i.imm & 63);
+                        x[usize::from(i.rs2)] = x[usize::from(i.rs3)] ^ x[usize::from(i.rm)];
+                    }
+                    Op::AuipcAddi => {
+                        x[rd] = here!().wrapping_add(imm!());
+                        x[usize::from(i.rs2)] = x[rs1].wrapping_add(fused_low_imm(i));
+                    }
+                    Op::LuiAddi => {
+                        x[rd] = imm!();
+                        x[usize::from(i.rs2)] = x[rs1].wrapping_add(fused_low_imm(i));
+                    }
+                    Op::LuiAddiw => {
+                        x[rd] = imm!();
+                        x[usize::from(i.rs2)] = sext32(x[rs1].wrapping_add(fused_low_imm(i)));
+                    }
                     // Register arithmetic: `int_op` folded to this one operation.
                     Op::Lui => int!(Lui),
                     Op::Addi => int!(Addi),
@@ -1030,35 +1171,57 @@ impl Cpu {
         flow
     }
 
-    /// Execute a run's first `slots` one by one (the budget ends inside the run), stopping
-    /// early at a taken branch. On an exit returns how many retired before it and the exit.
+    /// Execute the first `steps` instructions of the run starting at `slots[0]` one by one
+    /// (the budget ends inside the run; a fused pair may be cut after its first half),
+    /// stopping early at a taken branch or an exit.
     #[cold]
     fn step_within_run(
         &mut self,
         mem: &mut Memory,
         slots: &[Slot],
+        steps: usize,
         page_base: u64,
         retired_before: u64,
-    ) -> Result<Stepped, (usize, Flow)> {
-        for (done, slot) in slots.iter().enumerate() {
-            let here = page_base + u64::from(slot.pc_off);
-            // As in the hot loop: counter CSRs read the exact count retired so far.
-            let retired = retired_before + done as u64;
-            self.instret += retired;
-            let result = self.execute(mem, &slot.insn, here);
-            self.instret -= retired;
-            match result {
-                Ok(next) if next != here + u64::from(slot.insn.len) => {
-                    return Ok(Stepped::Branched {
-                        done: done + 1,
-                        target: next,
-                    });
+    ) -> Result<Stepped, StepExit> {
+        let mut done = 0;
+        let mut next = page_base + slots.first().map_or(0, |s| u64::from(s.pc_off));
+        for slot in slots {
+            let (first, second) = match unfuse(&slot.insn) {
+                Some((first, second)) => (first, Some(second)),
+                None => (slot.insn, None),
+            };
+            for insn in core::iter::once(first).chain(second) {
+                if done == steps {
+                    return Ok(Stepped::All { next });
                 }
-                Ok(_) => {}
-                Err(flow) => return Err((done, flow)),
+                let here = next;
+                // As in the hot loop: counter CSRs read the exact count retired so far.
+                let retired = retired_before + done as u64;
+                self.instret += retired;
+                let result = self.execute(mem, &insn, here);
+                self.instret -= retired;
+                match result {
+                    Ok(target) if target != here + u64::from(insn.len) => {
+                        return Ok(Stepped::Branched {
+                            done: done + 1,
+                            target,
+                        });
+                    }
+                    Ok(after) => next = after,
+                    Err(flow) => {
+                        return Err(StepExit {
+                            done,
+                            pc: here,
+                            insn,
+                            flow,
+                        })
+                    }
+                }
+                done += 1;
             }
         }
-        Ok(Stepped::All)
+        // Runs end in a transfer, an exit or a continuation, all before `steps` runs out.
+        Ok(Stepped::All { next })
     }
 
     /// The rounding mode an FP instruction uses, or `None` if it is reserved.
@@ -1082,6 +1245,10 @@ impl Cpu {
         if let Some(v) = int_op(i.op, a, b, imm) {
             x[rd] = v;
             return Ok(next);
+        }
+        if let Some((first, second)) = unfuse(i) {
+            let between = self.execute(mem, &first, pc)?;
+            return self.execute(mem, &second, between);
         }
 
         macro_rules! load {
@@ -1593,6 +1760,78 @@ mod tests {
             assert_eq!(cpu.instret, 22, "slice {slice}");
             assert_eq!(cpu.pc, CODE + 32, "slice {slice}");
         }
+    }
+
+    /// Adjacent pairs the code cache fuses (slli+add, srli+xor, auipc/lui+addi(w)), with
+    /// aliasing operands, x0 as a destination, compressed halves and a jump into a pair's
+    /// second half: the same registers and exact counts whether the run executes whole
+    /// (fused arms) or is stepped because the budget ends inside it (the halves one by one).
+    #[test]
+    fn fused_pairs_match_their_halves_under_any_split() {
+        const PAIRS: &[u8] = &[
+            0x93, 0x12, 0x35, 0x00, // slli t0, a0, 3
+            0xb3, 0x82, 0xb2, 0x00, // add t0, t0, a1
+            0x13, 0x13, 0x25, 0x00, // slli t1, a0, 2
+            0x33, 0x06, 0x63, 0x00, // add a2, t1, t1
+            0x93, 0xd3, 0x45, 0x00, // srli t2, a1, 4
+            0xb3, 0xc6, 0xa3, 0x00, // xor a3, t2, a0
+            0x13, 0x10, 0x15, 0x00, // slli zero, a0, 1
+            0x33, 0x07, 0xb0, 0x00, // add a4, zero, a1
+            0x97, 0x57, 0x34, 0x12, // 0x20: auipc a5, 0x12345
+            0x93, 0x87, 0xf7, 0xff, // addi a5, a5, -1
+            0x17, 0x08, 0x00, 0x00, // 0x28: auipc a6, 0
+            0x93, 0x08, 0xf8, 0x7f, // addi a7, a6, 2047
+            0x37, 0x09, 0x00, 0x80, // lui s2, 0x80000
+            0x1b, 0x09, 0xf9, 0xff, // addiw s2, s2, -1
+            0xb7, 0xf9, 0xff, 0xff, // lui s3, 0xfffff
+            0x93, 0x89, 0x09, 0x80, // addi s3, s3, -2048
+            0x7d, 0x6a, // c.lui s4, 0x1f
+            0x15, 0x0a, // c.addi s4, 5
+            0x06, 0x05, // c.slli a0, 1
+            0x2e, 0x95, // c.add a0, a1
+            0x63, 0x84, 0xb5, 0x00, // beq a1, a1, 0x50
+            0x93, 0x1a, 0x15, 0x00, // slli s5, a0, 1 (skipped)
+            0xb3, 0x0a, 0xb5, 0x00, // 0x50: add s5, a0, a1
+            0x73, 0x2b, 0x20, 0xc0, // rdinstret s6
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        const A: u64 = 0x1234_5678_9abc_def1;
+        const B: u64 = 0xfedc_ba98_7654_3210;
+        let mut states = std::vec::Vec::new();
+        for slice in (1..=25).chain([1000]) {
+            let mut mem = memory();
+            mem.write_bytes(CODE, PAIRS).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            cpu.x[10] = A;
+            cpu.x[11] = B;
+            while cpu.run(&mut mem, &mut cache, slice) == Exit::Budget {}
+            let x = &cpu.x;
+            let a0 = (A << 1).wrapping_add(B);
+            assert_eq!(x[5], (A << 3).wrapping_add(B), "t0, slice {slice}");
+            assert_eq!(
+                (x[6], x[12]),
+                (A << 2, (A << 2).wrapping_mul(2)),
+                "slice {slice}"
+            );
+            assert_eq!((x[7], x[13]), (B >> 4, (B >> 4) ^ A), "slice {slice}");
+            assert_eq!((x[0], x[14]), (0, B), "slice {slice}");
+            assert_eq!(x[15], CODE + 0x20 + 0x1234_5000 - 1, "a5, slice {slice}");
+            assert_eq!(
+                (x[16], x[17]),
+                (CODE + 0x28, CODE + 0x28 + 2047),
+                "slice {slice}"
+            );
+            assert_eq!(x[18], 0x7fff_ffff, "s2, slice {slice}");
+            assert_eq!(x[19], (-6144i64) as u64, "s3, slice {slice}");
+            assert_eq!(x[20], 0x1f005, "s4, slice {slice}");
+            assert_eq!((x[10], x[21]), (a0, a0.wrapping_add(B)), "slice {slice}");
+            // 21 instructions up to the beq, then the add it jumps to.
+            assert_eq!(x[22], 22, "rdinstret, slice {slice}");
+            assert_eq!(cpu.instret, 24, "slice {slice}");
+            states.push(cpu);
+        }
+        assert!(states.windows(2).all(|w| w[0] == w[1]));
     }
 
     /// rdinstret/rdcycle in the middle of a straight-line run read the number of

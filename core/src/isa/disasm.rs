@@ -440,6 +440,9 @@ fn spelling(op: Op) -> (&'static str, Layout) {
 
         Op::CzeroEqz => ("czero.eqz", IntRRR),
         Op::CzeroNez => ("czero.nez", IntRRR),
+        Op::SlliAdd | Op::SrliXor | Op::AuipcAddi | Op::LuiAddi | Op::LuiAddiw => {
+            ("<fused pair>", Bare)
+        }
     }
 }
 

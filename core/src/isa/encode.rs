@@ -112,6 +112,8 @@ fn format(op: Op) -> Option<Format> {
     let rounded_unary = |funct7, rs2| FpUnaryRounded { funct7, rs2 };
     Some(match op {
         Undecoded | Illegal => return None,
+        // Two instructions, not one.
+        SlliAdd | SrliXor | AuipcAddi | LuiAddi | LuiAddiw => return None,
 
         Lui => U { opcode: OP_LUI },
         Auipc => U { opcode: OP_AUIPC },

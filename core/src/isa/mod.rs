@@ -293,9 +293,22 @@ pub enum Op {
     // Zicond
     CzeroEqz,
     CzeroNez,
+
+    // Adjacent pairs the interpreter's code cache runs as one operation; `decode` never
+    // returns these (their fields are laid out by the cache, see `cpu.rs`).
+    #[doc(hidden)]
+    SlliAdd,
+    #[doc(hidden)]
+    SrliXor,
+    #[doc(hidden)]
+    AuipcAddi,
+    #[doc(hidden)]
+    LuiAddi,
+    #[doc(hidden)]
+    LuiAddiw,
 }
 
 impl Op {
-    /// The last variant; the interpreter sizes its tables from it.
+    /// The last variant `decode` can return (the fused pairs come after it).
     pub const LAST: Op = Op::CzeroNez;
 }
