@@ -1193,8 +1193,9 @@ enum friscy_result friscy_machine_run(struct friscy_machine *m,
 void friscy_machine_stop(struct friscy_machine *m);
 
 /**
- * The number of guest instructions retired since the machine was created (an `ecall`
- * that ended in `FRISCY_STOP_PENDING_IO` and a stopping `ebreak` are not counted).
+ * The number of guest instructions retired by all guest processes and threads since the
+ * machine was created (an `ecall` that ended in `FRISCY_STOP_PENDING_IO` and a stopping
+ * `ebreak` are not counted).
  * Returns 0 for NULL. From inside a callback it returns the count when the current
  * run started. Never fails otherwise; nothing is kept.
  */

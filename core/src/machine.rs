@@ -560,6 +560,21 @@ impl Machine {
         result
     }
 
+    /// Instructions retired by all guest processes and threads since the machine was created
+    /// (an `ecall` that blocked and will run again, and a stopping `ebreak`, do not count).
+    /// `cpu.instret` is the running process's own count, which changes when another process
+    /// gets the hart.
+    pub fn instructions(&self) -> u64 {
+        #[cfg(feature = "alloc")]
+        {
+            self.procs.retired
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            self.cpu.instret
+        }
+    }
+
     /// Run at most `budget` instructions (exactly counted, over all guest processes),
     /// handling system calls through `host`.
     pub fn run<H: Host + ?Sized>(&mut self, host: &mut H, budget: u64) -> StopReason {
@@ -602,6 +617,7 @@ impl Machine {
             #[cfg(feature = "alloc")]
             {
                 self.procs.slice_used += ran;
+                self.procs.retired += ran;
             }
             let fatal = match exit {
                 Exit::Budget => {
@@ -714,6 +730,10 @@ impl Machine {
                         // The ecall will run again; it must not count twice.
                         self.cpu.instret -= 1;
                         used -= 1;
+                        #[cfg(feature = "alloc")]
+                        {
+                            self.procs.retired -= 1;
+                        }
                         idle = if ran > 1 { 1 } else { idle + 1 };
                         if idle > self.thread_total() {
                             if let Some(fd) = host_pending {
@@ -742,6 +762,10 @@ impl Machine {
                 }
                 Exit::Ebreak { .. } => {
                     self.cpu.instret -= 1;
+                    #[cfg(feature = "alloc")]
+                    {
+                        self.procs.retired -= 1;
+                    }
                     StopReason::Breakpoint { pc: self.cpu.pc }
                 }
                 Exit::Fault { addr, access } => {

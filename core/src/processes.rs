@@ -73,6 +73,9 @@ pub struct Processes {
     /// Threads of the running process that have had the hart since the process got it:
     /// after each has had a turn, another process goes next.
     pub thread_turns: usize,
+    /// Instructions retired by every process and thread since the machine was created (each
+    /// process's own count is its `cpu.instret`, which its clocks read).
+    pub retired: u64,
 }
 
 /// What the machine does after a process call.

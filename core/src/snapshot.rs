@@ -29,7 +29,7 @@ use crate::vfs::{Lower, Vfs};
 /// First bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"FRISCYSN";
 /// Bumped whenever the payload layout changes; older or newer snapshots are refused.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Bytes before the payload.
 const HEADER_LEN: usize = 8 + 4 + 8 + 17 + 8 + 8;
 
@@ -510,6 +510,7 @@ fn encode_processes(w: &mut Writer, procs: &Processes) {
         current_vfork_child,
         slice_used,
         thread_turns,
+        retired,
     } = procs;
     w.usize(waiting.len());
     for task in waiting {
@@ -532,6 +533,7 @@ fn encode_processes(w: &mut Writer, procs: &Processes) {
     w.opt_i32(*current_vfork_child);
     w.u64(*slice_used);
     w.usize(*thread_turns);
+    w.u64(*retired);
 }
 
 fn decode_processes(
@@ -568,6 +570,7 @@ fn decode_processes(
     procs.current_vfork_child = r.opt_i32()?;
     procs.slice_used = r.u64()?;
     procs.thread_turns = r.usize()?;
+    procs.retired = r.u64()?;
     Ok(procs)
 }
 
@@ -734,6 +737,7 @@ impl Machine {
             current_vfork_child,
             slice_used,
             thread_turns,
+            retired,
         } = procs;
         let child_procs = Processes {
             waiting,
@@ -742,6 +746,7 @@ impl Machine {
             current_vfork_child: *current_vfork_child,
             slice_used: *slice_used,
             thread_turns: *thread_turns,
+            retired: *retired,
         };
         Ok(Machine {
             cpu: cpu.clone(),

@@ -267,3 +267,42 @@ fn send_signal_refuses_numbers_beyond_64() {
     assert!(machine.send_signal(pid, 0));
     assert!(machine.termination().is_none());
 }
+
+/// fuzz target `elf`: "BudgetSpent after 4880 of 5000" for an ELF that forks and waits.
+///
+/// Root cause (fuzz/src/lib.rs `drive`, and the C API's `friscy_machine_instructions` and
+/// run loop): they counted with `cpu.instret`, which is the running process's own count
+/// and changes when another process gets the hart; `Machine::run`'s budget was exact all
+/// along. `Machine::instructions` now counts for the whole machine, and both use it.
+#[test]
+fn instruction_count_spans_processes() {
+    const FORK_AND_WAIT: &[u8] = &[
+        0x93, 0x08, 0xc0, 0x0d, // li a7, 220 (clone)
+        0x13, 0x05, 0x10, 0x01, // li a0, SIGCHLD
+        0x93, 0x05, 0x00, 0x00, // li a1, 0
+        0x73, 0x00, 0x00, 0x00, // ecall
+        0x63, 0x14, 0x05, 0x00, // bnez a0, parent
+        0x6f, 0x00, 0x00, 0x00, // child: j child
+        0x93, 0x08, 0x40, 0x10, // parent: li a7, 260 (wait4)
+        0x13, 0x05, 0xf0, 0xff, // li a0, -1
+        0x93, 0x05, 0x00, 0x00, // li a1, 0
+        0x13, 0x06, 0x00, 0x00, // li a2, 0
+        0x93, 0x06, 0x00, 0x00, // li a3, 0
+        0x73, 0x00, 0x00, 0x00, // ecall (blocks: the child gets the hart)
+        0x6f, 0xf0, 0x9f, 0xfe, // j parent
+    ];
+    let mut machine = machine_with_code(FORK_AND_WAIT);
+    let parent = machine.process.pid;
+    let mut total = 0;
+    for budget in [3, 5, 1000, 4000] {
+        let stop = machine.run(&mut friscy_core::NullHost, budget);
+        assert_eq!(stop, StopReason::BudgetSpent);
+        total += budget;
+        assert_eq!(machine.instructions(), total, "after a budget of {budget}");
+    }
+    assert_ne!(machine.process.pid, parent, "the child is running");
+    assert!(
+        machine.cpu.instret < total,
+        "the child's own count is smaller"
+    );
+}

@@ -158,7 +158,7 @@ impl Held<'_> {
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         // SAFETY: as in `state`; publish the count for lock-free readers.
-        let instret = unsafe { &*self.m.state.get() }.machine.cpu.instret;
+        let instret = unsafe { &*self.m.state.get() }.machine.instructions();
         self.m.instret.store(instret, Ordering::Relaxed);
         self.m.busy.store(false, Ordering::Release);
     }
@@ -354,7 +354,7 @@ fn new_handle(
     io: friscy_host_io,
     handlers: Vec<SyscallHandler>,
 ) -> *mut friscy_machine {
-    let instret = machine.cpu.instret;
+    let instret = machine.instructions();
     Box::into_raw(Box::new(friscy_machine {
         busy: AtomicBool::new(false),
         poisoned: AtomicBool::new(false),
@@ -715,9 +715,9 @@ fn drive_with_c_host(
     budget: u64,
     mut step: impl FnMut(&mut Machine, &mut HostAdapter<'_>, u64) -> StopReason,
 ) -> StopReason {
-    let start = machine.cpu.instret;
+    let start = machine.instructions();
     loop {
-        let used = machine.cpu.instret - start;
+        let used = machine.instructions() - start;
         let mut host = HostAdapter {
             io,
             handlers,
@@ -807,8 +807,9 @@ pub unsafe extern "C" fn friscy_machine_stop(m: *mut friscy_machine) {
     });
 }
 
-/// The number of guest instructions retired since the machine was created (an `ecall`
-/// that ended in `FRISCY_STOP_PENDING_IO` and a stopping `ebreak` are not counted).
+/// The number of guest instructions retired by all guest processes and threads since the
+/// machine was created (an `ecall` that ended in `FRISCY_STOP_PENDING_IO` and a stopping
+/// `ebreak` are not counted).
 /// Returns 0 for NULL. From inside a callback it returns the count when the current
 /// run started. Never fails otherwise; nothing is kept.
 #[no_mangle]
@@ -818,7 +819,7 @@ pub unsafe extern "C" fn friscy_machine_instructions(m: *const friscy_machine) -
         // SAFETY: `m` is NULL or live (caller's contract).
         let h = unsafe { handle(m)? };
         n = match take(h) {
-            Ok(mut held) => held.state().machine.cpu.instret,
+            Ok(mut held) => held.state().machine.instructions(),
             Err(_) => h.instret.load(Ordering::Relaxed),
         };
         Ok(())

@@ -337,29 +337,29 @@ pub fn drive(
     pieces: &[u16],
     max_resumes: u32,
 ) -> StopReason {
-    let start = machine.cpu.instret;
+    let start = machine.instructions();
     let mut pieces = pieces.iter();
     let mut resumes = 0;
     loop {
-        let used = machine.cpu.instret - start;
+        let used = machine.instructions() - start;
         assert!(used <= budget, "retired {used} > budget {budget}");
         let left = budget - used;
         let piece = match pieces.next() {
             Some(&p) if p != 0 => u64::from(p).min(left),
             _ => left,
         };
-        let before = machine.cpu.instret;
+        let before = machine.instructions();
         let stop = machine.run(host, piece);
-        let ran = machine.cpu.instret - before;
+        let ran = machine.instructions() - before;
         assert!(ran <= piece, "run({piece}) retired {ran}: {stop:?}");
         check_stop(machine, &stop, piece, ran);
         match stop {
-            StopReason::BudgetSpent if machine.cpu.instret - start < budget => {}
+            StopReason::BudgetSpent if machine.instructions() - start < budget => {}
             StopReason::Pending { .. } | StopReason::HostStop | StopReason::Paused
                 if resumes < max_resumes =>
             {
                 resumes += 1;
-                if machine.cpu.instret - start >= budget {
+                if machine.instructions() - start >= budget {
                     return stop;
                 }
             }
