@@ -112,7 +112,11 @@ fuzz_target!(|input: Input| {
             }
             StopReason::Paused => {
                 // The embedding API's pause call: it retires and moves past the ecall.
-                assert_eq!(number, friscy_core::vmcall::PAUSE_SYSCALL, "pause from {number}");
+                assert_eq!(
+                    number,
+                    friscy_core::vmcall::PAUSE_SYSCALL,
+                    "pause from {number}"
+                );
                 assert_eq!(cpu.pc, CODE_BASE + 4, "a pause must move past the ecall");
                 assert_eq!(cpu.instret, 1);
                 break;
