@@ -678,7 +678,6 @@ fn err(e: i32) -> SysResult {
     Err(Stop::Errno(e))
 }
 
-/// An errno from the host, made safe for the guest: anything outside 1..=4095 becomes EIO.
 /// poll(2) event bits.
 mod poll {
     pub const POLLIN: u16 = 1;
@@ -736,6 +735,7 @@ fn waitid(idtype: u64, id: i32, infop: u64, options: u64, rusage: u64) -> SysRes
     }))
 }
 
+/// An errno from the host, made safe for the guest: anything outside 1..=4095 becomes EIO.
 fn host_err(e: i32) -> SysResult {
     err(if (1..=4095).contains(&e) { e } else { EIO })
 }
