@@ -768,14 +768,7 @@ impl Vfs {
                 return Err(EINVAL);
             }
             self.check_writable_dir(dir)?;
-            let now = cx.now();
-            let ino = self.alloc_ino();
-            let mut inode = Inode::new(FileType::Regular, mode, Body::Data(Vec::new()), now);
-            inode.nlink = 0;
-            inode.uid = cx.uid();
-            inode.gid = cx.gid();
-            self.inodes.insert(ino, inode);
-            ino
+            self.new_unlinked_file(cx, mode)
         } else if flags & O_CREAT != 0 {
             self.open_create(cx, at, path, flags, mode, 0)?
         } else {
@@ -820,15 +813,22 @@ impl Vfs {
     /// exactly like an unlinked file. Being nowhere in the tree, a read-only overlay does not
     /// stop it from being created.
     pub fn create_anonymous(&mut self, cx: &mut dyn Context, perm: u32) -> VfsResult<Ino> {
+        let ino = self.new_unlinked_file(cx, perm);
+        self.inode_mut(ino)?.opens = 1;
+        Ok(ino)
+    }
+
+    /// An empty in-memory regular file owned by the caller that no directory names (memfd,
+    /// O_TMPFILE), not yet open.
+    fn new_unlinked_file(&mut self, cx: &mut dyn Context, perm: u32) -> Ino {
         let now = cx.now();
         let ino = self.alloc_ino();
         let mut inode = Inode::new(FileType::Regular, perm, Body::Data(Vec::new()), now);
         inode.nlink = 0;
         inode.uid = cx.uid();
         inode.gid = cx.gid();
-        inode.opens = 1;
         self.inodes.insert(ino, inode);
-        Ok(ino)
+        ino
     }
 
     /// Whether `ino` is a regular file in memory that no directory names (memfd, O_TMPFILE,
