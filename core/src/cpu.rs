@@ -113,13 +113,20 @@ const fn continue_at(pc_off: u16) -> Slot {
 }
 
 /// `entry` value of a 2-byte offset where no decoded instruction starts.
-const NO_ENTRY: u32 = u32::MAX;
-const _: () = assert!(NO_ENTRY == u32::from_ne_bytes([0xff; 4]));
+/// Index 0 of every page's code is a placeholder no entry points to, so that an all-zero
+/// table is an empty one.
+const NO_ENTRY: u16 = 0;
+const PLACEHOLDER: Slot = continue_at(0);
 /// Longest straight-line run decoded in one go (bounds the work a single decode does).
 const MAX_RUN: usize = 256;
-/// Capacity of a page's code array without an allocator (a full page plus run ends).
+/// Slots a page's code may hold before the page is cleared and refilled: without an
+/// allocator a full page plus run ends; with one, as many as `u16` entries can index (runs
+/// decoded from every offset of a page could otherwise grow it without bound).
 #[cfg(not(feature = "alloc"))]
-const CODE_CAPACITY: usize = 2 * SLOTS_PER_PAGE + MAX_RUN;
+const CODE_CAPACITY: usize = 1 + 2 * SLOTS_PER_PAGE + MAX_RUN;
+#[cfg(feature = "alloc")]
+const CODE_CAPACITY: usize = u16::MAX as usize + 1;
+const _: () = assert!(CODE_CAPACITY <= u16::MAX as usize + 1);
 
 #[cfg(feature = "alloc")]
 type CodeVec = alloc::vec::Vec<Slot>;
@@ -131,40 +138,45 @@ type CodeVec = heapless::Vec<Slot, CODE_CAPACITY>;
 /// length), plus a map from 2-byte offsets to where each decoded instruction lives.
 #[derive(Clone)]
 struct Page {
-    entry: [u32; SLOTS_PER_PAGE],
+    entry: [u16; SLOTS_PER_PAGE],
     code: CodeVec,
 }
 
 impl Page {
     #[cfg(not(feature = "alloc"))]
     fn new() -> Page {
-        Page {
+        let mut page = Page {
             entry: [NO_ENTRY; SLOTS_PER_PAGE],
             code: CodeVec::new(),
-        }
+        };
+        page.push(PLACEHOLDER);
+        page
     }
 
-    /// A new page built in place on the heap: its entry table (64 KiB) would not fit a small
+    /// A new page built in place on the heap: its entry table (32 KiB) would not fit a small
     /// (wasm) stack, and keeping the table inside the page rather than behind a second box
     /// saves the hot loop a load per transfer (1% of host instructions).
     #[cfg(feature = "alloc")]
     fn new_boxed() -> alloc::boxed::Box<Page> {
-        let mut page = alloc::boxed::Box::<Page>::new_uninit();
-        let raw = page.as_mut_ptr();
-        // SAFETY: both fields are written before `assume_init`, through raw pointers into
-        // the allocation (no reference to uninitialised memory is made); `NO_ENTRY` is
-        // all one bits, so filling the table's bytes with 0xff stores it in every entry.
+        let layout = core::alloc::Layout::new::<Page>();
+        // SAFETY: `Page` is not zero-sized. The zeroed allocation is a valid entry table
+        // (all `NO_ENTRY`); `code` is written before the box is made, through a raw pointer
+        // (no reference to its uninitialised bytes is created). The memory comes from the
+        // global allocator with `Page`'s layout, as `Box::from_raw` requires.
         unsafe {
-            core::ptr::addr_of_mut!((*raw).entry).write_bytes(0xff, 1);
-            core::ptr::addr_of_mut!((*raw).code).write(CodeVec::new());
-            page.assume_init()
+            let raw = alloc::alloc::alloc_zeroed(layout).cast::<Page>();
+            if raw.is_null() {
+                alloc::alloc::handle_alloc_error(layout);
+            }
+            core::ptr::addr_of_mut!((*raw).code).write(alloc::vec![PLACEHOLDER]);
+            alloc::boxed::Box::from_raw(raw)
         }
     }
 
-    #[cfg(not(feature = "alloc"))]
     fn clear(&mut self) {
-        self.entry = [NO_ENTRY; SLOTS_PER_PAGE];
+        self.entry.fill(NO_ENTRY);
         self.code.clear();
+        self.push(PLACEHOLDER);
     }
 
     fn push(&mut self, slot: Slot) {
@@ -201,7 +213,6 @@ impl Page {
 
     #[cold]
     fn decode_run(&mut self, mem: &Memory, page_base: u64, start: u64) -> Result<usize, Exit> {
-        #[cfg(not(feature = "alloc"))]
         if self.code.len() + MAX_RUN + 1 > CODE_CAPACITY {
             self.clear();
         }
@@ -234,7 +245,8 @@ impl Page {
             }
             let slot = (off >> 1) as usize;
             if self.entry[slot] == NO_ENTRY {
-                self.entry[slot] = self.code.len() as u32;
+                // Below CODE_CAPACITY, so it fits.
+                self.entry[slot] = self.code.len() as u16;
             }
             self.push(Slot {
                 insn,
@@ -1733,6 +1745,36 @@ mod tests {
         assert_eq!(cpu.x[12], 5050);
         assert_eq!(cpu.x[17], 93);
         assert_eq!(cpu.x[0], 0);
+    }
+
+    /// Entering a page at many different offsets decodes overlapping runs until the page's
+    /// code is full; the page is then cleared and refilled, and every entry still runs right.
+    #[test]
+    fn page_refills_when_runs_from_every_offset_fill_it() {
+        const ADDI_A0_1: [u8; 4] = [0x13, 0x05, 0x15, 0x00];
+        const ECALL: [u8; 4] = [0x73, 0x00, 0x00, 0x00];
+        let page: u64 = 1 << PAGE_SHIFT;
+        let size = 4 * page as usize;
+        #[cfg(feature = "alloc")]
+        let mut mem = Memory::new(size).unwrap();
+        #[cfg(not(feature = "alloc"))]
+        let mut mem = Memory::from_buffer(std::vec![0u8; size].leak()).unwrap();
+        let count = page / 4;
+        for n in 0..count {
+            mem.write_bytes(page + 4 * n, &ADDI_A0_1).unwrap();
+        }
+        mem.write_bytes(2 * page, &ECALL).unwrap();
+        let mut cache = CodeCache::default();
+        let starts: std::vec::Vec<u64> = (0..count).step_by(7).collect();
+        // Enough overlapping runs to fill the page's code more than once.
+        assert!(starts.len() * MAX_RUN > 2 * CODE_CAPACITY);
+        for start in starts {
+            let mut cpu = fresh(&mem);
+            cpu.pc = page + 4 * start;
+            assert_eq!(cpu.run(&mut mem, &mut cache, u64::MAX), Exit::Ecall);
+            assert_eq!(cpu.x[10], count - start, "entered at instruction {start}");
+            assert_eq!(cpu.instret, count - start + 1);
+        }
     }
 
     #[test]
