@@ -298,15 +298,20 @@ fn ends_run(op: Op) -> bool {
 }
 
 /// The operation that runs `first` and then `second` (adjacent in one run) in one dispatch,
-/// for the pairs compilers emit most (array indexing, hashing, address and constant
-/// building); `None` for any other pair. Neither half can fault or transfer, so a fused
-/// slot only ever retires both halves or, when the budget ends between them (see
-/// `step_within_run`), the first.
+/// for the pairs compilers emit most (array indexing, hashing, pointer walks, address and
+/// constant building; measured by stepping the bench guests and Debian's bc); `None` for
+/// any other pair. Neither half transfers. Only loads fault: a load first faults before
+/// anything retires, a load second after the first half retired. When the budget ends
+/// between the halves, `step_within_run` runs them one by one.
 ///
 /// Fields: `rd` = first's rd; shift pairs: `rs1` = shift source, `imm` = shift amount |
 /// first's length << 8, `rs2`/`rs3`/`rm` = second's rd/rs1/rs2; upper-immediate pairs:
 /// `imm` = first's immediate, `rs1`/`rs2` = second's rs1/rd, `rs3`/`rm` = second's 12-bit
-/// immediate with bit 12 set when the first is 4 bytes long. `len` covers both.
+/// immediate with bit 12 set when the first is 4 bytes long; load + `addi r, r, i`: `rs1`
+/// and `imm` = the load's, `rs2` = r, `rs3`/`rm` = i as in upper-immediate pairs;
+/// `add` + load: `rs1`/`rs2` = the add's, `rs3`/`rm`/`imm` = the load's rd/rs1/offset,
+/// fused only when the first's length follows from `len` (see [`add_load_first_len`]).
+/// `len` covers both.
 fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
     let shift_pair = |op| Insn {
         op,
@@ -332,14 +337,56 @@ fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
             imm: first.imm,
         }
     };
+    let load_addi = |op| {
+        if second.rd != second.rs1 {
+            return None;
+        }
+        Some(Insn {
+            rs1: first.rs1,
+            ..upper_pair(op)
+        })
+    };
+    let add_load = |op| {
+        let len = first.len + second.len;
+        if add_load_first_len(len) != first.len {
+            return None;
+        }
+        Some(Insn {
+            op,
+            rd: first.rd,
+            rs1: first.rs1,
+            rs2: first.rs2,
+            rs3: second.rd,
+            rm: second.rs1,
+            len,
+            imm: second.imm,
+        })
+    };
     Some(match (first.op, second.op) {
         (Op::Slli, Op::Add) => shift_pair(Op::SlliAdd),
         (Op::Srli, Op::Xor) => shift_pair(Op::SrliXor),
         (Op::Auipc, Op::Addi) => upper_pair(Op::AuipcAddi),
         (Op::Lui, Op::Addi) => upper_pair(Op::LuiAddi),
         (Op::Lui, Op::Addiw) => upper_pair(Op::LuiAddiw),
+        (Op::Ld, Op::Addi) => return load_addi(Op::LdAddi),
+        (Op::Lw, Op::Addi) => return load_addi(Op::LwAddi),
+        (Op::Lbu, Op::Addi) => return load_addi(Op::LbuAddi),
+        (Op::Add, Op::Ld) => return add_load(Op::AddLd),
+        (Op::Add, Op::Lw) => return add_load(Op::AddLw),
+        (Op::Add, Op::Lbu) => return add_load(Op::AddLbu),
         _ => return None,
     })
+}
+
+/// The length of the `add` in an add + load pair of total length `len`: 4 + 4, 2 + 4 and
+/// 2 + 2 are fused (4 + 2 is not, it would be ambiguous with 2 + 4).
+#[inline(always)]
+fn add_load_first_len(len: u8) -> u8 {
+    if len == 8 {
+        4
+    } else {
+        2
+    }
 }
 
 /// The second instruction's immediate in an upper-immediate pair (see `fuse`).
@@ -361,8 +408,30 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         Op::AuipcAddi => (Op::Auipc, Op::Addi),
         Op::LuiAddi => (Op::Lui, Op::Addi),
         Op::LuiAddiw => (Op::Lui, Op::Addiw),
+        Op::LdAddi => (Op::Ld, Op::Addi),
+        Op::LwAddi => (Op::Lw, Op::Addi),
+        Op::LbuAddi => (Op::Lbu, Op::Addi),
+        Op::AddLd => (Op::Add, Op::Ld),
+        Op::AddLw => (Op::Add, Op::Lw),
+        Op::AddLbu => (Op::Add, Op::Lbu),
         _ => return None,
     };
+    if matches!(i.op, Op::AddLd | Op::AddLw | Op::AddLbu) {
+        let first_len = add_load_first_len(i.len);
+        let first = Insn {
+            rd: i.rd,
+            rs1: i.rs1,
+            rs2: i.rs2,
+            ..blank(first_op, first_len)
+        };
+        let second = Insn {
+            rd: i.rs3,
+            rs1: i.rm,
+            imm: i.imm,
+            ..blank(second_op, i.len - first_len)
+        };
+        return Some((first, second));
+    }
     if matches!(i.op, Op::SlliAdd | Op::SrliXor) {
         let first_len = (i.imm >> 8) as u8;
         let first = Insn {
@@ -380,14 +449,16 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         return Some((first, second));
     }
     let first_len = if i.rm & 0x10 != 0 { 4 } else { 2 };
+    let load_first = matches!(i.op, Op::LdAddi | Op::LwAddi | Op::LbuAddi);
     let first = Insn {
         rd: i.rd,
+        rs1: if load_first { i.rs1 } else { 0 },
         imm: i.imm,
         ..blank(first_op, first_len)
     };
     let second = Insn {
         rd: i.rs2,
-        rs1: i.rs1,
+        rs1: if load_first { i.rs2 } else { i.rs1 },
         imm: fused_low_imm(i) as i32,
         ..blank(second_op, i.len - first_len)
     };
@@ -856,6 +927,20 @@ impl Cpu {
                         }
                     }};
                 }
+                // An add, then a load (see `fuse`): a fault retires the add alone.
+                macro_rules! add_load {
+                    ($read:ident, $conv:expr) => {{
+                        x[rd] = x[rs1].wrapping_add(x[rs2]);
+                        let base = x[usize::from(i.rm)];
+                        match mem.$read(base.wrapping_add(imm!())) {
+                            Ok(v) => x[usize::from(i.rs3)] = $conv(v),
+                            Err(f) => {
+                                let at = here!() + u64::from(add_load_first_len(i.len));
+                                exit_run!(true, at, fault(f, Access::Load))
+                            }
+                        }
+                    }};
+                }
                 macro_rules! store {
                     ($write:ident, $v:expr) => {{
                         if let Err(f) = mem.$write(x[rs1].wrapping_add(imm!()), $v) {
@@ -958,6 +1043,21 @@ impl Cpu {
                         x[rd] = imm!();
                         x[usize::from(i.rs2)] = sext32(x[rs1].wrapping_add(fused_low_imm(i)));
                     }
+                    Op::LdAddi => {
+                        load!(read_u64, |v: u64| v);
+                        x[rs2] = x[rs2].wrapping_add(fused_low_imm(i));
+                    }
+                    Op::LwAddi => {
+                        load!(read_u32, |v: u32| v as i32 as i64 as u64);
+                        x[rs2] = x[rs2].wrapping_add(fused_low_imm(i));
+                    }
+                    Op::LbuAddi => {
+                        load!(read_u8, u64::from);
+                        x[rs2] = x[rs2].wrapping_add(fused_low_imm(i));
+                    }
+                    Op::AddLd => add_load!(read_u64, |v: u64| v),
+                    Op::AddLw => add_load!(read_u32, |v: u32| v as i32 as i64 as u64),
+                    Op::AddLbu => add_load!(read_u8, u64::from),
                     // Register arithmetic: `int_op` folded to this one operation.
                     Op::Lui => int!(Lui),
                     Op::Addi => int!(Addi),
@@ -1902,6 +2002,107 @@ mod tests {
             states.push(cpu);
         }
         assert!(states.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// The fused load pairs (load + `addi r, r, i`, `add` + load) with compressed halves,
+    /// aliasing registers and x0 as a destination: the same state under any budget split,
+    /// and a fault in the load of an `add` + load retires the `add` alone.
+    #[test]
+    fn fused_load_pairs_match_their_halves_and_fault_exactly() {
+        const LOAD_PAIRS: &[u8] = &[
+            0x83, 0xb2, 0x04, 0x00, // ld t0, 0(s1)
+            0x93, 0x84, 0x84, 0x00, // addi s1, s1, 8
+            0x03, 0xa3, 0x04, 0x00, // lw t1, 0(s1)
+            0x93, 0x84, 0x84, 0x00, // addi s1, s1, 8
+            0x83, 0xc3, 0x04, 0x00, // lbu t2, 0(s1)
+            0x93, 0x84, 0x04, 0xff, // addi s1, s1, -16
+            0x33, 0x86, 0xb4, 0x00, // add a2, s1, a1
+            0x83, 0x26, 0x06, 0x00, // lw a3, 0(a2)
+            0x2e, 0x96, // c.add a2, a1
+            0x03, 0x47, 0x06, 0x00, // lbu a4, 0(a2)
+            0xa6, 0x87, // c.mv a5, s1
+            0xae, 0x97, // c.add a5, a1
+            0x9c, 0x63, // c.ld a5, 0(a5)
+            0x83, 0xb4, 0x04, 0x00, // ld s1, 0(s1)
+            0x93, 0x84, 0x14, 0x00, // addi s1, s1, 1
+            0x33, 0x88, 0x04, 0x00, // add a6, s1, zero
+            0x03, 0x40, 0x08, 0x00, // lbu zero, 0(a6)
+            0x83, 0x28, 0x44, 0x00, // lw a7, 4(s0)
+            0x13, 0x04, 0x44, 0x00, // addi s0, s0, 4
+            0x33, 0x09, 0xb5, 0x00, // 0x44: add s2, a0, a1
+            0x83, 0x39, 0x09, 0x00, // 0x48: ld s3, 0(s2)
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        const DATA: u64 = 0x8000;
+        let run = |a0: u64, slice: u64| {
+            let mut mem = memory();
+            mem.write_bytes(CODE, LOAD_PAIRS).unwrap();
+            mem.write_bytes(DATA, &0x9001u64.to_le_bytes()).unwrap();
+            mem.write_bytes(DATA + 8, &0x1122_3344_8765_4321u64.to_le_bytes())
+                .unwrap();
+            mem.write_bytes(DATA + 16, &[0xfe]).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            cpu.x[8] = DATA;
+            cpu.x[9] = DATA;
+            cpu.x[10] = a0;
+            cpu.x[11] = 8;
+            let exit = loop {
+                match cpu.run(&mut mem, &mut cache, slice) {
+                    Exit::Budget => {}
+                    exit => break exit,
+                }
+            };
+            (exit, cpu)
+        };
+        // The pairs above are fused (so both the fused arms and the stepped halves run).
+        let mut mem = memory();
+        mem.write_bytes(CODE, LOAD_PAIRS).unwrap();
+        let mut cache = CodeCache::default();
+        let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
+        let k = page
+            .lookup(&mem, CODE & !((1 << PAGE_SHIFT) - 1), CODE)
+            .unwrap();
+        let ops: std::vec::Vec<Op> = page.code[k..].iter().map(|s| s.insn.op).collect();
+        use Op::*;
+        let expected = [
+            LdAddi, LwAddi, LbuAddi, AddLw, AddLbu, Add, AddLd, LdAddi, AddLbu, LwAddi, AddLd,
+            Ecall,
+        ];
+        assert_eq!(ops, expected);
+        let mut states = std::vec::Vec::new();
+        for slice in (1..=23).chain([1000]) {
+            let (exit, cpu) = run(DATA - 8, slice);
+            assert_eq!(exit, Exit::Ecall, "slice {slice}");
+            let x = &cpu.x;
+            assert_eq!((x[5], x[6], x[7]), (0x9001, 0xffff_ffff_8765_4321, 0xfe));
+            assert_eq!(
+                (x[12], x[13], x[14]),
+                (DATA + 16, 0xffff_ffff_8765_4321, 0xfe)
+            );
+            assert_eq!(x[15], 0x1122_3344_8765_4321, "a5, slice {slice}");
+            assert_eq!((x[9], x[16], x[0]), (0x9002, 0x9002, 0), "slice {slice}");
+            assert_eq!((x[17], x[8]), (0, DATA + 4), "slice {slice}");
+            assert_eq!((x[18], x[19]), (DATA, 0x9001), "slice {slice}");
+            assert_eq!(cpu.instret, 22, "slice {slice}");
+            states.push(cpu);
+        }
+        assert!(states.windows(2).all(|w| w[0] == w[1]));
+        let outside = memory().size() + 0x100;
+        for slice in (1..=21).chain([1000]) {
+            let (exit, cpu) = run(outside - 8, slice);
+            assert_eq!(
+                exit,
+                Exit::Fault {
+                    addr: outside,
+                    access: Access::Load
+                },
+                "slice {slice}"
+            );
+            assert_eq!(cpu.pc, CODE + 0x48, "slice {slice}");
+            assert_eq!(cpu.instret, 20, "slice {slice}");
+            assert_eq!(cpu.x[18], outside, "slice {slice}");
+        }
     }
 
     /// rdinstret/rdcycle in the middle of a straight-line run read the number of

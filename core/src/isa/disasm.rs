@@ -440,9 +440,17 @@ fn spelling(op: Op) -> (&'static str, Layout) {
 
         Op::CzeroEqz => ("czero.eqz", IntRRR),
         Op::CzeroNez => ("czero.nez", IntRRR),
-        Op::SlliAdd | Op::SrliXor | Op::AuipcAddi | Op::LuiAddi | Op::LuiAddiw => {
-            ("<fused pair>", Bare)
-        }
+        Op::SlliAdd
+        | Op::SrliXor
+        | Op::AuipcAddi
+        | Op::LuiAddi
+        | Op::LuiAddiw
+        | Op::LdAddi
+        | Op::LwAddi
+        | Op::LbuAddi
+        | Op::AddLd
+        | Op::AddLw
+        | Op::AddLbu => ("<fused pair>", Bare),
     }
 }
 

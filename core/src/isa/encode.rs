@@ -113,7 +113,8 @@ fn format(op: Op) -> Option<Format> {
     Some(match op {
         Undecoded | Illegal => return None,
         // Two instructions, not one.
-        SlliAdd | SrliXor | AuipcAddi | LuiAddi | LuiAddiw => return None,
+        SlliAdd | SrliXor | AuipcAddi | LuiAddi | LuiAddiw | LdAddi | LwAddi | LbuAddi | AddLd
+        | AddLw | AddLbu => return None,
 
         Lui => U { opcode: OP_LUI },
         Auipc => U { opcode: OP_AUIPC },

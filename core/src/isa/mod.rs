@@ -306,6 +306,18 @@ pub enum Op {
     LuiAddi,
     #[doc(hidden)]
     LuiAddiw,
+    #[doc(hidden)]
+    LdAddi,
+    #[doc(hidden)]
+    LwAddi,
+    #[doc(hidden)]
+    LbuAddi,
+    #[doc(hidden)]
+    AddLd,
+    #[doc(hidden)]
+    AddLw,
+    #[doc(hidden)]
+    AddLbu,
 }
 
 impl Op {
