@@ -1148,9 +1148,13 @@ impl Cpu {
                     Op::Lw => load!(read_u32, |v: u32| v as i32 as i64 as u64),
                     Op::Lwu => load!(read_u32, u64::from),
                     Op::Lbu => load!(read_u8, u64::from),
+                    Op::Lb => load!(read_u8, |v: u8| v as i8 as i64 as u64),
+                    Op::Lhu => load!(read_u16, u64::from),
+                    Op::Lh => load!(read_u16, |v: u16| v as i16 as i64 as u64),
                     Op::Sd => store!(write_u64, x[rs2]),
                     Op::Sw => store!(write_u32, x[rs2] as u32),
                     Op::Sb => store!(write_u8, x[rs2] as u8),
+                    Op::Sh => store!(write_u16, x[rs2] as u16),
                     Op::Beq => branch!(a == x[rs2]),
                     Op::Bne => branch!(a != x[rs2]),
                     Op::Blt => branch!((a as i64) < (x[rs2] as i64)),
@@ -1214,10 +1218,6 @@ impl Cpu {
                     // Everything else goes out of line; listed in full so the dispatch
                     // table covers every operation and needs no range check.
                     Op::Illegal
-                    | Op::Lb
-                    | Op::Lh
-                    | Op::Lhu
-                    | Op::Sh
                     | Op::Fence
                     | Op::FenceI
                     | Op::Ecall
