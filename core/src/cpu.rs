@@ -310,8 +310,10 @@ fn ends_run(op: Op) -> bool {
 /// immediate with bit 12 set when the first is 4 bytes long; load + `addi r, r, i`: `rs1`
 /// and `imm` = the load's, `rs2` = r, `rs3`/`rm` = i as in upper-immediate pairs;
 /// `add` + load: `rs1`/`rs2` = the add's, `rs3`/`rm`/`imm` = the load's rd/rs1/offset,
-/// fused only when the first's length follows from `len` (see [`add_load_first_len`]).
-/// `len` covers both.
+/// fused only when the first's length follows from `len` (see [`add_load_first_len`]);
+/// `addi` + `addi r, r, i` as load + addi; register pairs (`add` + `add`, `mulw` + `addw`):
+/// `rs1`/`rs2` = the first's, `rs3`/`rm` = the second's rd/rs1, `imm` = the second's rs2 |
+/// the first's length << 8. `len` covers both.
 fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
     let shift_pair = |op| Insn {
         op,
@@ -346,6 +348,16 @@ fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
             ..upper_pair(op)
         })
     };
+    let register_pair = |op| Insn {
+        op,
+        rd: first.rd,
+        rs1: first.rs1,
+        rs2: first.rs2,
+        rs3: second.rd,
+        rm: second.rs1,
+        len: first.len + second.len,
+        imm: i32::from(second.rs2) | i32::from(first.len) << 8,
+    };
     let add_load = |op| {
         let len = first.len + second.len;
         if add_load_first_len(len) != first.len {
@@ -374,6 +386,9 @@ fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
         (Op::Add, Op::Ld) => return add_load(Op::AddLd),
         (Op::Add, Op::Lw) => return add_load(Op::AddLw),
         (Op::Add, Op::Lbu) => return add_load(Op::AddLbu),
+        (Op::Addi, Op::Addi) => return load_addi(Op::AddiAddi),
+        (Op::Add, Op::Add) => register_pair(Op::AddAdd),
+        (Op::Mulw, Op::Addw) => register_pair(Op::MulwAddw),
         _ => return None,
     })
 }
@@ -414,8 +429,27 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         Op::AddLd => (Op::Add, Op::Ld),
         Op::AddLw => (Op::Add, Op::Lw),
         Op::AddLbu => (Op::Add, Op::Lbu),
+        Op::AddiAddi => (Op::Addi, Op::Addi),
+        Op::AddAdd => (Op::Add, Op::Add),
+        Op::MulwAddw => (Op::Mulw, Op::Addw),
         _ => return None,
     };
+    if matches!(i.op, Op::AddAdd | Op::MulwAddw) {
+        let first_len = (i.imm >> 8) as u8;
+        let first = Insn {
+            rd: i.rd,
+            rs1: i.rs1,
+            rs2: i.rs2,
+            ..blank(first_op, first_len)
+        };
+        let second = Insn {
+            rd: i.rs3,
+            rs1: i.rm,
+            rs2: i.imm as u8,
+            ..blank(second_op, i.len - first_len)
+        };
+        return Some((first, second));
+    }
     if matches!(i.op, Op::AddLd | Op::AddLw | Op::AddLbu) {
         let first_len = add_load_first_len(i.len);
         let first = Insn {
@@ -449,7 +483,7 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         return Some((first, second));
     }
     let first_len = if i.rm & 0x10 != 0 { 4 } else { 2 };
-    let load_first = matches!(i.op, Op::LdAddi | Op::LwAddi | Op::LbuAddi);
+    let load_first = matches!(i.op, Op::LdAddi | Op::LwAddi | Op::LbuAddi | Op::AddiAddi);
     let first = Insn {
         rd: i.rd,
         rs1: if load_first { i.rs1 } else { 0 },
@@ -1054,6 +1088,21 @@ impl Cpu {
                     Op::LbuAddi => {
                         load!(read_u8, u64::from);
                         x[rs2] = x[rs2].wrapping_add(fused_low_imm(i));
+                    }
+                    Op::AddiAddi => {
+                        x[rd] = a.wrapping_add(imm!());
+                        x[rs2] = x[rs2].wrapping_add(fused_low_imm(i));
+                    }
+                    Op::AddAdd => {
+                        x[rd] = a.wrapping_add(x[rs2]);
+                        let second_rs2 = usize::from(i.imm as u8);
+                        x[usize::from(i.rs3)] = x[usize::from(i.rm)].wrapping_add(x[second_rs2]);
+                    }
+                    Op::MulwAddw => {
+                        x[rd] = sext32(a.wrapping_mul(x[rs2]));
+                        let second_rs2 = usize::from(i.imm as u8);
+                        x[usize::from(i.rs3)] =
+                            sext32(x[usize::from(i.rm)].wrapping_add(x[second_rs2]));
                     }
                     Op::AddLd => add_load!(read_u64, |v: u64| v),
                     Op::AddLw => add_load!(read_u32, |v: u32| v as i32 as i64 as u64),
@@ -2020,7 +2069,7 @@ mod tests {
             0x83, 0x26, 0x06, 0x00, // lw a3, 0(a2)
             0x2e, 0x96, // c.add a2, a1
             0x03, 0x47, 0x06, 0x00, // lbu a4, 0(a2)
-            0xa6, 0x87, // c.mv a5, s1
+            0x93, 0x87, 0x04, 0x00, // addi a5, s1, 0 (not c.mv: add + add would fuse)
             0xae, 0x97, // c.add a5, a1
             0x9c, 0x63, // c.ld a5, 0(a5)
             0x83, 0xb4, 0x04, 0x00, // ld s1, 0(s1)
@@ -2029,8 +2078,8 @@ mod tests {
             0x03, 0x40, 0x08, 0x00, // lbu zero, 0(a6)
             0x83, 0x28, 0x44, 0x00, // lw a7, 4(s0)
             0x13, 0x04, 0x44, 0x00, // addi s0, s0, 4
-            0x33, 0x09, 0xb5, 0x00, // 0x44: add s2, a0, a1
-            0x83, 0x39, 0x09, 0x00, // 0x48: ld s3, 0(s2)
+            0x33, 0x09, 0xb5, 0x00, // 0x46: add s2, a0, a1
+            0x83, 0x39, 0x09, 0x00, // 0x4a: ld s3, 0(s2)
             0x73, 0x00, 0x00, 0x00, // ecall
         ];
         const DATA: u64 = 0x8000;
@@ -2066,7 +2115,7 @@ mod tests {
         let ops: std::vec::Vec<Op> = page.code[k..].iter().map(|s| s.insn.op).collect();
         use Op::*;
         let expected = [
-            LdAddi, LwAddi, LbuAddi, AddLw, AddLbu, Add, AddLd, LdAddi, AddLbu, LwAddi, AddLd,
+            LdAddi, LwAddi, LbuAddi, AddLw, AddLbu, Addi, AddLd, LdAddi, AddLbu, LwAddi, AddLd,
             Ecall,
         ];
         assert_eq!(ops, expected);
@@ -2099,10 +2148,72 @@ mod tests {
                 },
                 "slice {slice}"
             );
-            assert_eq!(cpu.pc, CODE + 0x48, "slice {slice}");
+            assert_eq!(cpu.pc, CODE + 0x4a, "slice {slice}");
             assert_eq!(cpu.instret, 20, "slice {slice}");
             assert_eq!(cpu.x[18], outside, "slice {slice}");
         }
+    }
+
+    /// The fused register pairs (`addi` + `addi r, r, i`, `add` + `add`, `mulw` + `addw`)
+    /// with compressed halves, aliasing and x0: the same state under any budget split.
+    #[test]
+    fn fused_register_pairs_match_their_halves_under_any_split() {
+        const REGISTER_PAIRS: &[u8] = &[
+            0x93, 0x02, 0x55, 0x00, // addi t0, a0, 5
+            0x93, 0x85, 0x95, 0xff, // addi a1, a1, -7
+            0x0d, 0x05, // c.addi a0, 3
+            0x05, 0x05, // c.addi a0, 1
+            0x2a, 0x96, // c.add a2, a0
+            0x2e, 0x96, // c.add a2, a1
+            0xb3, 0x06, 0xb5, 0x00, // add a3, a0, a1
+            0x33, 0x87, 0xd6, 0x00, // add a4, a3, a3
+            0xbb, 0x07, 0xb5, 0x02, // mulw a5, a0, a1
+            0x3b, 0x88, 0xa7, 0x00, // addw a6, a5, a0
+            0x3b, 0x04, 0xb5, 0x02, // mulw s0, a0, a1
+            0x2d, 0x9c, // c.addw s0, a1
+            0x3b, 0x00, 0xb5, 0x02, // mulw zero, a0, a1
+            0xbb, 0x03, 0xb0, 0x00, // addw t2, zero, a1
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        const A: u64 = 0x1234_5678_9abc_def1;
+        const B: u64 = 0xfedc_ba98_7654_3210;
+        const C: u64 = 0x1111;
+        let mut mem = memory();
+        mem.write_bytes(CODE, REGISTER_PAIRS).unwrap();
+        let mut cache = CodeCache::default();
+        let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
+        let k = page
+            .lookup(&mem, CODE & !((1 << PAGE_SHIFT) - 1), CODE)
+            .unwrap();
+        let ops: std::vec::Vec<Op> = page.code[k..].iter().map(|s| s.insn.op).collect();
+        use Op::*;
+        let expected = [
+            AddiAddi, AddiAddi, AddAdd, AddAdd, MulwAddw, MulwAddw, MulwAddw, Ecall,
+        ];
+        assert_eq!(ops, expected);
+        let (a, b) = (A + 4, B - 7);
+        let product = sext32(a.wrapping_mul(b));
+        let mut states = std::vec::Vec::new();
+        for slice in (1..=16).chain([1000]) {
+            let mut mem = memory();
+            mem.write_bytes(CODE, REGISTER_PAIRS).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            (cpu.x[10], cpu.x[11], cpu.x[12]) = (A, B, C);
+            while cpu.run(&mut mem, &mut cache, slice) == Exit::Budget {}
+            let x = &cpu.x;
+            assert_eq!((x[5], x[10], x[11]), (A + 5, a, b), "slice {slice}");
+            assert_eq!(x[12], C.wrapping_add(a).wrapping_add(b), "slice {slice}");
+            let sum = a.wrapping_add(b);
+            assert_eq!((x[13], x[14]), (sum, sum.wrapping_mul(2)), "slice {slice}");
+            assert_eq!(x[15], product, "slice {slice}");
+            assert_eq!(x[16], sext32(product.wrapping_add(a)), "slice {slice}");
+            assert_eq!(x[8], sext32(product.wrapping_add(b)), "slice {slice}");
+            assert_eq!((x[0], x[7]), (0, sext32(b)), "slice {slice}");
+            assert_eq!(cpu.instret, 15, "slice {slice}");
+            states.push(cpu);
+        }
+        assert!(states.windows(2).all(|w| w[0] == w[1]));
     }
 
     /// rdinstret/rdcycle in the middle of a straight-line run read the number of

@@ -450,7 +450,10 @@ fn spelling(op: Op) -> (&'static str, Layout) {
         | Op::LbuAddi
         | Op::AddLd
         | Op::AddLw
-        | Op::AddLbu => ("<fused pair>", Bare),
+        | Op::AddLbu
+        | Op::AddiAddi
+        | Op::AddAdd
+        | Op::MulwAddw => ("<fused pair>", Bare),
     }
 }
 

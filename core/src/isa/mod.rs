@@ -318,6 +318,12 @@ pub enum Op {
     AddLw,
     #[doc(hidden)]
     AddLbu,
+    #[doc(hidden)]
+    AddiAddi,
+    #[doc(hidden)]
+    AddAdd,
+    #[doc(hidden)]
+    MulwAddw,
 }
 
 impl Op {
