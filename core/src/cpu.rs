@@ -211,6 +211,30 @@ impl Page {
         }
     }
 
+    /// [`Page::lookup`] for an unlinked direct transfer at page offset `from`: decodes the
+    /// target's run if needed and links the transfer to it. The slot linked is the one the
+    /// entry table names for `from` (the first decoded copy of the instruction: nearly
+    /// always the one executing; another copy just stays unlinked). Identifying it by
+    /// offset rather than by address keeps the hot loop to one induction variable.
+    #[cold]
+    #[inline(never)]
+    fn lookup_linking(
+        &mut self,
+        mem: &Memory,
+        page_base: u64,
+        pc: u64,
+        from: u16,
+    ) -> Result<usize, Exit> {
+        let target = self.lookup(mem, page_base, pc)?;
+        let from_index = usize::from(self.entry[usize::from(from >> 1) & (SLOTS_PER_PAGE - 1)]);
+        if let Some(slot) = self.code.get_mut(from_index) {
+            if slot.pc_off == from && links_directly(slot.insn.op) {
+                link(&mut slot.insn, target);
+            }
+        }
+        Ok(target)
+    }
+
     #[cold]
     fn decode_run(&mut self, mem: &Memory, page_base: u64, start: u64) -> Result<usize, Exit> {
         if self.code.len() + MAX_RUN + 1 > CODE_CAPACITY {
@@ -224,7 +248,7 @@ impl Page {
                 self.push(continue_at(off));
                 break;
             }
-            let insn = match fetch_decode(mem, pc) {
+            let mut insn = match fetch_decode(mem, pc) {
                 Ok(i) => i,
                 Err(e) if self.code.len() == first => return Err(e),
                 // Fault when (and if) execution gets there, not now.
@@ -234,6 +258,10 @@ impl Page {
                 }
             };
             pc += u64::from(insn.len);
+            if links_directly(insn.op) {
+                // Not linked to its target yet (see `direct_transfer` in `run_page`).
+                (insn.rs3, insn.rm) = (0, 0);
+            }
             // The second of a fused pair gets no slot (and no entry: a jump to it decodes a
             // run of its own).
             if self.code.len() > first {
@@ -269,6 +297,22 @@ impl Page {
             to_end += if unfuse(&slot.insn).is_some() { 2 } else { 1 };
             slot.to_end = to_end;
         }
+        // Link the run's direct transfers to targets already decoded (loops, mostly).
+        for slot in &mut self.code[first..real] {
+            if !links_directly(slot.insn.op) {
+                continue;
+            }
+            let at = page_base + u64::from(slot.pc_off);
+            let offset = at
+                .wrapping_add(slot.insn.imm as i64 as u64)
+                .wrapping_sub(page_base);
+            if offset < 1 << PAGE_SHIFT {
+                let target = self.entry[(offset >> 1) as usize];
+                if target != NO_ENTRY {
+                    link(&mut slot.insn, usize::from(target));
+                }
+            }
+        }
         Ok(first)
     }
 }
@@ -295,6 +339,20 @@ struct StepExit {
 fn ends_run(op: Op) -> bool {
     use Op::*;
     matches!(op, Jal | Jalr | Ecall | Ebreak | FenceI | Illegal)
+}
+
+/// Direct transfers, whose slots keep the index of their target slot in `rs3`/`rm` (a
+/// `u16`, little-endian; [`NO_ENTRY`] while not linked) when the target is in the same
+/// page and was decoded before the transfer or because of it.
+fn links_directly(op: Op) -> bool {
+    use Op::*;
+    matches!(op, Jal | Beq | Bne | Blt | Bge | Bltu | Bgeu)
+}
+
+/// Records slot index `target` in a direct transfer (see `links_directly`).
+fn link(transfer: &mut Insn, target: usize) {
+    // Indices fit in u16 (see CODE_CAPACITY).
+    (transfer.rs3, transfer.rm) = (target as u16).to_le_bytes().into();
 }
 
 /// The operation that runs `first` and then `second` (adjacent in one run) in one dispatch,
@@ -1005,13 +1063,43 @@ impl Cpu {
                         }
                     }};
                 }
+                // A direct transfer (branch, jal) to `$target`. A slot linked to its target
+                // (see `links_directly`) goes there without computing the pc or looking it
+                // up; linking happens only where the code is decoded anyway (doing it here
+                // for targets decoded later cost the whole loop a second induction variable).
+                macro_rules! direct_transfer {
+                    ($target:expr) => {{
+                        let linked = usize::from(u16::from_le_bytes([i.rs3, i.rm]));
+                        if linked != NO_ENTRY.into() {
+                            k = linked;
+                            continue 'runs;
+                        }
+                        pc = $target;
+                        if pc.wrapping_sub(page_base) < 1 << PAGE_SHIFT {
+                            if let Some(next) = page.decoded(page_base, pc) {
+                                k = next;
+                                continue 'runs;
+                            }
+                            // Decode the target's run, and link this slot to it.
+                            match page.lookup_linking(mem, page_base, pc, slot.pc_off) {
+                                Ok(next) => {
+                                    k = next;
+                                    code = &page.code;
+                                    continue 'runs;
+                                }
+                                Err(e) => break 'runs Some(Flow::Exit(e)),
+                            }
+                        }
+                        transfer!(pc)
+                    }};
+                }
                 // Not taken: the run goes on with the next slot. Taken: give back the charge
                 // for the rest of the run (the branch itself retires) and leave it.
                 macro_rules! branch {
                     ($cond:expr) => {{
                         if $cond {
                             left += u64::from(slot.to_end) - 1;
-                            transfer!(here!().wrapping_add(imm!()))
+                            direct_transfer!(here!().wrapping_add(imm!()))
                         }
                     }};
                 }
@@ -1212,7 +1300,7 @@ impl Cpu {
                     Op::Bgeu => branch!(a >= x[rs2]),
                     Op::Jal => {
                         x[rd] = here!() + u64::from(i.len);
-                        transfer!(here!().wrapping_add(imm!()))
+                        direct_transfer!(here!().wrapping_add(imm!()))
                     }
                     Op::Jalr => {
                         let target = a.wrapping_add(imm!()) & !1;
@@ -2214,6 +2302,58 @@ mod tests {
             states.push(cpu);
         }
         assert!(states.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// Direct transfers are linked to their target slots, at decode time when the target
+    /// is already decoded (the loop's backward branch) and when the transfer first decodes
+    /// it (the forward branch and the jump, whose targets follow a run end): the same
+    /// result and exact counts under any budget split, with every transfer linked.
+    #[test]
+    fn direct_transfers_link_to_their_targets_under_any_split() {
+        const LOOP: &[u8] = &[
+            0x13, 0x05, 0x00, 0x00, // li a0, 0
+            0x93, 0x05, 0x20, 0x03, // li a1, 50
+            0x93, 0xf2, 0x15, 0x00, // 0x08 loop: andi t0, a1, 1
+            0x63, 0x86, 0x02, 0x00, // beqz t0, even
+            0x13, 0x05, 0x35, 0x00, // addi a0, a0, 3
+            0x6f, 0x00, 0x80, 0x00, // j next
+            0x13, 0x05, 0x55, 0x00, // 0x18 even: addi a0, a0, 5
+            0x93, 0x85, 0xf5, 0xff, // 0x1c next: addi a1, a1, -1
+            0xe3, 0x94, 0x05, 0xfe, // bnez a1, loop
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        // Two, then 25 odd iterations of six instructions and 25 even ones of five, then ecall.
+        const TOTAL: u64 = 2 + 25 * 6 + 25 * 5 + 1;
+        for slice in (1..=12).chain([1000]) {
+            let mut mem = memory();
+            mem.write_bytes(CODE, LOOP).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            while cpu.run(&mut mem, &mut cache, slice) == Exit::Budget {}
+            assert_eq!(cpu.x[10], 25 * 3 + 25 * 5, "slice {slice}");
+            assert_eq!(cpu.instret, TOTAL, "slice {slice}");
+            assert_eq!(cpu.pc, CODE + 0x24, "slice {slice}");
+            if slice == 1000 {
+                let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
+                let transfers: std::vec::Vec<&Slot> = page
+                    .code
+                    .iter()
+                    .filter(|s| links_directly(s.insn.op))
+                    .collect();
+                assert!(transfers.len() >= 3);
+                for slot in transfers {
+                    let linked = usize::from(u16::from_le_bytes([slot.insn.rs3, slot.insn.rm]));
+                    let target_off = i64::from(slot.pc_off) + i64::from(slot.insn.imm);
+                    assert_eq!(
+                        i64::from(page.code[linked].pc_off),
+                        target_off,
+                        "{:?} at {:#x}",
+                        slot.insn.op,
+                        slot.pc_off
+                    );
+                }
+            }
+        }
     }
 
     /// rdinstret/rdcycle in the middle of a straight-line run read the number of
