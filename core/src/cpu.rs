@@ -945,8 +945,9 @@ impl Cpu {
         macro_rules! enter_run {
             () => {{
                 debug_assert!(k < code.len());
-                // SAFETY: `k` is a run's first slot, an index `lookup` took from the page's
-                // entry table, which only holds indices of decoded slots.
+                // SAFETY: `k` is an index `lookup` took from the page's entry table or a
+                // direct transfer's link; both only ever hold indices of slots already in
+                // `code`, which only grows until it is cleared, and clearing resets both.
                 let n = u64::from(unsafe { code.get_unchecked(k) }.to_end);
                 if n > left {
                     let retired = *remaining - left;
