@@ -453,7 +453,8 @@ fn spelling(op: Op) -> (&'static str, Layout) {
         | Op::AddLbu
         | Op::AddiAddi
         | Op::AddAdd
-        | Op::MulwAddw => ("<fused pair>", Bare),
+        | Op::MulwAddw
+        | Op::LbuLbu => ("<fused pair>", Bare),
     }
 }
 

@@ -324,6 +324,8 @@ pub enum Op {
     AddAdd,
     #[doc(hidden)]
     MulwAddw,
+    #[doc(hidden)]
+    LbuLbu,
 }
 
 impl Op {
