@@ -578,16 +578,18 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         return Some((first, second));
     }
     let first_len = if i.rm & 0x10 != 0 { 4 } else { 2 };
-    let load_first = matches!(i.op, Op::LdAddi | Op::LwAddi | Op::LbuAddi | Op::AddiAddi);
+    // The upper-immediate layout also carries pairs whose first half reads a register
+    // (load + addi, addi + addi); their second half reads the register it writes.
+    let first_reads_rs1 = matches!(i.op, Op::LdAddi | Op::LwAddi | Op::LbuAddi | Op::AddiAddi);
     let first = Insn {
         rd: i.rd,
-        rs1: if load_first { i.rs1 } else { 0 },
+        rs1: if first_reads_rs1 { i.rs1 } else { 0 },
         imm: i.imm,
         ..blank(first_op, first_len)
     };
     let second = Insn {
         rd: i.rs2,
-        rs1: if load_first { i.rs2 } else { i.rs1 },
+        rs1: if first_reads_rs1 { i.rs2 } else { i.rs1 },
         imm: fused_low_imm(i) as i32,
         ..blank(second_op, i.len - first_len)
     };
