@@ -47,6 +47,10 @@ try {
     await page.goto(url);
     await page.waitForFunction(() => window.friscyDemo?.state === 'waiting-input' || window.friscyDemo?.state === 'error',
       null, { timeout: TIMEOUT });
+    // xterm.js parses writes asynchronously: the guest can be waiting for input before its
+    // prompt is in the terminal's buffer (seen on a loaded machine).
+    await page.waitForFunction(() => window.friscyDemo.state === 'error' || /\$ ?$/.test(window.friscyDemo.screenText()),
+      null, { timeout: TIMEOUT }).catch(() => {});
     return page.evaluate(() => ({
       promptAtMs: window.friscyDemo.promptAtMs,
       marks: window.friscyDemo.marks,
