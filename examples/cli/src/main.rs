@@ -229,8 +229,9 @@ impl Host for ProcessHost {
 }
 
 /// A file's bytes, mapped when it can be: reading a file into fresh memory costs a page fault
-/// per 4 KiB (a third of a static hello world's start-up), a private read-only mapping of
-/// the page cache a handful. Falls back to reading (empty files, file systems without mmap).
+/// per 4 KiB (a quarter of a static hello world's page faults), a private read-only mapping
+/// of the page cache a handful. Falls back to reading (empty files, file systems without
+/// mmap).
 fn file_bytes(path: &std::ffi::OsStr) -> std::io::Result<ImageBytes> {
     let file = File::open(path)?;
     // SAFETY: the mapping is private and read-only. Its contents change if another process
