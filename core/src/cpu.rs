@@ -268,6 +268,9 @@ impl Page {
                 let last = self.code.len() - 1;
                 if let Some(fused) = fuse(&self.code[last].insn, &insn) {
                     self.code[last].insn = fused;
+                    if ends_run(fused.op) {
+                        break;
+                    }
                     continue;
                 }
             }
@@ -338,7 +341,7 @@ struct StepExit {
 /// through to the next slot at no cost; taken, they give back the rest of the run's charge.
 fn ends_run(op: Op) -> bool {
     use Op::*;
-    matches!(op, Jal | Jalr | Ecall | Ebreak | FenceI | Illegal)
+    matches!(op, Jal | Jalr | AddJalr | Ecall | Ebreak | FenceI | Illegal)
 }
 
 /// Direct transfers, whose slots keep the index of their target slot in `rs3`/`rm` (a
@@ -358,7 +361,8 @@ fn link(transfer: &mut Insn, target: usize) {
 /// The operation that runs `first` and then `second` (adjacent in one run) in one dispatch,
 /// for the pairs compilers emit most (array indexing, hashing, pointer walks, address and
 /// constant building; measured by stepping the bench guests and Debian's bc); `None` for
-/// any other pair. Neither half transfers. Only loads fault: a load first faults before
+/// any other pair. Only `add` + `jalr` (a `switch` through a jump table) transfers, in its
+/// second half, and ends its run like a `jalr`. Only loads fault: a load first faults before
 /// anything retires, a load second after the first half retired. When the budget ends
 /// between the halves, `step_within_run` runs them one by one.
 ///
@@ -373,7 +377,8 @@ fn link(transfer: &mut Insn, target: usize) {
 /// `rs1`/`rs2` = the first's, `rs3`/`rm` = the second's rd/rs1, `imm` = the second's rs2 |
 /// the first's length << 8; `lbu` + `lbu`: `rs1`/`imm` = the first's, `rs2`/`rs3` = the
 /// second's rd/rs1, `rm` = the second's offset (fused only when it fits an `i8`), lengths as
-/// in `add` + load. `len` covers both.
+/// in `add` + load; `add` + `jalr`: as register pairs, but `imm` = the `jalr`'s offset << 8
+/// | the first's length. `len` covers both.
 fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
     let shift_pair = |op| Insn {
         op,
@@ -467,6 +472,10 @@ fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
         (Op::Add, Op::Add) => register_pair(Op::AddAdd),
         (Op::Mulw, Op::Addw) => register_pair(Op::MulwAddw),
         (Op::Lbu, Op::Lbu) => return load_load(Op::LbuLbu),
+        (Op::Add, Op::Jalr) => Insn {
+            imm: second.imm << 8 | i32::from(first.len),
+            ..register_pair(Op::AddJalr)
+        },
         _ => return None,
     })
 }
@@ -511,8 +520,25 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         Op::AddAdd => (Op::Add, Op::Add),
         Op::MulwAddw => (Op::Mulw, Op::Addw),
         Op::LbuLbu => (Op::Lbu, Op::Lbu),
+        Op::AddJalr => (Op::Add, Op::Jalr),
         _ => return None,
     };
+    if i.op == Op::AddJalr {
+        let first_len = i.imm as u8;
+        let first = Insn {
+            rd: i.rd,
+            rs1: i.rs1,
+            rs2: i.rs2,
+            ..blank(first_op, first_len)
+        };
+        let second = Insn {
+            rd: i.rs3,
+            rs1: i.rm,
+            imm: i.imm >> 8,
+            ..blank(second_op, i.len - first_len)
+        };
+        return Some((first, second));
+    }
     if i.op == Op::LbuLbu {
         let first_len = add_load_first_len(i.len);
         let first = Insn {
@@ -1260,6 +1286,12 @@ impl Cpu {
                     Op::LbuLbu => {
                         load!(read_u8, u64::from);
                         second_load!(read_u8, u64::from);
+                    }
+                    Op::AddJalr => {
+                        x[rd] = a.wrapping_add(x[rs2]);
+                        let base = x[usize::from(i.rm)];
+                        x[usize::from(i.rs3)] = here!() + u64::from(i.len);
+                        transfer!(base.wrapping_add((i.imm >> 8) as i64 as u64) & !1)
                     }
                     Op::AddLd => add_load!(read_u64, |v: u64| v),
                     Op::AddLw => add_load!(read_u32, |v: u32| v as i32 as i64 as u64),
@@ -2423,6 +2455,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `add` + `jalr` (a jump-table `switch`), also compressed and with the `jalr` writing
+    /// its own base register: taken in one dispatch, ending its run, with exact counts and
+    /// the same state under any budget split.
+    #[test]
+    fn fused_computed_jumps_match_their_halves_under_any_split() {
+        const SWITCH: &[u8] = &[
+            0xa9, 0x45, // c.li a1, 10
+            0x01, 0x46, // c.li a2, 0
+            0x13, 0xf5, 0x15, 0x00, // 0x04 loop: andi a0, a1, 1
+            0x0a, 0x05, // c.slli a0, 2
+            0x17, 0x03, 0x00, 0x00, // 0x0a: auipc t1, 0
+            0xb3, 0x02, 0xa3, 0x00, // add t0, t1, a0
+            0x67, 0x80, 0x02, 0x01, // jalr zero, 16(t0): case0 or case1
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x0d, 0x06, // 0x1a case0: c.addi a2, 3
+            0x19, 0xa0, // c.j next
+            0x15, 0x06, // 0x1e case1: c.addi a2, 5
+            0x09, 0xa0, // c.j next
+            0xfd, 0x15, // 0x22 next: c.addi a1, -1
+            0xe5, 0xf1, // c.bnez a1, loop
+            0x97, 0x02, 0x00, 0x00, // 0x26: auipc t0, 0
+            0x39, 0x45, // c.li a0, 14
+            0xaa, 0x92, // c.add t0, a0
+            0x82, 0x92, // c.jalr t0: to 0x34
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0xb3, 0x82, 0x02, 0x00, // 0x34: add t0, t0, zero
+            0xe7, 0x82, 0x42, 0x01, // jalr t0, 20(t0): to 0x48
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x73, 0x00, 0x00, 0x00, // 0x48: ecall
+        ];
+        // Two, ten iterations of nine, four, two and the ecall.
+        const TOTAL: u64 = 2 + 10 * 9 + 4 + 2 + 1;
+        let mut states = std::vec::Vec::new();
+        for slice in (1..=12).chain([1000]) {
+            let mut mem = memory();
+            mem.write_bytes(CODE, SWITCH).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            while cpu.run(&mut mem, &mut cache, slice) == Exit::Budget {}
+            let x = &cpu.x;
+            // Five odd counts (case1) and five even ones.
+            assert_eq!(x[12], 5 * 5 + 5 * 3, "slice {slice}");
+            assert_eq!((x[1], x[5]), (CODE + 0x30, CODE + 0x3c), "slice {slice}");
+            assert_eq!((x[0], x[6]), (0, CODE + 0xa), "slice {slice}");
+            assert_eq!((cpu.pc, cpu.instret), (CODE + 0x48, TOTAL), "slice {slice}");
+            if slice == 1000 {
+                let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
+                let fused = page.code.iter().filter(|s| s.insn.op == Op::AddJalr);
+                assert_eq!(fused.count(), 3);
+            }
+            states.push(cpu);
+        }
+        assert!(states.windows(2).all(|w| w[0] == w[1]));
     }
 
     /// `lbu` + `lbu` pairs: fused only when the second offset fits a byte, both halves may

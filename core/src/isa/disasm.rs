@@ -454,7 +454,8 @@ fn spelling(op: Op) -> (&'static str, Layout) {
         | Op::AddiAddi
         | Op::AddAdd
         | Op::MulwAddw
-        | Op::LbuLbu => ("<fused pair>", Bare),
+        | Op::LbuLbu
+        | Op::AddJalr => ("<fused pair>", Bare),
     }
 }
 

@@ -326,6 +326,7 @@ pub enum Op {
     MulwAddw,
     #[doc(hidden)]
     LbuLbu,
+    AddJalr,
 }
 
 impl Op {
