@@ -455,7 +455,8 @@ fn spelling(op: Op) -> (&'static str, Layout) {
         | Op::AddAdd
         | Op::MulwAddw
         | Op::LbuLbu
-        | Op::AddJalr => ("<fused pair>", Bare),
+        | Op::AddJalr
+        | Op::LdLd => ("<fused pair>", Bare),
     }
 }
 

@@ -327,6 +327,8 @@ pub enum Op {
     #[doc(hidden)]
     LbuLbu,
     AddJalr,
+    #[doc(hidden)]
+    LdLd,
 }
 
 impl Op {
