@@ -2075,6 +2075,58 @@ mod tests {
         cpu
     }
 
+    /// Runs `cpu` with a fresh code cache, `slice` instructions per call, until it stops
+    /// for anything but the budget.
+    fn run_to_exit(mem: &mut Memory, cpu: &mut Cpu, slice: u64) -> Exit {
+        let mut cache = CodeCache::default();
+        loop {
+            match cpu.run(mem, &mut cache, slice) {
+                Exit::Budget => {}
+                exit => break exit,
+            }
+        }
+    }
+
+    /// Runs `program` placed at `CODE` with `data` written at its addresses and registers
+    /// set as `regs` says, as `run_to_exit` does.
+    fn run_with(
+        program: &[u8],
+        data: &[(u64, &[u8])],
+        regs: &[(usize, u64)],
+        slice: u64,
+    ) -> (Exit, Cpu) {
+        let mut mem = memory();
+        mem.write_bytes(CODE, program).unwrap();
+        for (addr, bytes) in data {
+            mem.write_bytes(*addr, bytes).unwrap();
+        }
+        let mut cpu = fresh(&mem);
+        for &(r, v) in regs {
+            cpu.x[r] = v;
+        }
+        let exit = run_to_exit(&mut mem, &mut cpu, slice);
+        (exit, cpu)
+    }
+
+    /// Asserts that a run stopped on a load from `addr` at `pc` after `retired` instructions.
+    fn assert_load_fault((exit, cpu): (Exit, Cpu), addr: u64, pc: u64, retired: u64) {
+        let access = Access::Load;
+        assert_eq!(exit, Exit::Fault { addr, access });
+        assert_eq!((cpu.pc, cpu.instret), (pc, retired));
+    }
+
+    /// The operations of the run decoded from `program` placed at `CODE`.
+    fn first_run_ops(program: &[u8]) -> std::vec::Vec<Op> {
+        let mut mem = memory();
+        mem.write_bytes(CODE, program).unwrap();
+        let mut cache = CodeCache::default();
+        let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
+        let k = page
+            .lookup(&mem, CODE & !((1 << PAGE_SHIFT) - 1), CODE)
+            .unwrap();
+        page.code[k..].iter().map(|s| s.insn.op).collect()
+    }
+
     #[test]
     fn runs_loop_to_ecall_with_exact_count() {
         let mut mem = memory();
@@ -2283,18 +2335,12 @@ mod tests {
             mem.write_bytes(DATA + 8, &0x1122_3344_8765_4321u64.to_le_bytes())
                 .unwrap();
             mem.write_bytes(DATA + 16, &[0xfe]).unwrap();
-            let mut cache = CodeCache::default();
             let mut cpu = fresh(&mem);
             cpu.x[8] = DATA;
             cpu.x[9] = DATA;
             cpu.x[10] = a0;
             cpu.x[11] = 8;
-            let exit = loop {
-                match cpu.run(&mut mem, &mut cache, slice) {
-                    Exit::Budget => {}
-                    exit => break exit,
-                }
-            };
+            let exit = run_to_exit(&mut mem, &mut cpu, slice);
             (exit, cpu)
         };
         // The pairs above are fused (so both the fused arms and the stepped halves run).
@@ -2533,33 +2579,18 @@ mod tests {
             0x73, 0x00, 0x00, 0x00, // ecall
         ];
         const DATA: u64 = 0x8000;
-        let mut mem = memory();
-        mem.write_bytes(CODE, BYTE_LOADS).unwrap();
-        let mut cache = CodeCache::default();
-        let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
-        let k = page
-            .lookup(&mem, CODE & !((1 << PAGE_SHIFT) - 1), CODE)
-            .unwrap();
-        let ops: std::vec::Vec<Op> = page.code[k..].iter().map(|s| s.insn.op).collect();
         assert_eq!(
-            ops,
+            first_run_ops(BYTE_LOADS),
             [Op::LbuLbu, Op::Lbu, Op::LbuLbu, Op::LbuLbu, Op::Ecall]
         );
-        let run = |a3: u64, slice: u64| {
-            let mut mem = memory();
-            mem.write_bytes(CODE, BYTE_LOADS).unwrap();
-            mem.write_bytes(DATA, &[0x10, 0x22, 0, 0, 0x44]).unwrap();
-            mem.write_bytes(DATA + 200, &[0x77]).unwrap();
-            let mut cache = CodeCache::default();
-            let mut cpu = fresh(&mem);
-            (cpu.x[10], cpu.x[11], cpu.x[13]) = (DATA, DATA + 5, a3);
-            let exit = loop {
-                match cpu.run(&mut mem, &mut cache, slice) {
-                    Exit::Budget => {}
-                    exit => break exit,
-                }
-            };
-            (exit, cpu)
+        let data: &[(u64, &[u8])] = &[(DATA, &[0x10, 0x22, 0, 0, 0x44]), (DATA + 200, &[0x77])];
+        let run = |a3, slice| {
+            run_with(
+                BYTE_LOADS,
+                data,
+                &[(10, DATA), (11, DATA + 5), (13, a3)],
+                slice,
+            )
         };
         for slice in (1..=9).chain([1000]) {
             let (exit, cpu) = run(DATA + 1, slice);
@@ -2573,14 +2604,9 @@ mod tests {
             assert_eq!((x[12], x[14]), (0x22, 0x44), "slice {slice}");
             assert_eq!(cpu.instret, 8, "slice {slice}");
             let outside = memory().size() + 3;
-            let (exit, cpu) = run(outside, slice);
-            let fault = Exit::Fault {
-                addr: outside,
-                access: Access::Load,
-            };
-            assert_eq!(exit, fault, "slice {slice}");
-            assert_eq!((cpu.pc, cpu.instret), (CODE + 0x10, 4), "slice {slice}");
-            assert_eq!(cpu.x[28], 0x77, "slice {slice}");
+            let stopped = run(outside, slice);
+            assert_eq!(stopped.1.x[28], 0x77, "slice {slice}");
+            assert_load_fault(stopped, outside, CODE + 0x10, 4);
         }
     }
 
@@ -2608,37 +2634,22 @@ mod tests {
             0x9999_aaaa_bbbb_cccc,
             0xdddd_eeee_ffff_0001,
         ];
-        let mut mem = memory();
-        mem.write_bytes(CODE, DOUBLEWORD_LOADS).unwrap();
-        let mut cache = CodeCache::default();
-        let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
-        let k = page
-            .lookup(&mem, CODE & !((1 << PAGE_SHIFT) - 1), CODE)
-            .unwrap();
-        let ops: std::vec::Vec<Op> = page.code[k..].iter().map(|s| s.insn.op).collect();
         assert_eq!(
-            ops,
+            first_run_ops(DOUBLEWORD_LOADS),
             [Op::LdLd, Op::Ld, Op::LdLd, Op::LdLd, Op::LdLd, Op::Ecall]
         );
-        let run = |a3: u64, slice: u64| {
-            let mut mem = memory();
-            mem.write_bytes(CODE, DOUBLEWORD_LOADS).unwrap();
-            for (n, word) in WORDS[..3].iter().enumerate() {
-                mem.write_u64(DATA + 8 * n as u64, *word).unwrap();
-            }
-            mem.write_u64(DATA + 200, WORDS[3]).unwrap();
-            let mut cache = CodeCache::default();
-            let mut cpu = fresh(&mem);
-            (cpu.x[10], cpu.x[11], cpu.x[13]) = (DATA, DATA + 16, a3);
-            let exit = loop {
-                match cpu.run(&mut mem, &mut cache, slice) {
-                    Exit::Budget => {}
-                    exit => break exit,
-                }
-            };
-            (exit, cpu)
-        };
         let [a, b, c, d] = WORDS;
+        let first_three: std::vec::Vec<u8> =
+            [a, b, c].iter().flat_map(|w| w.to_le_bytes()).collect();
+        let data: &[(u64, &[u8])] = &[(DATA, &first_three), (DATA + 200, &d.to_le_bytes())];
+        let run = |a3, slice| {
+            run_with(
+                DOUBLEWORD_LOADS,
+                data,
+                &[(10, DATA), (11, DATA + 16), (13, a3)],
+                slice,
+            )
+        };
         for slice in (1..=11).chain([1000]) {
             let (exit, cpu) = run(DATA + 16, slice);
             assert_eq!(exit, Exit::Ecall, "slice {slice}");
@@ -2647,14 +2658,9 @@ mod tests {
             assert_eq!((x[12], x[14], x[15], x[9]), (c, b, b, c), "slice {slice}");
             assert_eq!(cpu.instret, 10, "slice {slice}");
             let outside = memory().size() + 3;
-            let (exit, cpu) = run(outside, slice);
-            let fault = Exit::Fault {
-                addr: outside,
-                access: Access::Load,
-            };
-            assert_eq!(exit, fault, "slice {slice}");
-            assert_eq!((cpu.pc, cpu.instret), (CODE + 0x10, 4), "slice {slice}");
-            assert_eq!(cpu.x[28], d, "slice {slice}");
+            let stopped = run(outside, slice);
+            assert_eq!(stopped.1.x[28], d, "slice {slice}");
+            assert_load_fault(stopped, outside, CODE + 0x10, 4);
         }
     }
 
