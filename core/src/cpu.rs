@@ -212,10 +212,10 @@ impl Page {
     }
 
     /// [`Page::lookup`] for an unlinked direct transfer at page offset `from`: decodes the
-    /// target's run if needed and links the transfer to it. The slot linked is the one the
-    /// entry table names for `from` (the first decoded copy of the instruction: nearly
-    /// always the one executing; another copy just stays unlinked). Identifying it by
-    /// offset rather than by address keeps the hot loop to one induction variable.
+    /// target's run if needed and links the transfer at page offset `from` to it: every
+    /// slot of it, since an instruction can have several (runs entered part-way, runs
+    /// decoded on through a jump). Naming the transfer by offset rather than by slot keeps
+    /// the hot loop to one induction variable; the scan runs once per unlinked slot.
     #[cold]
     #[inline(never)]
     fn lookup_linking(
@@ -226,8 +226,7 @@ impl Page {
         from: u16,
     ) -> Result<usize, Exit> {
         let target = self.lookup(mem, page_base, pc)?;
-        let from_index = usize::from(self.entry[usize::from(from >> 1) & (SLOTS_PER_PAGE - 1)]);
-        if let Some(slot) = self.code.get_mut(from_index) {
+        for slot in &mut self.code {
             if slot.pc_off == from && links_directly(slot.insn.op) {
                 link(&mut slot.insn, target);
             }
@@ -242,6 +241,7 @@ impl Page {
         }
         let first = self.code.len();
         let mut pc = start;
+        let mut folded_a_jump = false;
         loop {
             let off = (pc - page_base) as u16;
             if self.code.len() - first >= MAX_RUN || pc - page_base >= 1 << PAGE_SHIFT {
@@ -257,7 +257,20 @@ impl Page {
                     break;
                 }
             };
+            let at = pc;
             pc += u64::from(insn.len);
+            // A plain jump inside the page (the `j` closing a loop body, or joining the
+            // arms of an if) is decoded through: the run goes on at its target, so taking
+            // it costs a dispatch instead of a transfer and a run entry. Once per run, which
+            // bounds what a loop of jumps can unroll.
+            if insn.op == Op::Jal && insn.rd == SINK && !folded_a_jump {
+                let target = at.wrapping_add(insn.imm as i64 as u64);
+                if target.wrapping_sub(page_base) < 1 << PAGE_SHIFT {
+                    insn.op = Op::JalFolded;
+                    folded_a_jump = true;
+                    pc = target;
+                }
+            }
             if links_directly(insn.op) {
                 // Not linked to its target yet (see `direct_transfer` in `run_page`).
                 (insn.rs3, insn.rm) = (0, 0);
@@ -1407,6 +1420,9 @@ impl Cpu {
                         x[rd] = here!() + u64::from(i.len);
                         direct_transfer!(here!().wrapping_add(imm!()))
                     }
+                    // Its run goes on with the target's instructions. The link register is
+                    // the sink, written so that the state matches stepping it.
+                    Op::JalFolded => x[rd] = here!() + u64::from(i.len),
                     Op::Jalr => {
                         let target = a.wrapping_add(imm!()) & !1;
                         x[rd] = here!() + u64::from(i.len);
@@ -1660,7 +1676,7 @@ impl Cpu {
 
         match i.op {
             Op::Auipc => x[rd] = pc.wrapping_add(imm),
-            Op::Jal => {
+            Op::Jal | Op::JalFolded => {
                 x[rd] = next;
                 return Ok(pc.wrapping_add(imm));
             }
@@ -2507,6 +2523,62 @@ mod tests {
         }
     }
 
+    /// A plain jump (`jal zero`) inside the page is decoded through: its run goes on with the
+    /// target's instructions. The loop closed by a jump, a jump onto a faulting load and a
+    /// jump to itself give exact counts and pcs under any budget split, and the copy of the
+    /// loop's exit branch is linked like the original.
+    #[test]
+    fn plain_jumps_are_decoded_through_under_any_split() {
+        const JUMPS: &[u8] = &[
+            0x13, 0x05, 0x00, 0x00, // li a0, 0
+            0x93, 0x05, 0x40, 0x01, // li a1, 20
+            0x63, 0x88, 0x05, 0x00, // 0x08 loop: beqz a1, done
+            0x13, 0x05, 0x35, 0x00, // addi a0, a0, 3
+            0x93, 0x85, 0xf5, 0xff, // addi a1, a1, -1
+            0x6f, 0xf0, 0x5f, 0xff, // j loop
+            0x6f, 0x00, 0x80, 0x00, // 0x18 done: j bad
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x83, 0x36, 0x00, 0x00, // 0x20 bad: ld a3, 0(zero)
+        ];
+        // Two, twenty iterations of four, the taken beqz and the jump to the load.
+        const RETIRED: u64 = 2 + 20 * 4 + 1 + 1;
+        assert!(first_run_ops(JUMPS).contains(&Op::JalFolded));
+        for slice in (1..=12).chain([1000]) {
+            let (exit, cpu) = run_with(JUMPS, &[], &[], slice);
+            assert_eq!(cpu.x[10], 60, "slice {slice}");
+            assert_load_fault((exit, cpu), 0, CODE + 0x20, RETIRED);
+        }
+        let mut mem = memory();
+        mem.write_bytes(CODE, JUMPS).unwrap();
+        let mut cache = CodeCache::default();
+        let mut cpu = fresh(&mem);
+        let _ = cpu.run(&mut mem, &mut cache, 1000);
+        let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
+        let exits: std::vec::Vec<&Slot> =
+            page.code.iter().filter(|s| s.insn.op == Op::Beq).collect();
+        assert!(exits.len() >= 2, "the beqz and its copy after the jump");
+        for slot in exits {
+            let linked = usize::from(u16::from_le_bytes([slot.insn.rs3, slot.insn.rm]));
+            let done = (CODE + 0x18) & ((1 << PAGE_SHIFT) - 1);
+            assert_eq!(u64::from(page.code[linked].pc_off), done);
+        }
+
+        // A jump to itself is decoded through once per run, not without bound.
+        const SPIN: &[u8] = &[0x6f, 0x00, 0x00, 0x00]; // j .
+        for slice in [1, 2, 8, 1000] {
+            let mut mem = memory();
+            mem.write_bytes(CODE, SPIN).unwrap();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            for _ in 0..1000 / slice {
+                assert_eq!(cpu.run(&mut mem, &mut cache, slice), Exit::Budget);
+            }
+            assert_eq!((cpu.pc, cpu.instret), (CODE, 1000), "slice {slice}");
+            let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
+            assert!(page.code.len() <= 4, "{} slots", page.code.len());
+        }
+    }
+
     /// `add` + `jalr` (a jump-table `switch`), also compressed and with the `jalr` writing
     /// its own base register: taken in one dispatch, ending its run, with exact counts and
     /// the same state under any budget split.
@@ -2556,8 +2628,16 @@ mod tests {
             assert_eq!((cpu.pc, cpu.instret), (CODE + 0x48, TOTAL), "slice {slice}");
             if slice == 1000 {
                 let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
-                let fused = page.code.iter().filter(|s| s.insn.op == Op::AddJalr);
-                assert_eq!(fused.count(), 3);
+                // Three pairs, some decoded more than once (through the jumps to `next`).
+                let mut fused: std::vec::Vec<u16> = page
+                    .code
+                    .iter()
+                    .filter(|s| s.insn.op == Op::AddJalr)
+                    .map(|s| s.pc_off)
+                    .collect();
+                fused.sort_unstable();
+                fused.dedup();
+                assert_eq!(fused.len(), 3);
             }
             states.push(cpu);
         }

@@ -235,7 +235,7 @@ fn spelling(op: Op) -> (&'static str, Layout) {
 
         Op::Lui => ("lui", Upper),
         Op::Auipc => ("auipc", Upper),
-        Op::Jal => ("jal", Jump),
+        Op::Jal | Op::JalFolded => ("jal", Jump),
         Op::Jalr => ("jalr", IntLoad),
         Op::Beq => ("beq", Branch),
         Op::Bne => ("bne", Branch),

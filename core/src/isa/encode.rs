@@ -118,7 +118,7 @@ fn format(op: Op) -> Option<Format> {
 
         Lui => U { opcode: OP_LUI },
         Auipc => U { opcode: OP_AUIPC },
-        Jal => J,
+        Jal | JalFolded => J,
         Jalr => I {
             opcode: OP_JALR,
             funct3: 0,

@@ -326,9 +326,14 @@ pub enum Op {
     MulwAddw,
     #[doc(hidden)]
     LbuLbu,
+    #[doc(hidden)]
     AddJalr,
     #[doc(hidden)]
     LdLd,
+    /// `jal x0` (a plain jump) whose run was decoded on through its target (see the code
+    /// cache): it retires and falls through to the target's instructions.
+    #[doc(hidden)]
+    JalFolded,
 }
 
 impl Op {
