@@ -2,9 +2,9 @@
 # Builds a Debian trixie riscv64 root file system (OUTDIR/root and OUTDIR/rootfs.tar) from apt packages, for running real programs in libfriscy.
 #
 # Usage: scripts/debian-rootfs.sh OUTDIR [PACKAGE...]
-#   PACKAGE...  Debian package names; they replace the default set (busybox bc coreutils lua5.4).
-#               Python is big, so it is only added on request:
-#               scripts/debian-rootfs.sh OUTDIR busybox bc coreutils lua5.4 python3
+#   PACKAGE...  Debian package names; they replace the default set
+#               (busybox bc coreutils lua5.4 python3); a root for bc alone:
+#               scripts/debian-rootfs.sh OUTDIR bc
 #
 # The mirror is read from this machine's own apt configuration, so no host name lives in the
 # repository. apt runs as an unprivileged resolver in a private state directory under
