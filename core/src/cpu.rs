@@ -318,7 +318,7 @@ impl Page {
                 let last = self.code.len() - 1;
                 if let Some(fused) = fuse(&self.code[last].insn, &insn) {
                     self.code[last].insn = fused;
-                    self.code[last].to_end = 2;
+                    self.code[last].to_end += 1;
                     if ends_run(fused.op) {
                         break;
                     }
@@ -451,6 +451,12 @@ fn link(transfer: &mut Insn, target: usize) {
 /// `rs2`/`rs3` = the second's rd/rs1, `rm` = the second's offset (fused only when it fits an
 /// `i8`), lengths as in `add` + load; `add` + `jalr`: as register pairs, but `imm` = the `jalr`'s offset << 8
 /// | the first's length. `len` covers both.
+///
+/// A shift + add pair fuses once more with a load through the sum, when the shift and the
+/// add write the load's base register A and the add's other operand is not A: `rd` = A,
+/// `rs1` = the shift's source, `rs2` = the add's other operand, `rs3` = the load's rd,
+/// `imm` = shift amount | the shift's length << 8 | the add's << 12 | the load's offset
+/// << 16. A fault in the load retires the first two.
 fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
     let shift_pair = |op| Insn {
         op,
@@ -549,8 +555,46 @@ fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
             imm: second.imm << 8 | i32::from(first.len),
             ..register_pair(Op::AddJalr)
         },
+        (Op::SlliAdd, Op::Lw) => return slli_add_load(first, second, Op::SlliAddLw),
+        (Op::SlliAdd, Op::Ld) => return slli_add_load(first, second, Op::SlliAddLd),
         _ => return None,
     })
+}
+
+/// `pair` (a fused shift + add) and then `load` as one operation, if its registers allow
+/// (see `fuse`).
+fn slli_add_load(pair: &Insn, load: &Insn, op: Op) -> Option<Insn> {
+    let (shift, add) = unfuse(pair)?;
+    let base = shift.rd;
+    let other = match (add.rs1 == base, add.rs2 == base) {
+        (true, false) => add.rs2,
+        (false, true) => add.rs1,
+        _ => return None,
+    };
+    if add.rd != base || load.rs1 != base {
+        return None;
+    }
+    Some(Insn {
+        op,
+        rd: base,
+        rs1: shift.rs1,
+        rs2: other,
+        rs3: load.rd,
+        rm: 0,
+        len: pair.len + load.len,
+        imm: shift.imm | i32::from(shift.len) << 8 | i32::from(add.len) << 12 | load.imm << 16,
+    })
+}
+
+/// The instructions a slot's operation stands for (one, two or three), in order.
+fn parts(i: &Insn) -> ([Insn; 3], usize) {
+    match unfuse(i) {
+        None => ([*i, Insn::UNDECODED, Insn::UNDECODED], 1),
+        Some((first, second)) => match unfuse(&first) {
+            None => ([first, second, Insn::UNDECODED], 2),
+            Some((one, two)) => ([one, two, second], 3),
+        },
+    }
 }
 
 /// The length of the `add` in an add + load pair of total length `len`: 4 + 4, 2 + 4 and
@@ -595,8 +639,30 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         Op::LbuLbu => (Op::Lbu, Op::Lbu),
         Op::LdLd => (Op::Ld, Op::Ld),
         Op::AddJalr => (Op::Add, Op::Jalr),
+        Op::SlliAddLw => (Op::SlliAdd, Op::Lw),
+        Op::SlliAddLd => (Op::SlliAdd, Op::Ld),
         _ => return None,
     };
+    if matches!(i.op, Op::SlliAddLw | Op::SlliAddLd) {
+        // The first half is the fused shift + add, which `parts` splits again.
+        let (shift_len, add_len) = ((i.imm >> 8 & 15) as u8, (i.imm >> 12 & 15) as u8);
+        let pair = Insn {
+            rd: i.rd,
+            rs1: i.rs1,
+            rs2: i.rd,
+            rs3: i.rd,
+            rm: i.rs2,
+            imm: (i.imm & 63) | i32::from(shift_len) << 8,
+            ..blank(first_op, shift_len + add_len)
+        };
+        let load = Insn {
+            rd: i.rs3,
+            rs1: i.rd,
+            imm: i.imm >> 16,
+            ..blank(second_op, i.len - shift_len - add_len)
+        };
+        return Some((pair, load));
+    }
     if i.op == Op::AddJalr {
         let first_len = i.imm as u8;
         let first = Insn {
@@ -1183,6 +1249,22 @@ impl Cpu {
                         }
                     }};
                 }
+                // Shift, add, then a load through the sum (see `fuse`): a fault in the load
+                // retires the first two.
+                macro_rules! slli_add_load {
+                    ($read:ident, $conv:expr) => {{
+                        let addr = (x[rs1] << (i.imm & 63)).wrapping_add(x[rs2]);
+                        x[rd] = addr;
+                        match mem.$read(addr.wrapping_add((i.imm >> 16) as i64 as u64)) {
+                            Ok(v) => x[usize::from(i.rs3)] = $conv(v),
+                            Err(f) => {
+                                let done = (i.imm >> 8 & 15) + (i.imm >> 12 & 15);
+                                let at = here!() + done as u64;
+                                exit_run!(2u64, at, fault(f, Access::Load))
+                            }
+                        }
+                    }};
+                }
                 // The second load of a load + load pair: a fault retires the first alone.
                 macro_rules! second_load {
                     ($read:ident, $conv:expr) => {{
@@ -1366,6 +1448,8 @@ impl Cpu {
                     }
                     Op::AddLd => add_load!(read_u64, |v: u64| v),
                     Op::AddLw => add_load!(read_u32, |v: u32| v as i32 as i64 as u64),
+                    Op::SlliAddLw => slli_add_load!(read_u32, |v: u32| v as i32 as i64 as u64),
+                    Op::SlliAddLd => slli_add_load!(read_u64, |v: u64| v),
                     Op::AddLbu => add_load!(read_u8, u64::from),
                     // Register arithmetic: `int_op` folded to this one operation.
                     Op::Lui => int!(Lui),
@@ -1670,11 +1754,8 @@ impl Cpu {
                 done += 1;
                 continue;
             }
-            let (first, second) = match unfuse(&slot.insn) {
-                Some((first, second)) => (first, Some(second)),
-                None => (slot.insn, None),
-            };
-            for insn in core::iter::once(first).chain(second) {
+            let (parts, count) = parts(&slot.insn);
+            for &insn in &parts[..count] {
                 if done == steps {
                     return Ok(Stepped::All { next });
                 }
@@ -2789,6 +2870,55 @@ mod tests {
             states.push(cpu);
         }
         assert!(states.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// Shift + add + load through the sum (array indexing): fused for words and doublewords,
+    /// 4- and 2-byte forms, the add's operands either way round and the load writing the
+    /// base; not when the load's base is another register. A fault in the load retires the
+    /// shift and the add. Exact counts and the same state under any budget split.
+    #[test]
+    fn indexed_loads_match_their_parts_and_fault_exactly() {
+        const INDEXED: &[u8] = &[
+            0x93, 0x97, 0x25, 0x00, // slli a5, a1, 2
+            0xb3, 0x87, 0xc7, 0x00, // add a5, a5, a2
+            0x83, 0xa6, 0x47, 0x00, // 0x08: lw a3, 4(a5)
+            0x13, 0x97, 0x35, 0x00, // slli a4, a1, 3
+            0x33, 0x07, 0xe6, 0x00, // add a4, a2, a4
+            0x03, 0x37, 0x87, 0xff, // ld a4, -8(a4)
+            0x8a, 0x04, // c.slli s1, 2
+            0xb2, 0x94, // c.add s1, a2
+            0x88, 0x40, // c.lw a0, 0(s1)
+            0x93, 0x93, 0x25, 0x00, // slli t2, a1, 2
+            0xb3, 0x83, 0xc3, 0x00, // add t2, t2, a2
+            0x03, 0x2e, 0x06, 0x00, // lw t3, 0(a2): not through t2
+            0x73, 0x00, 0x00, 0x00, // 0x2a: ecall
+        ];
+        const DATA: u64 = 0x8000;
+        let words: std::vec::Vec<u8> = (0..16u32)
+            .flat_map(|j| (0x1000 + j).to_le_bytes())
+            .collect();
+        let ops = first_run_ops(INDEXED);
+        assert_eq!(ops.iter().filter(|&&op| op == Op::SlliAddLw).count(), 2);
+        assert_eq!(ops.iter().filter(|&&op| op == Op::SlliAddLd).count(), 1);
+        let mut states = std::vec::Vec::new();
+        for slice in (1..=14).chain([1000]) {
+            let regs = [(11, 3), (12, DATA), (9, 5)];
+            let (exit, cpu) = run_with(INDEXED, &[(DATA, &words)], &regs, slice);
+            assert_eq!(exit, Exit::Ecall, "slice {slice}");
+            assert_eq!((cpu.pc, cpu.instret), (CODE + 0x2a, 13), "slice {slice}");
+            assert_eq!((cpu.x[15], cpu.x[13]), (DATA + 12, 0x1004), "slice {slice}");
+            assert_eq!(cpu.x[14], 0x1005_0000_1004, "slice {slice}");
+            assert_eq!((cpu.x[9], cpu.x[10]), (DATA + 20, 0x1005), "slice {slice}");
+            assert_eq!((cpu.x[7], cpu.x[28]), (DATA + 12, 0x1000), "slice {slice}");
+            states.push(cpu);
+        }
+        assert!(states.windows(2).all(|w| w[0] == w[1]));
+        // With no array the first load faults: the shift and the add retired.
+        for slice in (1..=4).chain([1000]) {
+            let (exit, cpu) = run_with(INDEXED, &[], &[(11, 3)], slice);
+            assert_eq!(cpu.x[15], 12, "slice {slice}");
+            assert_load_fault((exit, cpu), 16, CODE + 8, 2);
+        }
     }
 
     /// `lbu` + `lbu` pairs: fused only when the second offset fits a byte, both halves may

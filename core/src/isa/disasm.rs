@@ -457,6 +457,7 @@ fn spelling(op: Op) -> (&'static str, Layout) {
         | Op::LbuLbu
         | Op::AddJalr
         | Op::LdLd => ("<fused pair>", Bare),
+        Op::SlliAddLw | Op::SlliAddLd => ("<fused triple>", Bare),
     }
 }
 

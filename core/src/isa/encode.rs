@@ -114,7 +114,8 @@ fn format(op: Op) -> Option<Format> {
         Undecoded | Illegal => return None,
         // Two instructions, not one.
         SlliAdd | SrliXor | AuipcAddi | LuiAddi | LuiAddiw | LdAddi | LwAddi | LbuAddi | AddLd
-        | AddLw | AddLbu | AddiAddi | AddAdd | MulwAddw | LbuLbu | AddJalr | LdLd => return None,
+        | AddLw | AddLbu | AddiAddi | AddAdd | MulwAddw | LbuLbu | AddJalr | LdLd | SlliAddLw
+        | SlliAddLd => return None,
 
         Lui => U { opcode: OP_LUI },
         Auipc => U { opcode: OP_AUIPC },

@@ -330,6 +330,12 @@ pub enum Op {
     AddJalr,
     #[doc(hidden)]
     LdLd,
+    /// `slli` + `add` + `lw`/`ld` through the sum (indexing an array of words or
+    /// doublewords, and the jump-table switch): three instructions in one operation.
+    #[doc(hidden)]
+    SlliAddLw,
+    #[doc(hidden)]
+    SlliAddLd,
     /// `jal x0` (a plain jump) whose run was decoded on through its target (see the code
     /// cache): it retires and falls through to the target's instructions.
     #[doc(hidden)]
