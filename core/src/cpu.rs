@@ -264,6 +264,8 @@ impl Page {
         let first = self.code.len();
         let mut pc = start;
         let (mut jumps_folded, mut branches_folded) = (0, 0);
+        // The instruction before is a jump hidden in its slot: not to be fused across.
+        let mut after_hidden_jump = false;
         loop {
             let off = (pc - page_base) as u16;
             if self.code.len() - first >= MAX_RUN || pc - page_base >= 1 << PAGE_SHIFT {
@@ -282,14 +284,28 @@ impl Page {
             let at = pc;
             pc += u64::from(insn.len);
             // A plain jump inside the page (the `j` closing a loop body, or joining the
-            // arms of an if) is decoded through: the run goes on at its target, so taking
-            // it costs a dispatch instead of a transfer and a run entry.
+            // arms of an if) is decoded through: the run goes on at its target. It gets no
+            // slot of its own but counts in the previous one's instructions (see
+            // `hidden_jump_after`), so taking it costs nothing; first in a run, it keeps a
+            // slot that does nothing.
             if insn.op == Op::Jal && insn.rd == SINK && jumps_folded < MAX_JUMPS_FOLDED {
                 let target = at.wrapping_add(insn.imm as i64 as u64);
                 if target.wrapping_sub(page_base) < 1 << PAGE_SHIFT {
-                    insn.op = Op::JalFolded;
                     jumps_folded += 1;
                     pc = target;
+                    // Not after a folded branch or another hidden jump: stepping could not
+                    // tell the jump's own pc.
+                    let hide_in = self.code.len().checked_sub(1).filter(|&last| {
+                        last >= first
+                            && !after_hidden_jump
+                            && !is_folded_branch(&self.code[last].insn)
+                    });
+                    if let Some(last) = hide_in {
+                        self.code[last].to_end += 1;
+                        after_hidden_jump = true;
+                        continue;
+                    }
+                    insn.op = Op::JalFolded;
                 }
             }
             // A backward conditional branch inside the page (a loop's) is decoded through
@@ -314,7 +330,7 @@ impl Page {
             }
             // The second of a fused pair gets no slot (and no entry: a jump to it decodes a
             // run of its own).
-            if self.code.len() > first {
+            if self.code.len() > first && !core::mem::take(&mut after_hidden_jump) {
                 let last = self.code.len() - 1;
                 if let Some(fused) = fuse(&self.code[last].insn, &insn) {
                     self.code[last].insn = fused;
@@ -422,6 +438,14 @@ fn inverse_branch(op: Op) -> Option<Op> {
 /// its original target's, and taking it (to the fall-through) leaves the run.
 fn is_folded_branch(insn: &Insn) -> bool {
     inverse_branch(insn.op).is_some() && insn.rd == FOLDED_BRANCH_RD
+}
+
+/// Whether a plain jump decoded through is hidden after `slot`, which holds `count`
+/// instructions and is followed in its run by `next` (see `decode_run`): the slot counts one
+/// more. The jump's pc is the one after the slot's instructions; its target is `next`'s.
+fn hidden_jump_after(slot: &Slot, count: usize, next: &Slot) -> bool {
+    let own = slot.to_end.checked_sub(next.to_end);
+    own.is_some_and(|own| usize::from(own) > count)
 }
 
 /// Records slot index `target` in a direct transfer (see `links_directly`).
@@ -1104,6 +1128,14 @@ fn int_op(op: Op, a: u64, b: u64, imm: u64) -> Option<u64> {
 impl Cpu {
     /// Run at most `budget` instructions.
     pub fn run(&mut self, mem: &mut Memory, cache: &mut CodeCache, budget: u64) -> Exit {
+        let exit = self.run_pages(mem, cache, budget);
+        // What writes to x0 left in the sink is no part of the state: which of them ran
+        // (jumps decoded through write none) depends on how the budget was split.
+        self.x[usize::from(SINK)] = 0;
+        exit
+    }
+
+    fn run_pages(&mut self, mem: &mut Memory, cache: &mut CodeCache, budget: u64) -> Exit {
         let mut remaining = budget;
         loop {
             if remaining == 0 {
@@ -1558,9 +1590,8 @@ impl Cpu {
                         x[rd] = here!() + u64::from(i.len);
                         direct_transfer!(here!().wrapping_add(imm!()))
                     }
-                    // Its run goes on with the target's instructions. The link register is
-                    // the sink, written so that the state matches stepping it.
-                    Op::JalFolded => x[rd] = here!() + u64::from(i.len),
+                    // Its run goes on with the target's instructions; it links to the sink.
+                    Op::JalFolded => {}
                     Op::Jalr => {
                         let target = a.wrapping_add(imm!()) & !1;
                         x[rd] = here!() + u64::from(i.len);
@@ -1783,6 +1814,16 @@ impl Cpu {
                     }
                 }
                 done += 1;
+            }
+            // Reached only inside the run (stepping ends before its last instruction), so
+            // the next slot is the run's.
+            let jump = slots.get(index + 1);
+            if let Some(target) = jump.filter(|n| hidden_jump_after(slot, count, n)) {
+                if done == steps {
+                    return Ok(Stepped::All { next });
+                }
+                done += 1;
+                next = page_base + u64::from(target.pc_off);
             }
         }
         // Runs end in a transfer, an exit or a continuation, all before `steps` runs out.
@@ -2750,9 +2791,10 @@ mod tests {
     }
 
     /// A plain jump (`jal zero`) inside the page is decoded through: its run goes on with the
-    /// target's instructions. The loop closed by a jump, a jump onto a faulting load and a
-    /// jump to itself give exact counts and pcs under any budget split, and the copy of the
-    /// loop's exit branch is linked like the original.
+    /// target's instructions, and the jump has no slot unless it is the first of its run or
+    /// follows a folded branch. The loop closed by a jump, a jump onto a faulting load, a
+    /// loop whose head is a jump and a jump to itself give exact counts and pcs under any
+    /// budget split, and the copy of the loop's exit branch is linked like the original.
     #[test]
     fn plain_jumps_are_decoded_through_under_any_split() {
         const JUMPS: &[u8] = &[
@@ -2768,7 +2810,13 @@ mod tests {
         ];
         // Two, twenty iterations of four, the taken beqz and the jump to the load.
         const RETIRED: u64 = 2 + 20 * 4 + 1 + 1;
-        assert!(first_run_ops(JUMPS).contains(&Op::JalFolded));
+        // Two iterations unrolled: their jumps hidden, the third ends the run.
+        let ops = first_run_ops(JUMPS);
+        assert_eq!(ops.iter().filter(|&&op| op == Op::Beq).count(), 3);
+        let jumps = ops
+            .iter()
+            .filter(|&&op| matches!(op, Op::Jal | Op::JalFolded));
+        assert_eq!(jumps.count(), 1);
         for slice in (1..=12).chain([1000]) {
             let (exit, cpu) = run_with(JUMPS, &[], &[], slice);
             assert_eq!(cpu.x[10], 60, "slice {slice}");
@@ -2789,6 +2837,51 @@ mod tests {
             assert_eq!(u64::from(page.code[linked].pc_off), done);
         }
 
+        // The loop branch, folded, goes on at a jump, which keeps its slot.
+        const JUMP_HEAD: &[u8] = &[
+            0x13, 0x05, 0x00, 0x00, // li a0, 0
+            0x93, 0x05, 0x50, 0x00, // li a1, 5
+            0x6f, 0x00, 0x80, 0x00, // 0x08 head: j body
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x13, 0x05, 0x35, 0x00, // 0x10 body: addi a0, a0, 3
+            0x93, 0x85, 0xf5, 0xff, // addi a1, a1, -1
+            0xe3, 0x98, 0x05, 0xfe, // bnez a1, head
+            0x83, 0x36, 0x00, 0x00, // 0x1c: ld a3, 0(zero)
+        ];
+        assert!(first_run_ops(JUMP_HEAD).contains(&Op::JalFolded));
+        for slice in (1..=12).chain([1000]) {
+            let (exit, cpu) = run_with(JUMP_HEAD, &[], &[], slice);
+            assert_eq!(cpu.x[10], 15, "slice {slice}");
+            assert_load_fault((exit, cpu), 0, CODE + 0x1c, 2 + 5 * 4);
+        }
+
+        // A jump to a jump: the second keeps its slot.
+        const CHAIN: &[u8] = &[
+            0x13, 0x05, 0x00, 0x00, // li a0, 0
+            0x6f, 0x00, 0x80, 0x00, // j a
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x6f, 0x00, 0x80, 0x00, // 0x0c a: j b
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x13, 0x05, 0x75, 0x00, // 0x14 b: addi a0, a0, 7
+            0x83, 0x36, 0x00, 0x00, // 0x18: ld a3, 0(zero)
+        ];
+        for slice in (1..=5).chain([1000]) {
+            let (exit, cpu) = run_with(CHAIN, &[], &[], slice);
+            assert_eq!(cpu.x[10], 7, "slice {slice}");
+            assert_load_fault((exit, cpu), 0, CODE + 0x18, 4);
+        }
+
+        // Nothing fuses across a hidden jump.
+        const ACROSS: &[u8] = &[
+            0x33, 0x86, 0xb4, 0x00, // add a2, s1, a1
+            0x6f, 0x00, 0x80, 0x00, // j l
+            0x73, 0x00, 0x10, 0x00, // ebreak
+            0x83, 0x36, 0x06, 0x00, // 0x0c l: ld a3, 0(a2)
+        ];
+        for slice in [1, 2, 1000] {
+            assert_load_fault(run_with(ACROSS, &[], &[], slice), 0, CODE + 0x0c, 2);
+        }
+
         // A jump to itself is decoded through a few times per run, not without bound.
         const SPIN: &[u8] = &[0x6f, 0x00, 0x00, 0x00]; // j .
         for slice in [1, 2, 8, 1000] {
@@ -2801,9 +2894,9 @@ mod tests {
             }
             assert_eq!((cpu.pc, cpu.instret), (CODE, 1000), "slice {slice}");
             let page = cache.page(CODE >> PAGE_SHIFT, mem.size()).unwrap();
-            // The placeholder, the jumps decoded through and the one that ends the run.
-            let slots = 1 + MAX_JUMPS_FOLDED as usize + 1;
-            assert_eq!(page.code.len(), slots);
+            // The placeholder, the first jump (hiding the others decoded through) and the
+            // one that ends the run.
+            assert_eq!(page.code.len(), 3);
         }
     }
 
