@@ -1290,8 +1290,8 @@ impl Cpu {
                         match mem.$read(addr.wrapping_add((i.imm >> 16) as i64 as u64)) {
                             Ok(v) => x[usize::from(i.rs3)] = $conv(v),
                             Err(f) => {
-                                let done = (i.imm >> 8 & 15) + (i.imm >> 12 & 15);
-                                let at = here!() + done as u64;
+                                let shift_and_add = (i.imm >> 8 & 15) + (i.imm >> 12 & 15);
+                                let at = here!() + shift_and_add as u64;
                                 exit_run!(2u64, at, fault(f, Access::Load))
                             }
                         }
