@@ -333,7 +333,8 @@ impl Page {
             if self.code.len() > first && !core::mem::take(&mut after_hidden_jump) {
                 let last = self.code.len() - 1;
                 if let Some(fused) = fuse(&self.code[last].insn, &insn) {
-                    self.code[last].insn = fused;
+                    let first_pc = at - u64::from(self.code[last].insn.len);
+                    self.code[last].insn = constant_address(fused, first_pc).unwrap_or(fused);
                     self.code[last].to_end += 1;
                     if ends_run(fused.op) {
                         break;
@@ -610,6 +611,27 @@ fn slli_add_load(pair: &Insn, load: &Insn, op: Op) -> Option<Insn> {
     })
 }
 
+/// `auipc r` + `addi r, r` at `pc` (fused as `pair`) as the constant it leaves in r, when
+/// that fits `lui`'s sign-extended 32 bits (code below 2 GiB: static programs): `imm` = the
+/// constant, `rs3`/`rm` = the `addi`'s immediate and length flag as in `pair`. Only r is
+/// written, so the `auipc` alone leaves the constant minus that immediate (see `unfuse`).
+fn constant_address(pair: Insn, pc: u64) -> Option<Insn> {
+    if pair.op != Op::AuipcAddi || pair.rd != pair.rs1 || pair.rs1 != pair.rs2 {
+        return None;
+    }
+    let value = pc
+        .wrapping_add(pair.imm as i64 as u64)
+        .wrapping_add(fused_low_imm(&pair));
+    let imm = i32::try_from(value as i64).ok()?;
+    // The `auipc` alone must fit too (see `unfuse`).
+    i32::try_from((value as i64).wrapping_sub(fused_low_imm(&pair) as i64)).ok()?;
+    Some(Insn {
+        op: Op::AuipcAddiConst,
+        imm,
+        ..pair
+    })
+}
+
 /// The instructions a slot's operation stands for (one, two or three), in order.
 fn parts(i: &Insn) -> ([Insn; 3], usize) {
     match unfuse(i) {
@@ -665,8 +687,25 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         Op::AddJalr => (Op::Add, Op::Jalr),
         Op::SlliAddLw => (Op::SlliAdd, Op::Lw),
         Op::SlliAddLd => (Op::SlliAdd, Op::Ld),
+        Op::AuipcAddiConst => (Op::Lui, Op::Addi),
         _ => return None,
     };
+    if i.op == Op::AuipcAddiConst {
+        let first_len = if i.rm & 0x10 != 0 { 4 } else { 2 };
+        let low = fused_low_imm(i);
+        let upper = Insn {
+            rd: i.rd,
+            imm: (i.imm as i64 as u64).wrapping_sub(low) as i32,
+            ..blank(first_op, first_len)
+        };
+        let addi = Insn {
+            rd: i.rd,
+            rs1: i.rd,
+            imm: low as i32,
+            ..blank(second_op, i.len - first_len)
+        };
+        return Some((upper, addi));
+    }
     if matches!(i.op, Op::SlliAddLw | Op::SlliAddLd) {
         // The first half is the fused shift + add, which `parts` splits again.
         let (shift_len, add_len) = ((i.imm >> 8 & 15) as u8, (i.imm >> 12 & 15) as u8);
@@ -1484,7 +1523,7 @@ impl Cpu {
                     Op::SlliAddLd => slli_add_load!(read_u64, |v: u64| v),
                     Op::AddLbu => add_load!(read_u8, u64::from),
                     // Register arithmetic: `int_op` folded to this one operation.
-                    Op::Lui => int!(Lui),
+                    Op::Lui | Op::AuipcAddiConst => int!(Lui),
                     Op::Addi => int!(Addi),
                     Op::Slti => int!(Slti),
                     Op::Sltiu => int!(Sltiu),
@@ -3012,6 +3051,46 @@ mod tests {
             assert_eq!(cpu.x[15], 12, "slice {slice}");
             assert_load_fault((exit, cpu), 16, CODE + 8, 2);
         }
+    }
+
+    /// `auipc r` + `addi r, r` becomes the constant it computes (also with a compressed
+    /// `addi`); with another destination it stays a pair. Any budget split, including one
+    /// between the two, leaves what stepping them would.
+    #[test]
+    fn constant_addresses_match_their_halves_under_any_split() {
+        const ADDRESSES: &[u8] = &[
+            0x17, 0x05, 0x00, 0x00, // auipc a0, 0
+            0x13, 0x05, 0x05, 0x01, // addi a0, a0, 16
+            0x97, 0x05, 0x00, 0x00, // auipc a1, 0
+            0x13, 0x86, 0x85, 0xff, // addi a2, a1, -8
+            0x97, 0x06, 0x00, 0x00, // auipc a3, 0
+            0x91, 0x06, // c.addi a3, 4
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        let ops = first_run_ops(ADDRESSES);
+        assert_eq!(
+            ops.iter().filter(|&&op| op == Op::AuipcAddiConst).count(),
+            2
+        );
+        assert!(ops.contains(&Op::AuipcAddi));
+        for slice in (1..=7).chain([1000]) {
+            let (exit, cpu) = run_with(ADDRESSES, &[], &[], slice);
+            assert_eq!(exit, Exit::Ecall);
+            assert_eq!((cpu.pc, cpu.instret), (CODE + 0x16, 7), "slice {slice}");
+            assert_eq!(
+                (cpu.x[10], cpu.x[11]),
+                (CODE + 16, CODE + 8),
+                "slice {slice}"
+            );
+            assert_eq!((cpu.x[12], cpu.x[13]), (CODE, CODE + 20), "slice {slice}");
+        }
+        // Split between the halves: the `auipc` alone.
+        let mut mem = memory();
+        mem.write_bytes(CODE, ADDRESSES).unwrap();
+        let mut cache = CodeCache::default();
+        let mut cpu = fresh(&mem);
+        assert_eq!(cpu.run(&mut mem, &mut cache, 1), Exit::Budget);
+        assert_eq!((cpu.pc, cpu.x[10]), (CODE + 4, CODE));
     }
 
     /// `lbu` + `lbu` pairs: fused only when the second offset fits a byte, both halves may

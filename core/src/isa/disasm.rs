@@ -456,7 +456,8 @@ fn spelling(op: Op) -> (&'static str, Layout) {
         | Op::MulwAddw
         | Op::LbuLbu
         | Op::AddJalr
-        | Op::LdLd => ("<fused pair>", Bare),
+        | Op::LdLd
+        | Op::AuipcAddiConst => ("<fused pair>", Bare),
         Op::SlliAddLw | Op::SlliAddLd => ("<fused triple>", Bare),
     }
 }

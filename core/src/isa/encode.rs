@@ -115,7 +115,7 @@ fn format(op: Op) -> Option<Format> {
         // Two instructions, not one.
         SlliAdd | SrliXor | AuipcAddi | LuiAddi | LuiAddiw | LdAddi | LwAddi | LbuAddi | AddLd
         | AddLw | AddLbu | AddiAddi | AddAdd | MulwAddw | LbuLbu | AddJalr | LdLd | SlliAddLw
-        | SlliAddLd => return None,
+        | SlliAddLd | AuipcAddiConst => return None,
 
         Lui => U { opcode: OP_LUI },
         Auipc => U { opcode: OP_AUIPC },

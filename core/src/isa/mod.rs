@@ -336,6 +336,9 @@ pub enum Op {
     SlliAddLw,
     #[doc(hidden)]
     SlliAddLd,
+    /// `auipc r` + `addi r, r`: a constant address, loaded as `lui` loads its immediate.
+    #[doc(hidden)]
+    AuipcAddiConst,
     /// `jal x0` (a plain jump) whose run was decoded on through its target (see the code
     /// cache): it retires and falls through to the target's instructions.
     #[doc(hidden)]
