@@ -100,8 +100,9 @@ struct Slot {
     insn: Insn,
     pc_off: u16,
     /// Instructions from this one to the end of its run, inclusive (0 for a continuation;
-    /// a fused pair counts two): the budget is charged once per run entered, not once per
-    /// instruction.
+    /// a fused operation counts each of its instructions, and a jump decoded through
+    /// counts in the slot before it): the budget is charged once per run entered, not once
+    /// per instruction.
     to_end: u16,
 }
 
@@ -1778,8 +1779,8 @@ impl Cpu {
     }
 
     /// Execute the first `steps` instructions of the run starting at `slots[0]` one by one
-    /// (the budget ends inside the run; a fused pair may be cut after its first half),
-    /// stopping early at a taken branch or an exit.
+    /// (the budget ends inside the run; a fused operation may be cut between its parts, and
+    /// a jump decoded through counts as one), stopping early at a taken branch or an exit.
     #[cold]
     fn step_within_run(
         &mut self,
