@@ -274,6 +274,11 @@ pub(crate) fn decode_process(r: &mut Reader) -> SnapshotResult<Process> {
     let brk = r.u64()?;
     let mmap_min = r.u64()?;
     let mmap_max = r.u64()?;
+    // The loader sets the mmap window on page boundaries; off them, mmap would place
+    // regions that no snapshot could hold.
+    if (mmap_min | mmap_max) % crate::mem::PAGE_SIZE != 0 || mmap_min > mmap_max {
+        return Err(corrupt("mmap window unaligned or inverted"));
+    }
     let stack_top = r.u64()?;
     let maps = decode_regions(r)?;
     let fds = decode_fd_table(r)?;

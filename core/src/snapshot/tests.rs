@@ -363,6 +363,21 @@ fn bad_snapshots_are_refused_with_a_reason() {
             "byte {at}"
         );
     }
+    // A process state no machine makes: an mmap window off the page grid (mmap would place
+    // regions on it that no snapshot can hold; a fuzzer found one) or upside down.
+    for (min_shift, max_shift) in [(0, 0x60), (8, 0), (1 << 40, 0)] {
+        let (min, max) = (m.process.mmap_min, m.process.mmap_max);
+        m.process.mmap_min = min + min_shift;
+        m.process.mmap_max = max + max_shift;
+        let bad = m.snapshot();
+        (m.process.mmap_min, m.process.mmap_max) = (min, max);
+        assert_eq!(
+            restore(&bad),
+            Err(SnapshotError::Corrupt("mmap window unaligned or inverted")),
+            "{min_shift:#x} {max_shift:#x}"
+        );
+    }
+    assert_eq!(restore(&m.snapshot()), Ok(()));
     // Another configuration or image.
     let small = Config {
         memory_size: MEMORY / 2,
