@@ -1422,9 +1422,9 @@ impl Cpu {
                         // of cycle/time/instret must see the instructions retired before
                         // this one, however the host split the budget.
                         let retired = *remaining - left - u64::from(slot.to_end);
-                        self.instret += retired;
+                        self.instret = self.instret.wrapping_add(retired);
                         let result = self.execute(mem, i, here!());
-                        self.instret -= retired;
+                        self.instret = self.instret.wrapping_sub(retired);
                         match result {
                             Ok(next) if ends_run(i.op) => transfer!(next),
                             Ok(_) => {}
@@ -1772,7 +1772,8 @@ impl Cpu {
                 }
             }
         };
-        self.instret += *remaining - left;
+        // The counter wraps, as the CSR does (only a restored snapshot gets near it).
+        self.instret = self.instret.wrapping_add(*remaining - left);
         *remaining = left;
         self.pc = pc;
         flow
@@ -1833,9 +1834,9 @@ impl Cpu {
                 let here = next;
                 // As in the hot loop: counter CSRs read the exact count retired so far.
                 let retired = retired_before + done as u64;
-                self.instret += retired;
+                self.instret = self.instret.wrapping_add(retired);
                 let result = self.execute(mem, &insn, here);
-                self.instret -= retired;
+                self.instret = self.instret.wrapping_sub(retired);
                 match result {
                     Ok(target) if target != here + u64::from(insn.len) => {
                         return Ok(Stepped::Branched {
@@ -2408,6 +2409,21 @@ mod tests {
         assert_eq!(cpu.x[12], 5050);
         assert_eq!(cpu.x[17], 93);
         assert_eq!(cpu.x[0], 0);
+    }
+
+    /// The instruction counter wraps, as the CSR does: a count near the top (a restored
+    /// snapshot can hold any) runs on under any budget split without overflowing.
+    #[test]
+    fn instret_wraps_under_any_split() {
+        for slice in [1, 2, 7, 1_000_000] {
+            let mut mem = memory();
+            let mut cache = CodeCache::default();
+            let mut cpu = fresh(&mem);
+            cpu.instret = u64::MAX - 100;
+            while cpu.run(&mut mem, &mut cache, slice) == Exit::Budget {}
+            let wrapped = (u64::MAX - 100).wrapping_add(TOTAL);
+            assert_eq!((cpu.instret, cpu.x[10]), (wrapped, 5050), "slice {slice}");
+        }
     }
 
     /// Entering a page at many different offsets decodes overlapping runs until the page's

@@ -612,12 +612,13 @@ impl Machine {
             let slice = self.timer_slice(host, slice);
             let before = self.cpu.instret;
             let exit = self.cpu.run(&mut self.mem, &mut self.cache, slice);
-            let ran = self.cpu.instret - before;
+            // Counters wrap, as the instret CSR does (only a restored snapshot gets near).
+            let ran = self.cpu.instret.wrapping_sub(before);
             used += ran;
             #[cfg(feature = "alloc")]
             {
-                self.procs.slice_used += ran;
-                self.procs.retired += ran;
+                self.procs.slice_used = self.procs.slice_used.wrapping_add(ran);
+                self.procs.retired = self.procs.retired.wrapping_add(ran);
             }
             let fatal = match exit {
                 Exit::Budget => {
@@ -728,11 +729,11 @@ impl Machine {
                     if blocked {
                         self.process.thread.in_blocking_call = true;
                         // The ecall will run again; it must not count twice.
-                        self.cpu.instret -= 1;
+                        self.cpu.instret = self.cpu.instret.wrapping_sub(1);
                         used -= 1;
                         #[cfg(feature = "alloc")]
                         {
-                            self.procs.retired -= 1;
+                            self.procs.retired = self.procs.retired.wrapping_sub(1);
                         }
                         idle = if ran > 1 { 1 } else { idle + 1 };
                         if idle > self.thread_total() {
@@ -761,10 +762,10 @@ impl Machine {
                     continue;
                 }
                 Exit::Ebreak { .. } => {
-                    self.cpu.instret -= 1;
+                    self.cpu.instret = self.cpu.instret.wrapping_sub(1);
                     #[cfg(feature = "alloc")]
                     {
-                        self.procs.retired -= 1;
+                        self.procs.retired = self.procs.retired.wrapping_sub(1);
                     }
                     StopReason::Breakpoint { pc: self.cpu.pc }
                 }

@@ -1705,7 +1705,7 @@ impl<H: Host + ?Sized> Sys<'_, H> {
             1 | 4 | 6 | 7 | 9 => Clock::Monotonic,
             // Process and thread CPU time: derived from retired instructions (100 per µs).
             2 | 3 => {
-                let ns = self.cpu.instret * 10;
+                let ns = self.cpu.instret.saturating_mul(10);
                 return Ok(Timespec {
                     secs: (ns / 1_000_000_000) as i64,
                     nanos: (ns % 1_000_000_000) as u32,
