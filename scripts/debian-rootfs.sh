@@ -104,6 +104,23 @@ APT_OPTS=(
 
 progress "mirror $MIRROR, suite $SUITE/$ARCH, packages: ${PACKAGES[*]}"
 
+# apt-get with its output in LOG, tried again after a pause when it fails: a mirror in the
+# middle of a sync serves index files whose size disagrees with its Release file for a while
+# ("Mirror sync in progress?"), which once failed a CI run.
+apt_retrying() {
+    local log=$1 attempt
+    shift
+    for attempt in 1 2 3 4; do
+        if apt-get "${APT_OPTS[@]}" "$@" >"$log" 2>&1; then
+            return 0
+        fi
+        [ $attempt -lt 4 ] || break
+        progress "apt-get $* failed (attempt $attempt of 4); trying again in $((attempt * 15))s"
+        sleep $((attempt * 15))
+    done
+    return 1
+}
+
 lists_fresh() {
     [ "${FRISCY_ROOTFS_REFRESH:-0}" != 1 ] &&
         [ -n "$(find "$APTDIR/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit)" ]
@@ -112,7 +129,7 @@ if lists_fresh; then
     progress "reusing package index (less than a day old)"
 else
     progress "downloading package index"
-    if ! apt-get "${APT_OPTS[@]}" -q update >"$APTDIR/log/update.log" 2>&1; then
+    if ! apt_retrying "$APTDIR/log/update.log" -q update; then
         cat "$APTDIR/log/update.log" >&2
         die "cannot read $SUITE/$ARCH from the mirror $MIRROR (see the apt output above)"
     fi
@@ -145,7 +162,7 @@ for name_version in "${WANTED[@]}"; do
 done
 if [ $missing -gt 0 ]; then
     progress "downloading $missing .debs into $DEBS"
-    if ! apt-get "${APT_OPTS[@]}" -q -y --download-only install "${PACKAGES[@]}" >"$APTDIR/log/install.log" 2>&1; then
+    if ! apt_retrying "$APTDIR/log/install.log" -q -y --download-only install "${PACKAGES[@]}"; then
         cat "$APTDIR/log/install.log" >&2
         die "apt could not download: ${PACKAGES[*]}"
     fi

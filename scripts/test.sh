@@ -42,7 +42,11 @@ step "fuzz targets: build each and run it for ${FUZZ_SECONDS:-20}s from the comm
 fuzz/run-ci.sh "${FUZZ_SECONDS:-20}"
 
 step "browser build: Emscripten wasm, node test and headless-chromium test of the web terminal"
-make -C examples/web check
+# The page boots the same default root the rootfs suite built above: one download, not two
+# (a mirror caught mid-sync between them once failed a run).
+web_rootfs=()
+if [ -f build/rootfs/rootfs.tar ]; then web_rootfs=(ROOTFS="$PWD/build/rootfs/rootfs.tar"); fi
+make -C examples/web check "${web_rootfs[@]}"
 
 step "determinism: the same guest natively (two budget slicings) and on the wasm build gives the same output, status and instruction count"
 scripts/determinism-check.sh
