@@ -12,7 +12,7 @@
 # OUTDIR/.apt/debs, so a rerun only unpacks and packs. Set FRISCY_ROOTFS_REFRESH=1 to force a
 # fresh package index (otherwise one less than a day old is reused), and FRISCY_DEBIAN_MIRROR=URI
 # to use another mirror than the machine's.
-# Needs: apt-get, dpkg-deb, GNU tar; qemu-riscv64 (optional) for the smoke test at the end.
+# Needs: apt-get, dpkg-deb, GNU tar, xz; qemu-riscv64 (optional) for the smoke test at the end.
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
@@ -59,8 +59,9 @@ mirror_uri() {
     done
 }
 
-for tool in apt-get dpkg-deb tar; do
-    command -v "$tool" >/dev/null || die "'$tool' is required (Debian's apt, dpkg and tar packages)"
+for tool in apt-get dpkg-deb tar xz; do
+    command -v "$tool" >/dev/null ||
+        die "'$tool' is required (Debian's apt, dpkg, tar and xz-utils packages)"
 done
 
 MIRROR=${FRISCY_DEBIAN_MIRROR:-$(mirror_uri)}
@@ -121,6 +122,28 @@ apt_retrying() {
     return 1
 }
 
+# When the mirror's Release file and package index disagree for longer than the retries
+# wait (a mirror mid-sync, or a cache in front of it holding an older Release), fetch the
+# index alone and describe it in a Release file of our own, as `apt-get update` would have
+# left them: the .debs are then still checked against the index's hashes.
+index_by_hand() {
+    local name base packages
+    name=$(printf '%s' "${MIRROR#*://}" | sed 's|/*$||; s|:|%3a|g; s|/|_|g')
+    base="$APTDIR/lists/${name}_dists_${SUITE}"
+    packages="${base}_main_binary-${ARCH}_Packages"
+    progress "the mirror's index disagrees with its Release file; fetching the index alone"
+    rm -f "$APTDIR/lists/${name}_"*
+    /usr/lib/apt/apt-helper download-file "$MIRROR/dists/$SUITE/main/binary-$ARCH/Packages.xz" \
+        "$APTDIR/Packages.xz" >>"$APTDIR/log/update.log" 2>&1 || return 1
+    xz -dc "$APTDIR/Packages.xz" >"$packages" || return 1
+    {
+        printf 'Origin: Debian\nSuite: %s\nCodename: %s\nArchitectures: %s\nComponents: main\n' \
+            "$SUITE" "$SUITE" "$ARCH"
+        printf 'Date: %s\nSHA256:\n %s %s main/binary-%s/Packages\n' "$(date -Ru)" \
+            "$(sha256sum <"$packages" | cut -d' ' -f1)" "$(stat -c %s "$packages")" "$ARCH"
+    } >"${base}_Release"
+}
+
 lists_fresh() {
     [ "${FRISCY_ROOTFS_REFRESH:-0}" != 1 ] &&
         [ -n "$(find "$APTDIR/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit)" ]
@@ -129,7 +152,7 @@ if lists_fresh; then
     progress "reusing package index (less than a day old)"
 else
     progress "downloading package index"
-    if ! apt_retrying "$APTDIR/log/update.log" -q update; then
+    if ! apt_retrying "$APTDIR/log/update.log" -q update && ! index_by_hand; then
         cat "$APTDIR/log/update.log" >&2
         die "cannot read $SUITE/$ARCH from the mirror $MIRROR (see the apt output above)"
     fi
