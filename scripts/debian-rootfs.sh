@@ -131,7 +131,7 @@ index_by_hand() {
     name=$(printf '%s' "${MIRROR#*://}" | sed 's|/*$||; s|:|%3a|g; s|/|_|g')
     base="$APTDIR/lists/${name}_dists_${SUITE}"
     packages="${base}_main_binary-${ARCH}_Packages"
-    progress "the mirror's index disagrees with its Release file; fetching the index alone"
+    progress "apt-get update kept failing; fetching the package index alone"
     rm -f "$APTDIR/lists/${name}_"*
     /usr/lib/apt/apt-helper download-file "$MIRROR/dists/$SUITE/main/binary-$ARCH/Packages.xz" \
         "$APTDIR/Packages.xz" >>"$APTDIR/log/update.log" 2>&1 || return 1
