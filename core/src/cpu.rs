@@ -244,12 +244,12 @@ impl Page {
         from: u16,
     ) -> Result<usize, Exit> {
         let target = self.lookup(mem, page_base, pc)?;
-        let to = pc - page_base;
+        let to = Some((pc - page_base) as u16);
         // Copies come after the first, which the entry table names.
         let first = usize::from(self.entry[usize::from(from >> 1) & (SLOTS_PER_PAGE - 1)]);
         for slot in self.code.iter_mut().skip(first) {
             // A copy of a folded branch has the fall-through as its target, not `pc`.
-            let to_target = u64::from(slot.pc_off).wrapping_add(slot.insn.imm as i64 as u64);
+            let to_target = target_in_page(slot.pc_off, slot.insn.imm);
             if slot.pc_off == from && links_directly(slot.insn.op) && to_target == to {
                 link(&mut slot.insn, target);
             }
@@ -290,10 +290,9 @@ impl Page {
             // `hidden_jump_after`), so taking it costs nothing; first in a run, it keeps a
             // slot that does nothing.
             if insn.op == Op::Jal && insn.rd == SINK && jumps_folded < MAX_JUMPS_FOLDED {
-                let target = at.wrapping_add(insn.imm as i64 as u64);
-                if target.wrapping_sub(page_base) < 1 << PAGE_SHIFT {
+                if let Some(target) = target_in_page(off, insn.imm) {
                     jumps_folded += 1;
-                    pc = target;
+                    pc = page_base + u64::from(target);
                     // Not after a folded branch or another hidden jump: stepping could not
                     // tell the jump's own pc.
                     let hide_in = self.code.len().checked_sub(1).filter(|&last| {
@@ -314,15 +313,13 @@ impl Page {
             // its target, so leaving the loop leaves the run. A loop then enters its run
             // once every few iterations instead of every one.
             if insn.imm < 0 && branches_folded < MAX_BRANCHES_FOLDED {
-                let target = at.wrapping_add(insn.imm as i64 as u64);
-                if let Some(inverse) = inverse_branch(insn.op) {
-                    if target.wrapping_sub(page_base) < 1 << PAGE_SHIFT {
-                        insn.op = inverse;
-                        insn.imm = i32::from(insn.len);
-                        insn.rd = FOLDED_BRANCH_RD;
-                        branches_folded += 1;
-                        pc = target;
-                    }
+                let target = target_in_page(off, insn.imm);
+                if let (Some(inverse), Some(target)) = (inverse_branch(insn.op), target) {
+                    insn.op = inverse;
+                    insn.imm = i32::from(insn.len);
+                    insn.rd = FOLDED_BRANCH_RD;
+                    branches_folded += 1;
+                    pc = page_base + u64::from(target);
                 }
             }
             if links_directly(insn.op) {
@@ -364,7 +361,8 @@ impl Page {
         } else {
             end
         };
-        // Counted in instructions: a fused slot is two.
+        // Each slot holds its own instruction count so far (see `Slot::to_end`); summed
+        // from the run's end, they become what is left of the run.
         let mut to_end = 0;
         for slot in self.code[first..real].iter_mut().rev() {
             to_end += slot.to_end;
@@ -375,12 +373,8 @@ impl Page {
             if !links_directly(slot.insn.op) {
                 continue;
             }
-            let at = page_base + u64::from(slot.pc_off);
-            let offset = at
-                .wrapping_add(slot.insn.imm as i64 as u64)
-                .wrapping_sub(page_base);
-            if offset < 1 << PAGE_SHIFT {
-                let target = self.entry[(offset >> 1) as usize];
+            if let Some(offset) = target_in_page(slot.pc_off, slot.insn.imm) {
+                let target = self.entry[usize::from(offset >> 1)];
                 if target != NO_ENTRY {
                     link(&mut slot.insn, usize::from(target));
                 }
@@ -420,6 +414,15 @@ fn ends_run(op: Op) -> bool {
 fn links_directly(op: Op) -> bool {
     use Op::*;
     matches!(op, Jal | Beq | Bne | Blt | Bge | Bltu | Bgeu)
+}
+
+/// The page offset of the direct transfer at page offset `from` with offset `imm`, if its
+/// target is in the same page.
+fn target_in_page(from: u16, imm: i32) -> Option<u16> {
+    let offset = i64::from(from) + i64::from(imm);
+    u16::try_from(offset)
+        .ok()
+        .filter(|&o| u64::from(o) < 1 << PAGE_SHIFT)
 }
 
 /// The branch taken exactly when `op` is not, for the conditional branches.
@@ -620,12 +623,11 @@ fn constant_address(pair: Insn, pc: u64) -> Option<Insn> {
     if pair.op != Op::AuipcAddi || pair.rd != pair.rs1 || pair.rs1 != pair.rs2 {
         return None;
     }
-    let value = pc
-        .wrapping_add(pair.imm as i64 as u64)
-        .wrapping_add(fused_low_imm(&pair));
+    let low = fused_low_imm(&pair);
+    let value = pc.wrapping_add(pair.imm as i64 as u64).wrapping_add(low);
     let imm = i32::try_from(value as i64).ok()?;
     // The `auipc` alone must fit too (see `unfuse`).
-    i32::try_from((value as i64).wrapping_sub(fused_low_imm(&pair) as i64)).ok()?;
+    i32::try_from((value as i64).wrapping_sub(low as i64)).ok()?;
     Some(Insn {
         op: Op::AuipcAddiConst,
         imm,
