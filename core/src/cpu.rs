@@ -486,6 +486,9 @@ fn link(transfer: &mut Insn, target: usize) {
 /// `rs1` = the shift's source, `rs2` = the add's other operand, `rs3` = the load's rd,
 /// `imm` = shift amount | the shift's length << 8 | the add's << 12 | the load's offset
 /// << 16. A fault in the load retires the first two.
+///
+/// Shift pairs that extend a register (rv64gc has no `zext.w` or `sext.b`) become the
+/// operation that extends it: see [`shift_pair_extension`].
 fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
     let shift_pair = |op| Insn {
         op,
@@ -586,6 +589,9 @@ fn fuse(first: &Insn, second: &Insn) -> Option<Insn> {
         },
         (Op::SlliAdd, Op::Lw) => return slli_add_load(first, second, Op::SlliAddLw),
         (Op::SlliAdd, Op::Ld) => return slli_add_load(first, second, Op::SlliAddLd),
+        (Op::Slli | Op::Slliw, Op::Srli | Op::Srai | Op::Srliw | Op::Sraiw) => {
+            return shift_pair_extension(first, second)
+        }
         _ => return None,
     })
 }
@@ -612,6 +618,37 @@ fn slli_add_load(pair: &Insn, load: &Insn, op: Op) -> Option<Insn> {
         rm: 0,
         len: pair.len + load.len,
         imm: shift.imm | i32::from(shift.len) << 8 | i32::from(add.len) << 12 | load.imm << 16,
+    })
+}
+
+/// A left shift of A into B and a right shift of B in place, when the two compute a zero or
+/// sign extension that one instruction's code in the hot loop computes (a `Pair*`
+/// operation, run as that instruction): `rd` = B, `rs1` = A, `rs2` = x0, `imm` = the
+/// `slli.uw` shift (zero otherwise); `rs3` = the left shift's amount | 0x40 for the word
+/// forms | 0x80 when the first is 4 bytes long, `rm` = the right shift's amount.
+fn shift_pair_extension(first: &Insn, second: &Insn) -> Option<Insn> {
+    if second.rd != first.rd || second.rs1 != first.rd {
+        return None;
+    }
+    let (left, right) = (first.imm & 63, second.imm & 63);
+    let (op, imm) = match (first.op, second.op, left, right) {
+        (Op::Slli, Op::Srli, 32, right) if right <= 32 => (Op::PairSlliUw, 32 - right),
+        (Op::Slli, Op::Srai, 56, 56) | (Op::Slliw, Op::Sraiw, 24, 24) => (Op::PairSextB, 0),
+        (Op::Slli, Op::Srai, 48, 48) | (Op::Slliw, Op::Sraiw, 16, 16) => (Op::PairSextH, 0),
+        (Op::Slli, Op::Srli, 48, 48) | (Op::Slliw, Op::Srliw, 16, 16) => (Op::PairZextH, 0),
+        (Op::Slli, Op::Srai, 32, 32) => (Op::PairSextW, 0),
+        _ => return None,
+    };
+    let word = first.op == Op::Slliw;
+    Some(Insn {
+        op,
+        rd: first.rd,
+        rs1: first.rs1,
+        rs2: 0,
+        rs3: left as u8 | u8::from(word) << 6 | u8::from(first.len == 4) << 7,
+        rm: right as u8,
+        len: first.len + second.len,
+        imm,
     })
 }
 
@@ -691,8 +728,35 @@ fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
         Op::SlliAddLw => (Op::SlliAdd, Op::Lw),
         Op::SlliAddLd => (Op::SlliAdd, Op::Ld),
         Op::AuipcAddiConst => (Op::Lui, Op::Addi),
+        Op::PairSlliUw | Op::PairZextH => (Op::Slli, Op::Srli),
+        Op::PairSextB | Op::PairSextH | Op::PairSextW => (Op::Slli, Op::Srai),
         _ => return None,
     };
+    if matches!(
+        i.op,
+        Op::PairSlliUw | Op::PairSextB | Op::PairSextH | Op::PairZextH | Op::PairSextW
+    ) {
+        let word = i.rs3 & 0x40 != 0;
+        let (first_op, second_op) = match (word, second_op) {
+            (false, _) => (first_op, second_op),
+            (true, Op::Srli) => (Op::Slliw, Op::Srliw),
+            (true, _) => (Op::Slliw, Op::Sraiw),
+        };
+        let first_len = if i.rs3 & 0x80 != 0 { 4 } else { 2 };
+        let first = Insn {
+            rd: i.rd,
+            rs1: i.rs1,
+            imm: i32::from(i.rs3 & 63),
+            ..blank(first_op, first_len)
+        };
+        let second = Insn {
+            rd: i.rd,
+            rs1: i.rd,
+            imm: i32::from(i.rm),
+            ..blank(second_op, i.len - first_len)
+        };
+        return Some((first, second));
+    }
     if i.op == Op::AuipcAddiConst {
         let first_len = if i.rm & 0x10 != 0 { 4 } else { 2 };
         let low = fused_low_imm(i);
@@ -1546,7 +1610,7 @@ impl Cpu {
                     Op::Sra => int!(Sra),
                     Op::Or => int!(Or),
                     Op::And => int!(And),
-                    Op::Addiw => int!(Addiw),
+                    Op::Addiw | Op::PairSextW => int!(Addiw),
                     Op::Slliw => int!(Slliw),
                     Op::Srliw => int!(Srliw),
                     Op::Sraiw => int!(Sraiw),
@@ -1575,7 +1639,7 @@ impl Cpu {
                     Op::Sh1addUw => int!(Sh1addUw),
                     Op::Sh2addUw => int!(Sh2addUw),
                     Op::Sh3addUw => int!(Sh3addUw),
-                    Op::SlliUw => int!(SlliUw),
+                    Op::SlliUw | Op::PairSlliUw => int!(SlliUw),
                     Op::Andn => int!(Andn),
                     Op::Orn => int!(Orn),
                     Op::Xnor => int!(Xnor),
@@ -1589,9 +1653,9 @@ impl Cpu {
                     Op::Maxu => int!(Maxu),
                     Op::Min => int!(Min),
                     Op::Minu => int!(Minu),
-                    Op::SextB => int!(SextB),
-                    Op::SextH => int!(SextH),
-                    Op::ZextH => int!(ZextH),
+                    Op::SextB | Op::PairSextB => int!(SextB),
+                    Op::SextH | Op::PairSextH => int!(SextH),
+                    Op::ZextH | Op::PairZextH => int!(ZextH),
                     Op::Rol => int!(Rol),
                     Op::Rolw => int!(Rolw),
                     Op::Ror => int!(Ror),
@@ -2737,6 +2801,80 @@ mod tests {
             assert_eq!(x[8], sext32(product.wrapping_add(b)), "slice {slice}");
             assert_eq!((x[0], x[7]), (0, sext32(b)), "slice {slice}");
             assert_eq!(cpu.instret, 15, "slice {slice}");
+            states.push(cpu);
+        }
+        assert!(states.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// Shift pairs that zero- or sign-extend one register (`slli` 32 then `srli` 32 or 29,
+    /// `slli` then `srai` 56, 48 or 32, their word forms, compressed halves) run as one
+    /// operation; pairs whose second shift reads another register, or that an extension
+    /// cannot express, stay two. The same state as the shifts under any budget split.
+    #[test]
+    fn extending_shift_pairs_match_their_halves_under_any_split() {
+        const SHIFT_PAIRS: &[u8] = &[
+            0x93, 0x15, 0x05, 0x02, // slli a1, a0, 32
+            0x81, 0x91, // c.srli a1, 32
+            0x13, 0x16, 0x05, 0x02, // slli a2, a0, 32
+            0x75, 0x82, // c.srli a2, 29
+            0x93, 0x16, 0x85, 0x03, // slli a3, a0, 56
+            0xe1, 0x96, // c.srai a3, 56
+            0x1b, 0x17, 0x85, 0x01, // slliw a4, a0, 24
+            0x1b, 0x57, 0x87, 0x41, // sraiw a4, a4, 24
+            0x9b, 0x17, 0x05, 0x01, // slliw a5, a0, 16
+            0x9b, 0xd7, 0x07, 0x41, // sraiw a5, a5, 16
+            0x93, 0x12, 0x05, 0x03, // slli t0, a0, 48
+            0x93, 0xd2, 0x02, 0x43, // srai t0, t0, 48
+            0x13, 0x13, 0x05, 0x03, // slli t1, a0, 48
+            0x13, 0x53, 0x03, 0x03, // srli t1, t1, 48
+            0x9b, 0x13, 0x05, 0x01, // slliw t2, a0, 16
+            0x9b, 0xd3, 0x03, 0x01, // srliw t2, t2, 16
+            0x13, 0x14, 0x05, 0x02, // slli s0, a0, 32
+            0x13, 0x54, 0x04, 0x42, // srai s0, s0, 32
+            0x82, 0x14, // c.slli s1, 32
+            0x81, 0x90, // c.srli s1, 32
+            0x13, 0x18, 0x05, 0x02, // slli a6, a0, 32
+            0x13, 0x58, 0x18, 0x02, // srli a6, a6, 33: not an extension
+            0x93, 0x18, 0x85, 0x01, // slli a7, a0, 24
+            0x93, 0x58, 0x85, 0x41, // srai a7, a0, 24: not in place
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        use Op::*;
+        let expected = [
+            PairSlliUw, PairSlliUw, PairSextB, PairSextB, PairSextH, PairSextH, PairZextH,
+            PairZextH, PairSextW, PairSlliUw, Slli, Srli, Slli, Srai, Ecall,
+        ];
+        assert_eq!(first_run_ops(SHIFT_PAIRS), expected);
+        const A: u64 = 0x1234_5678_9abc_def1;
+        const B: u64 = 0xfedc_ba98_8654_3210;
+        let mut states = std::vec::Vec::new();
+        for slice in (1..=16).chain([1000]) {
+            let (exit, cpu) = run_with(SHIFT_PAIRS, &[], &[(10, A), (9, B)], slice);
+            assert_eq!(exit, Exit::Ecall, "slice {slice}");
+            let x = &cpu.x;
+            let (byte, half) = (0xffff_ffff_ffff_fff1, 0xffff_ffff_ffff_def1);
+            assert_eq!(
+                (x[11], x[12]),
+                (0x9abc_def1, 0x9abc_def1 << 3),
+                "slice {slice}"
+            );
+            assert_eq!(
+                (x[13], x[14], x[15], x[5]),
+                (byte, byte, half, half),
+                "slice {slice}"
+            );
+            assert_eq!((x[6], x[7]), (0xdef1, 0xdef1), "slice {slice}");
+            assert_eq!(
+                (x[8], x[9]),
+                (0xffff_ffff_9abc_def1, 0x8654_3210),
+                "slice {slice}"
+            );
+            assert_eq!(
+                (x[16], x[17]),
+                ((A << 32) >> 33, 0x12_3456_789a),
+                "slice {slice}"
+            );
+            assert_eq!(cpu.instret, 25, "slice {slice}");
             states.push(cpu);
         }
         assert!(states.windows(2).all(|w| w[0] == w[1]));

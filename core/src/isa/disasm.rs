@@ -457,7 +457,12 @@ fn spelling(op: Op) -> (&'static str, Layout) {
         | Op::LbuLbu
         | Op::AddJalr
         | Op::LdLd
-        | Op::AuipcAddiConst => ("<fused pair>", Bare),
+        | Op::AuipcAddiConst
+        | Op::PairSlliUw
+        | Op::PairSextB
+        | Op::PairSextH
+        | Op::PairZextH
+        | Op::PairSextW => ("<fused pair>", Bare),
         Op::SlliAddLw | Op::SlliAddLd => ("<fused triple>", Bare),
     }
 }

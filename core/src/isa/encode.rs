@@ -115,7 +115,8 @@ fn format(op: Op) -> Option<Format> {
         // Two instructions, not one.
         SlliAdd | SrliXor | AuipcAddi | LuiAddi | LuiAddiw | LdAddi | LwAddi | LbuAddi | AddLd
         | AddLw | AddLbu | AddiAddi | AddAdd | MulwAddw | LbuLbu | AddJalr | LdLd | SlliAddLw
-        | SlliAddLd | AuipcAddiConst => return None,
+        | SlliAddLd | AuipcAddiConst | PairSlliUw | PairSextB | PairSextH | PairZextH
+        | PairSextW => return None,
 
         Lui => U { opcode: OP_LUI },
         Auipc => U { opcode: OP_AUIPC },

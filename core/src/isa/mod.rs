@@ -339,6 +339,19 @@ pub enum Op {
     /// `auipc r` + `addi r, r`: a constant address, loaded as `lui` loads its immediate.
     #[doc(hidden)]
     AuipcAddiConst,
+    /// A pair of shifts of one register that together compute what one bit-manipulation
+    /// instruction does (the rv64gc idioms for `zext.w`, `slli.uw`, `sext.b`, `sext.h`,
+    /// `zext.h` and `sext.w`), run by that instruction's code.
+    #[doc(hidden)]
+    PairSlliUw,
+    #[doc(hidden)]
+    PairSextB,
+    #[doc(hidden)]
+    PairSextH,
+    #[doc(hidden)]
+    PairZextH,
+    #[doc(hidden)]
+    PairSextW,
     /// `jal x0` (a plain jump) whose run was decoded on through its target (see the code
     /// cache): it retires and falls through to the target's instructions.
     #[doc(hidden)]
