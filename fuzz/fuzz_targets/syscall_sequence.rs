@@ -207,6 +207,16 @@ fn syscall(
 ) -> Option<i64> {
     machine.cpu.x[17] = number;
     machine.cpu.x[10..16].copy_from_slice(&args);
+    // A write the guest did not own (see `Dirty`) may have landed on the `ecall` this target
+    // runs, as the core allows: put it back, as a program would reload its code.
+    let intact = machine
+        .mem
+        .slice(CODE_BASE, 4)
+        .is_ok_and(|code| code == CODE);
+    if !intact {
+        machine.mem.write_bytes(CODE_BASE, &CODE).unwrap();
+        machine.cache.invalidate(CODE_BASE, 4);
+    }
     for _ in 0..3 {
         machine.cpu.pc = CODE_BASE;
         let stop = machine.run(host, 1);
