@@ -14,10 +14,13 @@
 #   QEMU=qemu-riscv64
 #   EXTRA_NAME=name EXTRA_RUN="cmd args"   an extra runner column, e.g. another interpreter
 #                   built out of tree; the riscv64 program and its arguments follow EXTRA_RUN
+#   EXTRA_FRISCY=path   instead, another friscy build as the extra runner (EXTRA_NAME defaults to
+#                   its file name): run exactly as friscy is, so it runs bc from the root too
 #
 # CPU time is user+sys from /usr/bin/time, memory is max RSS. Runs are interleaved (for each
-# round, every benchmark on every runner in turn) so that load from other users of a shared
-# machine spreads over all runners alike. Every run's stdout must equal the native run's:
+# round, every benchmark on every runner in turn, the runners' order rotating from round to
+# round) so that load from other users of a shared machine, and whatever favours the first
+# or last of a sequence, spreads over all runners alike. Every run's stdout must equal the native run's:
 # a wrong answer never counts as a fast one. The exit status is 0 unless something is broken
 # (a build fails, a checksum differs, a guest that every runner should run fails); rows that
 # friscy cannot run yet (bc needs a root file system) are reported as n/a.
@@ -39,6 +42,8 @@ ROOTFS=${ROOTFS:-$DEFAULT_ROOTFS}
 QEMU=${QEMU:-qemu-riscv64}
 EXTRA_NAME=${EXTRA_NAME:-}
 EXTRA_RUN=${EXTRA_RUN:-}
+EXTRA_FRISCY=${EXTRA_FRISCY:-}
+[ -n "$EXTRA_FRISCY" ] && EXTRA_FRISCY=$(absolute "$EXTRA_FRISCY")
 OUT=$ROOT_DIR/build/bench
 GUESTS=$ROOT_DIR/bench/guests
 
@@ -50,6 +55,12 @@ note() { printf '[bench] %s\n' "$*" >&2; }
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ $HELLO_RUNS =~ ^[1-9][0-9]*$ ]] || die "HELLO_RUNS must be a positive integer"
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE must be a positive integer"
+if [ -n "$EXTRA_FRISCY" ]; then
+    [ -z "$EXTRA_RUN" ] || die "set EXTRA_RUN or EXTRA_FRISCY, not both"
+    [ -x "$EXTRA_FRISCY" ] || die "EXTRA_FRISCY $EXTRA_FRISCY is not an executable"
+    EXTRA_NAME=${EXTRA_NAME:-$(basename "$EXTRA_FRISCY")}
+    EXTRA_RUN="$EXTRA_FRISCY run"
+fi
 
 wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -158,7 +169,11 @@ bc_cmd() {
         native) echo bc -lq ;;
         friscy) echo "$FRISCY" run --rootfs "$BC_FRISCY_ROOTFS" /usr/bin/bc -lq ;;
         qemu) echo "$QEMU" -L "$BC_ROOT" "$BC_ROOT/usr/bin/bc" -lq ;;
-        *) echo "$EXTRA_RUN" "$BC_ROOT/usr/bin/bc" -lq ;;
+        *) if [ -n "$EXTRA_FRISCY" ]; then
+            echo "$EXTRA_FRISCY" run --rootfs "$BC_FRISCY_ROOTFS" /usr/bin/bc -lq
+        else
+            echo "$EXTRA_RUN" "$BC_ROOT/usr/bin/bc" -lq
+        fi ;;
     esac
 }
 
@@ -226,17 +241,26 @@ if wanted bc && [ -n "$BC_ROOT" ]; then
     done
 fi
 
+# The elements of the array named $1, rotated left by $2 (the order runners take in a round).
+rotated() {
+    local -n list=$1
+    local n=${#list[@]} i
+    for ((i = 0; i < n; i++)); do echo "${list[(i + $2) % n]}"; done
+}
+
 total_rounds=$RUNS
 for ((round = 1; round <= total_rounds; round++)); do
     note "round $round/$total_rounds"
+    mapfile -t order < <(rotated RUNNERS $((round - 1)))
+    mapfile -t bc_order < <(rotated BC_RUNNERS $((round - 1)))
     for row in "${CPU_ROWS[@]}"; do
-        for r in "${RUNNERS[@]}"; do
+        for r in "${order[@]}"; do
             REF=$OUT/runs/$row.ref COMPARE=checksum
             # shellcheck disable=SC2046
             run_once "$row.$r" "" $(guest_cmd "$r" ${GUEST[$row]})
         done
     done
-    for r in "${BC_RUNNERS[@]}"; do
+    for r in "${bc_order[@]}"; do
         REF=$OUT/runs/bc.ref COMPARE=all
         # shellcheck disable=SC2046
         run_once "bc.$r" "$BC_INPUT" $(bc_cmd "$r")
@@ -267,7 +291,8 @@ if wanted hello; then
         fi
     done
     for ((i = 0; i < HELLO_RUNS; i++)); do
-        for r in "${HELLO_RUNNERS[@]}"; do
+        mapfile -t hello_order < <(rotated HELLO_RUNNERS "$i")
+        for r in "${hello_order[@]}"; do
             # shellcheck disable=SC2046
             set -- $(hello_cmd "$r")
             t0=$EPOCHREALTIME
