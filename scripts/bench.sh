@@ -20,10 +20,11 @@
 # CPU time is user+sys from /usr/bin/time, memory is max RSS. Runs are interleaved (for each
 # round, every benchmark on every runner in turn, the runners' order rotating from round to
 # round) so that load from other users of a shared machine, and whatever favours the first
-# or last of a sequence, spreads over all runners alike. Every run's stdout must equal the native run's:
-# a wrong answer never counts as a fast one. The exit status is 0 unless something is broken
-# (a build fails, a checksum differs, a guest that every runner should run fails); rows that
-# friscy cannot run yet (bc needs a root file system) are reported as n/a.
+# or last of a sequence, spreads over all runners alike. Every run's stdout must equal the
+# native run's: a wrong answer never counts as a fast one. The exit status is 0 unless
+# something is broken (a build fails, a checksum differs, a guest that every runner should
+# run fails); rows that friscy cannot run yet (bc needs a root file system) are reported as
+# n/a.
 set -euo pipefail
 # Paths given in the environment are relative to where the script was started.
 CALLER_DIR=$PWD
