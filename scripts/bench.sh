@@ -44,7 +44,6 @@ QEMU=${QEMU:-qemu-riscv64}
 EXTRA_NAME=${EXTRA_NAME:-}
 EXTRA_RUN=${EXTRA_RUN:-}
 EXTRA_FRISCY=${EXTRA_FRISCY:-}
-[ -n "$EXTRA_FRISCY" ] && EXTRA_FRISCY=$(absolute "$EXTRA_FRISCY")
 OUT=$ROOT_DIR/build/bench
 GUESTS=$ROOT_DIR/bench/guests
 
@@ -57,6 +56,7 @@ note() { printf '[bench] %s\n' "$*" >&2; }
 [[ $HELLO_RUNS =~ ^[1-9][0-9]*$ ]] || die "HELLO_RUNS must be a positive integer"
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE must be a positive integer"
 if [ -n "$EXTRA_FRISCY" ]; then
+    EXTRA_FRISCY=$(absolute "$EXTRA_FRISCY")
     [ -z "$EXTRA_RUN" ] || die "set EXTRA_RUN or EXTRA_FRISCY, not both"
     [ -x "$EXTRA_FRISCY" ] || die "EXTRA_FRISCY $EXTRA_FRISCY is not an executable"
     EXTRA_NAME=${EXTRA_NAME:-$(basename "$EXTRA_FRISCY")}
@@ -171,7 +171,7 @@ bc_cmd() {
         friscy) echo "$FRISCY" run --rootfs "$BC_FRISCY_ROOTFS" /usr/bin/bc -lq ;;
         qemu) echo "$QEMU" -L "$BC_ROOT" "$BC_ROOT/usr/bin/bc" -lq ;;
         *) if [ -n "$EXTRA_FRISCY" ]; then
-            echo "$EXTRA_FRISCY" run --rootfs "$BC_FRISCY_ROOTFS" /usr/bin/bc -lq
+            FRISCY=$EXTRA_FRISCY bc_cmd friscy
         else
             echo "$EXTRA_RUN" "$BC_ROOT/usr/bin/bc" -lq
         fi ;;
