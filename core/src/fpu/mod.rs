@@ -16,8 +16,12 @@
 //! first tried on it (module `fast`) and only handed to `soft` when the host cannot be shown
 //! to give the exact answer (special operands, results near overflow or underflow, ...).
 //! The fast paths assume the host's default floating-point environment (round to nearest,
-//! no flush-to-zero), as Rust does. Comparisons, fmin/fmax and fclass work on the bit
-//! patterns directly (module `compare`).
+//! no flush-to-zero), as Rust does. Once NX has accrued in `*flags` (as it does early in
+//! most floating-point code), round-to-nearest arithmetic, square roots (with `std`) and
+//! fused multiply-adds (on an x86-64 host's FMA unit) take the host's result as it is when
+//! it is well inside the normal range (`when_inexact_accrued`): callers that pass the
+//! accrued flags, as the interpreter does, get that shortcut. Comparisons, fmin/fmax and
+//! fclass work on the bit patterns directly (module `compare`).
 //!
 //! Tests: `tests` (hand-checked cases), `properties` (fast == soft, and RNE == host, on
 //! generated operands and on all special-value pairs; `FPU_PROPERTY_CASES` per mode, 200k
@@ -63,6 +67,32 @@ macro_rules! fast_or_soft {
         }
         $soft
     }};
+}
+
+/// Round to nearest with NX already accrued, as it is early in most floating-point code: the
+/// host's result (`$host`, a float) is the answer whenever it is at least one binade inside
+/// the normal range, since then OF, UF, NV and DZ cannot have arisen and the only flag left,
+/// NX, is set already; whether this operation was exact no longer matters. (The smallest
+/// normal is not enough: tininess is detected after rounding, so a result rounded up to it
+/// may still underflow.)
+macro_rules! when_inexact_accrued {
+    ($flags:ident, $rm:ident, $host:expr, $frac_bits:expr, $max_field:expr) => {
+        if use_fast_paths() && $rm == RoundingMode::Rne && *$flags & NX != 0 {
+            let bits = $host.to_bits();
+            let field = u64::from(bits >> $frac_bits) & $max_field;
+            if fast::well_inside_normal_range(field, $max_field) {
+                return bits;
+            }
+        }
+    };
+}
+
+/// Whether a fused multiply-add may go to the host's own unit (see `when_inexact_accrued`);
+/// the unit's entry points fall back to `*_mul_add_rne_exactly` where there is no unit, or
+/// its result is not well inside the normal range.
+#[inline(always)]
+fn fma_unit_may_answer(rm: RoundingMode, flags: u8) -> bool {
+    use_fast_paths() && rm == RoundingMode::Rne && flags & NX != 0
 }
 
 /// fflags bit: inexact.
@@ -114,6 +144,7 @@ impl RoundingMode {
 
 /// `fadd.s`
 pub fn f32_add(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    when_inexact_accrued!(flags, rm, f32::from_bits(a) + f32::from_bits(b), 23, 0xff);
     fast_or_soft!(
         flags,
         fast::f32_add(a, b, rm),
@@ -123,6 +154,7 @@ pub fn f32_add(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 
 /// `fsub.s`
 pub fn f32_sub(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    when_inexact_accrued!(flags, rm, f32::from_bits(a) - f32::from_bits(b), 23, 0xff);
     fast_or_soft!(
         flags,
         fast::f32_sub(a, b, rm),
@@ -132,6 +164,7 @@ pub fn f32_sub(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 
 /// `fmul.s`
 pub fn f32_mul(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    when_inexact_accrued!(flags, rm, f32::from_bits(a) * f32::from_bits(b), 23, 0xff);
     fast_or_soft!(
         flags,
         fast::f32_mul(a, b, rm),
@@ -141,6 +174,7 @@ pub fn f32_mul(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 
 /// `fdiv.s`
 pub fn f32_div(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    when_inexact_accrued!(flags, rm, f32::from_bits(a) / f32::from_bits(b), 23, 0xff);
     fast_or_soft!(
         flags,
         fast::f32_div(a, b, rm),
@@ -150,6 +184,9 @@ pub fn f32_div(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 
 /// `fsqrt.s`
 pub fn f32_sqrt(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    // `core` has no square root; with `std` the host's serves once NX has accrued.
+    #[cfg(feature = "std")]
+    when_inexact_accrued!(flags, rm, f32::from_bits(a).sqrt(), 23, 0xff);
     fast_or_soft!(
         flags,
         fast::f32_sqrt(a, rm),
@@ -158,12 +195,30 @@ pub fn f32_sqrt(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 }
 
 /// `fmadd.s`: `a * b + c` with a single rounding.
+#[inline(never)]
 pub fn f32_mul_add(a: u32, b: u32, c: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
+    if fma_unit_may_answer(rm, *flags) {
+        // A tail call, so that the usual path below needs no more registers saved.
+        return fast::fma_unit::f32_mul_add_inexact_accrued(a, b, c, flags);
+    }
+    f32_mul_add_exactly(a, b, c, rm, flags)
+}
+
+/// `fmadd.s`, finding out whether the result is exact (out of line, so that the function
+/// above saves no registers: both its paths are tail calls).
+#[inline(never)]
+fn f32_mul_add_exactly(a: u32, b: u32, c: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     fast_or_soft!(
         flags,
         fast::f32_mul_add(a, b, c, rm),
         soft::mul_add::<Single>(a.into(), b.into(), c.into(), rm, flags) as u32
     )
+}
+
+/// The fallback of the host unit's entry points.
+#[inline(always)]
+fn f32_mul_add_rne_exactly(a: u32, b: u32, c: u32, flags: &mut u8) -> u32 {
+    f32_mul_add_exactly(a, b, c, RoundingMode::Rne, flags)
 }
 
 /// `fmin.s`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.
@@ -288,6 +343,7 @@ pub fn f64_to_f32(a: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
 
 /// `fadd.d`
 pub fn f64_add(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    when_inexact_accrued!(flags, rm, f64::from_bits(a) + f64::from_bits(b), 52, 0x7ff);
     fast_or_soft!(
         flags,
         fast::f64_add(a, b, rm),
@@ -297,6 +353,7 @@ pub fn f64_add(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 
 /// `fsub.d`
 pub fn f64_sub(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    when_inexact_accrued!(flags, rm, f64::from_bits(a) - f64::from_bits(b), 52, 0x7ff);
     fast_or_soft!(
         flags,
         fast::f64_sub(a, b, rm),
@@ -306,6 +363,7 @@ pub fn f64_sub(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 
 /// `fmul.d`
 pub fn f64_mul(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    when_inexact_accrued!(flags, rm, f64::from_bits(a) * f64::from_bits(b), 52, 0x7ff);
     fast_or_soft!(
         flags,
         fast::f64_mul(a, b, rm),
@@ -315,6 +373,7 @@ pub fn f64_mul(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 
 /// `fdiv.d`
 pub fn f64_div(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    when_inexact_accrued!(flags, rm, f64::from_bits(a) / f64::from_bits(b), 52, 0x7ff);
     fast_or_soft!(
         flags,
         fast::f64_div(a, b, rm),
@@ -324,6 +383,9 @@ pub fn f64_div(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 
 /// `fsqrt.d`
 pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    // `core` has no square root; with `std` the host's serves once NX has accrued.
+    #[cfg(feature = "std")]
+    when_inexact_accrued!(flags, rm, f64::from_bits(a).sqrt(), 52, 0x7ff);
     fast_or_soft!(
         flags,
         fast::f64_sqrt(a, rm),
@@ -332,12 +394,30 @@ pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 }
 
 /// `fmadd.d`: `a * b + c` with a single rounding.
+#[inline(never)]
 pub fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
+    if fma_unit_may_answer(rm, *flags) {
+        // A tail call, so that the usual path below needs no more registers saved.
+        return fast::fma_unit::f64_mul_add_inexact_accrued(a, b, c, flags);
+    }
+    f64_mul_add_exactly(a, b, c, rm, flags)
+}
+
+/// `fmadd.d`, finding out whether the result is exact (out of line, so that the function
+/// above saves no registers: both its paths are tail calls).
+#[inline(never)]
+fn f64_mul_add_exactly(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     fast_or_soft!(
         flags,
         fast::f64_mul_add(a, b, c, rm),
         soft::mul_add::<Double>(a, b, c, rm, flags)
     )
+}
+
+/// The fallback of the host unit's entry points.
+#[inline(always)]
+fn f64_mul_add_rne_exactly(a: u64, b: u64, c: u64, flags: &mut u8) -> u64 {
+    f64_mul_add_exactly(a, b, c, RoundingMode::Rne, flags)
 }
 
 /// `fmin.d`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.

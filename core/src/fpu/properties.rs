@@ -639,3 +639,85 @@ fn exhaustive_f32_sqrt() {
     });
     finish(failures);
 }
+
+/// With NX already accrued, round-to-nearest arithmetic takes the host's result when it is
+/// normal (`when_inexact_accrued`, and the fused multiply-add unit where there is one): every
+/// entry point must still give soft's result and flags, whatever other flags are set.
+#[test]
+fn inexact_accrued_shortcut_equals_soft() {
+    use super::tests::with_soft_only;
+    type Binary = fn(u64, u64, RoundingMode, &mut u8) -> u64;
+    type Ternary = fn(u64, u64, u64, RoundingMode, &mut u8) -> u64;
+    let binary64: [(&str, Binary); 5] = [
+        ("f64_sqrt", |a, _, rm, f| {
+            super::f64_sqrt(a & !(1 << 63), rm, f)
+        }),
+        ("f64_add", super::f64_add),
+        ("f64_sub", super::f64_sub),
+        ("f64_mul", super::f64_mul),
+        ("f64_div", super::f64_div),
+    ];
+    let binary32: [(&str, Binary); 5] = [
+        ("f32_sqrt", |a, _, rm, f| {
+            super::f32_sqrt(a as u32 & !(1 << 31), rm, f).into()
+        }),
+        ("f32_add", |a, b, rm, f| {
+            super::f32_add(a as u32, b as u32, rm, f).into()
+        }),
+        ("f32_sub", |a, b, rm, f| {
+            super::f32_sub(a as u32, b as u32, rm, f).into()
+        }),
+        ("f32_mul", |a, b, rm, f| {
+            super::f32_mul(a as u32, b as u32, rm, f).into()
+        }),
+        ("f32_div", |a, b, rm, f| {
+            super::f32_div(a as u32, b as u32, rm, f).into()
+        }),
+    ];
+    let fused: [(&str, Ternary, Layout); 2] = [
+        ("f64_mul_add", super::f64_mul_add, DOUBLE),
+        (
+            "f32_mul_add",
+            |a, b, c, rm, f| super::f32_mul_add(a as u32, b as u32, c as u32, rm, f).into(),
+            SINGLE,
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut rng = Rng::new(77);
+    // Both with only NX set and with every flag set, in every mode (the others must ignore
+    // the shortcut).
+    let mut compare = |name: &str, rm, operands: &[u64], op: &dyn Fn(&mut u8) -> u64| {
+        for accrued in [super::NX, 0x1f] {
+            let mut fast_flags = accrued;
+            let fast = op(&mut fast_flags);
+            let mut soft_flags = accrued;
+            let soft = with_soft_only(true, || op(&mut soft_flags));
+            if (fast, fast_flags) != (soft, soft_flags) && failures.len() < 20 {
+                failures.push(format!(
+                    "{name} {rm:?} {operands:x?} accrued {accrued:#x}: fast {fast:#x} {fast_flags:#x}, soft {soft:#x} {soft_flags:#x}"
+                ));
+            }
+        }
+    };
+    let cases = cases_per_mode() / 4;
+    for rm in MODES {
+        for (layout, ops) in [(DOUBLE, &binary64), (SINGLE, &binary32)] {
+            let specials = layout.specials();
+            for _ in 0..cases {
+                let (a, b) = operands(layout, &mut rng, &specials);
+                for (name, op) in ops {
+                    compare(name, rm, &[a, b], &|f| op(a, b, rm, f));
+                }
+            }
+        }
+        for (name, op, layout) in fused {
+            let specials = layout.specials();
+            for _ in 0..cases {
+                let (a, b) = operands(layout, &mut rng, &specials);
+                let c = layout.partner(&mut rng, a, &specials);
+                compare(name, rm, &[a, b, c], &|f| op(a, b, c, rm, f));
+            }
+        }
+    }
+    finish(failures);
+}
