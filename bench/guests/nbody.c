@@ -1,4 +1,4 @@
-/* Benchmark guest: the Sun and the four giant planets under Newtonian gravity (double precision, rounding at every step, square roots and divisions); prints the system's energy before and after to 9 decimals, which fused and unfused multiply-adds agree on. */
+/* Benchmark guest: the Sun and the four giant planets under Newtonian gravity (double precision, rounding at every step, square roots and divisions); prints the system's energy before and after to 9 decimals as its checksum, which fused and unfused multiply-adds agree on. */
 #include <math.h>
 #include "bench.h"
 
@@ -83,9 +83,10 @@ static void advance(struct body *b, double dt) {
 int main(int argc, char **argv) {
     long scale = bench_scale(argc, argv);
     start(system_bodies);
-    printf("nbody energy %.9f\n", energy(system_bodies));
+    double before = energy(system_bodies);
     for (long step = 0; step < 1000000 * scale; step++)
         advance(system_bodies, 0.01);
-    printf("nbody energy %.9f\n", energy(system_bodies));
+    /* The energies stand in for bench_result's hash: rounding errors differ between builds. */
+    printf("nbody checksum %.9f %.9f\n", before, energy(system_bodies));
     return 0;
 }
