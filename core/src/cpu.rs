@@ -1729,8 +1729,8 @@ impl Cpu {
                     | Op::FeqD
                     | Op::FltD
                     | Op::FleD => {
-                        // Sign injections (`fmv.d`, `fneg.d`, `fabs.d`) and comparisons have
-                        // 0 to 2 in `rm`, which reads as a valid rounding mode they ignore.
+                        // Sign injections (`fmv.d`, `fneg.d`, `fabs.d`) and comparisons are
+                        // decoded with 0 in `rm`, which reads as a rounding mode they ignore.
                         // Comparisons share this arm rather than have their own: a new arm
                         // made the whole loop's code worse (+6-8% host instructions on every
                         // guest), as new arms have before.
