@@ -1728,7 +1728,22 @@ impl Cpu {
                     | Op::FsgnjxD
                     | Op::FeqD
                     | Op::FltD
-                    | Op::FleD => {
+                    | Op::FleD
+                    | Op::FaddS
+                    | Op::FsubS
+                    | Op::FmulS
+                    | Op::FdivS
+                    | Op::FmaddS
+                    | Op::FmsubS
+                    | Op::FnmaddS
+                    | Op::FnmsubS
+                    | Op::FsqrtS
+                    | Op::FsgnjS
+                    | Op::FsgnjnS
+                    | Op::FsgnjxS
+                    | Op::FeqS
+                    | Op::FltS
+                    | Op::FleS => {
                         // Sign injections (`fmv.d`, `fneg.d`, `fabs.d`) and comparisons are
                         // decoded with 0 in `rm`, which reads as a rounding mode they ignore.
                         // Comparisons share this arm rather than have their own: a new arm
@@ -1766,9 +1781,39 @@ impl Cpu {
                             Op::FeqD => u64::from(fpu::f64_eq(d1, d2, flags)),
                             Op::FltD => u64::from(fpu::f64_lt(d1, d2, flags)),
                             Op::FleD => u64::from(fpu::f64_le(d1, d2, flags)),
-                            _ => fpu::f64_mul_add(d1 ^ SIGN, d2, d3 ^ SIGN, rm, flags),
+                            Op::FnmaddD => fpu::f64_mul_add(d1 ^ SIGN, d2, d3 ^ SIGN, rm, flags),
+                            // Single precision: NaN-boxed operands and results.
+                            _ => {
+                                const S: u32 = 1 << 31;
+                                let (s1, s2, s3) = (unbox32(d1), unbox32(d2), unbox32(d3));
+                                match i.op {
+                                    Op::FeqS => u64::from(fpu::f32_eq(s1, s2, flags)),
+                                    Op::FltS => u64::from(fpu::f32_lt(s1, s2, flags)),
+                                    Op::FleS => u64::from(fpu::f32_le(s1, s2, flags)),
+                                    op => box32(match op {
+                                        Op::FaddS => fpu::f32_add(s1, s2, rm, flags),
+                                        Op::FsubS => fpu::f32_sub(s1, s2, rm, flags),
+                                        Op::FmulS => fpu::f32_mul(s1, s2, rm, flags),
+                                        Op::FdivS => fpu::f32_div(s1, s2, rm, flags),
+                                        Op::FmaddS => fpu::f32_mul_add(s1, s2, s3, rm, flags),
+                                        Op::FmsubS => fpu::f32_mul_add(s1, s2, s3 ^ S, rm, flags),
+                                        Op::FnmsubS => fpu::f32_mul_add(s1 ^ S, s2, s3, rm, flags),
+                                        Op::FnmaddS => {
+                                            fpu::f32_mul_add(s1 ^ S, s2, s3 ^ S, rm, flags)
+                                        }
+                                        Op::FsqrtS => fpu::f32_sqrt(s1, rm, flags),
+                                        Op::FsgnjS => s1 & !S | s2 & S,
+                                        Op::FsgnjnS => s1 & !S | !s2 & S,
+                                        _ => s1 ^ s2 & S,
+                                    }),
+                                }
+                            }
                         };
-                        if matches!(i.op, Op::FeqD | Op::FltD | Op::FleD) {
+                        let writes_x = matches!(
+                            i.op,
+                            Op::FeqD | Op::FltD | Op::FleD | Op::FeqS | Op::FltS | Op::FleS
+                        );
+                        if writes_x {
                             x[rd] = result;
                         } else {
                             f[usize::from(i.rd & 31)] = result;
@@ -1811,18 +1856,6 @@ impl Cpu {
                     | Op::Csrrci
                     | Op::Flw
                     | Op::Fsw
-                    | Op::FmaddS
-                    | Op::FmsubS
-                    | Op::FnmsubS
-                    | Op::FnmaddS
-                    | Op::FaddS
-                    | Op::FsubS
-                    | Op::FmulS
-                    | Op::FdivS
-                    | Op::FsqrtS
-                    | Op::FsgnjS
-                    | Op::FsgnjnS
-                    | Op::FsgnjxS
                     | Op::FminS
                     | Op::FmaxS
                     | Op::FcvtWS
@@ -1830,9 +1863,6 @@ impl Cpu {
                     | Op::FcvtLS
                     | Op::FcvtLuS
                     | Op::FmvXW
-                    | Op::FeqS
-                    | Op::FltS
-                    | Op::FleS
                     | Op::FclassS
                     | Op::FcvtSW
                     | Op::FcvtSWu
@@ -2879,6 +2909,61 @@ mod tests {
             assert_eq!((x[18], x[19]), (0, 0), "slice {slice}");
             assert_eq!((x[13], x[15], x[16]), (1, 5, 5), "slice {slice}");
             assert_eq!(cpu.fflags, 0x1f, "slice {slice}");
+        }
+    }
+
+    /// The single-precision operations run inline (arithmetic, fused forms, square root,
+    /// sign injection, comparisons; NaN-boxed operands and results) give the state the
+    /// out-of-line interpreter gives under any budget split.
+    #[test]
+    fn inline_single_precision_matches_under_any_split() {
+        const PROGRAM: &[u8] = &[
+            0x53, 0x05, 0x05, 0xf0, // fmv.w.x fa0,a0
+            0xd3, 0x85, 0x05, 0xf0, // fmv.w.x fa1,a1
+            0x53, 0x76, 0x05, 0x58, // fsqrt.s fa2,fa0
+            0xd3, 0x76, 0xb5, 0x00, // fadd.s fa3,fa0,fa1
+            0x53, 0x77, 0xb5, 0x08, // fsub.s fa4,fa0,fa1
+            0xd3, 0x77, 0xb5, 0x10, // fmul.s fa5,fa0,fa1
+            0x53, 0x78, 0xb5, 0x18, // fdiv.s fa6,fa0,fa1
+            0xc3, 0x78, 0xb5, 0x50, // fmadd.s fa7,fa0,fa1,fa0
+            0x47, 0x70, 0xb5, 0x50, // fmsub.s ft0,fa0,fa1,fa0
+            0xcf, 0x70, 0xb5, 0x50, // fnmadd.s ft1,fa0,fa1,fa0
+            0x4b, 0x71, 0xb5, 0x50, // fnmsub.s ft2,fa0,fa1,fa0
+            0xd3, 0x01, 0xb5, 0x20, // fsgnj.s ft3,fa0,fa1
+            0x53, 0x12, 0xb5, 0x20, // fsgnjn.s ft4,fa0,fa1
+            0xd3, 0xa2, 0xb5, 0x20, // fabs.s ft5,fa1
+            0x53, 0x93, 0xa5, 0xa0, // flt.s t1,fa1,fa0
+            0xd3, 0x03, 0xa5, 0xa0, // fle.s t2,fa0,fa0
+            0x53, 0x24, 0xb5, 0xa0, // feq.s s0,fa0,fa1
+            0x53, 0x19, 0xa5, 0xa0, // flt.s s2,fa0,fa0
+            0x53, 0x03, 0x06, 0xf2, // fmv.d.x ft6,a2
+            0xd3, 0x73, 0xa3, 0x00, // fadd.s ft7,ft6,fa0
+            0xf3, 0x24, 0x10, 0x00, // frflags s1
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        let regs = [(10, 0x4000_0000), (11, 0xc040_0000), (12, 0x4000_0000)];
+        let boxed = |v: u32| 0xffff_ffff_0000_0000 | u64::from(v);
+        for slice in (1..=23).chain([1000]) {
+            let (exit, cpu) = run_with(PROGRAM, &[], &regs, slice);
+            assert_eq!(exit, Exit::Ecall, "slice {slice}");
+            let f = &cpu.f;
+            let arithmetic = [
+                0x3fb5_04f3,
+                0xbf80_0000,
+                0x40a0_0000,
+                0xc0c0_0000,
+                0xbf2a_aaab,
+            ];
+            assert_eq!(f[12..17], arithmetic.map(boxed), "slice {slice}");
+            let fused = [0xc080_0000, 0xc100_0000, 0x4080_0000, 0x4100_0000];
+            assert_eq!([f[17], f[0], f[1], f[2]], fused.map(boxed), "slice {slice}");
+            let signs = [0xc000_0000, 0x4000_0000, 0x4040_0000];
+            assert_eq!(f[3..6], signs.map(boxed), "slice {slice}");
+            // An operand that is not NaN-boxed reads as the canonical NaN.
+            assert_eq!(f[7], boxed(0x7fc0_0000), "slice {slice}");
+            let x = &cpu.x;
+            assert_eq!((x[6], x[7], x[8], x[18]), (1, 1, 0, 0), "slice {slice}");
+            assert_eq!(x[9], 1, "slice {slice}");
         }
     }
 
