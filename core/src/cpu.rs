@@ -1744,8 +1744,8 @@ impl Cpu {
                     | Op::FeqS
                     | Op::FltS
                     | Op::FleS => {
-                        // Sign injections (`fmv.d`, `fneg.d`, `fabs.d`) and comparisons are
-                        // decoded with 0 in `rm`, which reads as a rounding mode they ignore.
+                        // Sign injections (`fmv`, `fneg`, `fabs`) and comparisons are decoded
+                        // with 0 in `rm`, which reads as a rounding mode they ignore.
                         // Comparisons share this arm rather than have their own: a new arm
                         // made the whole loop's code worse (+6-8% host instructions on every
                         // guest), as new arms have before.
@@ -1809,14 +1809,11 @@ impl Cpu {
                                 }
                             }
                         };
-                        let writes_x = matches!(
-                            i.op,
-                            Op::FeqD | Op::FltD | Op::FleD | Op::FeqS | Op::FltS | Op::FleS
-                        );
-                        if writes_x {
-                            x[rd] = result;
-                        } else {
+                        // Everything here but the comparisons writes an FP register.
+                        if writes_fp_rd(i.op) {
                             f[usize::from(i.rd & 31)] = result;
+                        } else {
+                            x[rd] = result;
                         }
                     }
                     // Everything else goes out of line; listed in full so the dispatch

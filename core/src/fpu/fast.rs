@@ -210,6 +210,8 @@ fn zero_product_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u64
 /// measured, checking its result was slower than Dekker's product.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(super) mod fma_unit {
+    use super::RoundingMode;
+
     /// An entry point (`$entry`, rounding to nearest with NX already in `flags`) and its FMA3
     /// body (`$fma3`), for one format. Both paths of each end in tail calls, so neither
     /// saves a register.
@@ -222,7 +224,7 @@ pub(super) mod fma_unit {
                     // SAFETY: the CPU has just been found to implement FMA3.
                     return unsafe { $fma3(a, b, c, flags) };
                 }
-                super::super::$fallback(a, b, c, flags)
+                super::super::$fallback(a, b, c, RoundingMode::Rne, flags)
             }
 
             #[target_feature(enable = "fma")]
@@ -237,7 +239,7 @@ pub(super) mod fma_unit {
                 ) {
                     return bits;
                 }
-                super::super::$fallback(a, b, c, flags)
+                super::super::$fallback(a, b, c, RoundingMode::Rne, flags)
             }
         };
     }
@@ -249,7 +251,7 @@ pub(super) mod fma_unit {
         f64,
         52,
         0x7ff,
-        f64_mul_add_rne_exactly
+        f64_mul_add_exactly
     );
     unit_entry!(
         f32_mul_add_inexact_accrued,
@@ -258,13 +260,15 @@ pub(super) mod fma_unit {
         f32,
         23,
         0xff,
-        f32_mul_add_rne_exactly
+        f32_mul_add_exactly
     );
 }
 
 /// Hosts without a fused multiply-add unit Rust can reach from here: the usual paths.
 #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
 pub(super) mod fma_unit {
+    use super::RoundingMode;
+
     #[inline(always)]
     pub(in super::super) fn f64_mul_add_inexact_accrued(
         a: u64,
@@ -272,7 +276,7 @@ pub(super) mod fma_unit {
         c: u64,
         flags: &mut u8,
     ) -> u64 {
-        super::super::f64_mul_add_rne_exactly(a, b, c, flags)
+        super::super::f64_mul_add_exactly(a, b, c, RoundingMode::Rne, flags)
     }
 
     #[inline(always)]
@@ -282,7 +286,7 @@ pub(super) mod fma_unit {
         c: u32,
         flags: &mut u8,
     ) -> u32 {
-        super::super::f32_mul_add_rne_exactly(a, b, c, flags)
+        super::super::f32_mul_add_exactly(a, b, c, RoundingMode::Rne, flags)
     }
 }
 

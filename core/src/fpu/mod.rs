@@ -77,7 +77,7 @@ macro_rules! fast_or_soft {
 /// may still underflow.)
 macro_rules! when_inexact_accrued {
     ($flags:ident, $rm:ident, $host:expr, $frac_bits:expr, $max_field:expr) => {
-        if use_fast_paths() && $rm == RoundingMode::Rne && *$flags & NX != 0 {
+        if inexact_accrued_in_rne($rm, $flags) {
             let bits = $host.to_bits();
             let field = u64::from(bits >> $frac_bits) & $max_field;
             if fast::well_inside_normal_range(field, $max_field) {
@@ -87,12 +87,12 @@ macro_rules! when_inexact_accrued {
     };
 }
 
-/// Whether a fused multiply-add may go to the host's own unit (see `when_inexact_accrued`);
-/// the unit's entry points fall back to `*_mul_add_rne_exactly` where there is no unit, or
-/// its result is not well inside the normal range.
+/// Whether `when_inexact_accrued` applies; fused multiply-adds then go to the host's own
+/// unit, whose entry points fall back to `*_mul_add_exactly` where there is no unit, or its
+/// result is not well inside the normal range.
 #[inline(always)]
-fn fma_unit_may_answer(rm: RoundingMode, flags: u8) -> bool {
-    use_fast_paths() && rm == RoundingMode::Rne && flags & NX != 0
+fn inexact_accrued_in_rne(rm: RoundingMode, flags: &u8) -> bool {
+    use_fast_paths() && rm == RoundingMode::Rne && *flags & NX != 0
 }
 
 /// fflags bit: inexact.
@@ -197,7 +197,7 @@ pub fn f32_sqrt(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 /// `fmadd.s`: `a * b + c` with a single rounding.
 #[inline(never)]
 pub fn f32_mul_add(a: u32, b: u32, c: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
-    if fma_unit_may_answer(rm, *flags) {
+    if inexact_accrued_in_rne(rm, flags) {
         // A tail call, so that the usual path below needs no more registers saved.
         return fast::fma_unit::f32_mul_add_inexact_accrued(a, b, c, flags);
     }
@@ -213,12 +213,6 @@ fn f32_mul_add_exactly(a: u32, b: u32, c: u32, rm: RoundingMode, flags: &mut u8)
         fast::f32_mul_add(a, b, c, rm),
         soft::mul_add::<Single>(a.into(), b.into(), c.into(), rm, flags) as u32
     )
-}
-
-/// The fallback of the host unit's entry points.
-#[inline(always)]
-fn f32_mul_add_rne_exactly(a: u32, b: u32, c: u32, flags: &mut u8) -> u32 {
-    f32_mul_add_exactly(a, b, c, RoundingMode::Rne, flags)
 }
 
 /// `fmin.s`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.
@@ -396,7 +390,7 @@ pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 /// `fmadd.d`: `a * b + c` with a single rounding.
 #[inline(never)]
 pub fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
-    if fma_unit_may_answer(rm, *flags) {
+    if inexact_accrued_in_rne(rm, flags) {
         // A tail call, so that the usual path below needs no more registers saved.
         return fast::fma_unit::f64_mul_add_inexact_accrued(a, b, c, flags);
     }
@@ -412,12 +406,6 @@ fn f64_mul_add_exactly(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8)
         fast::f64_mul_add(a, b, c, rm),
         soft::mul_add::<Double>(a, b, c, rm, flags)
     )
-}
-
-/// The fallback of the host unit's entry points.
-#[inline(always)]
-fn f64_mul_add_rne_exactly(a: u64, b: u64, c: u64, flags: &mut u8) -> u64 {
-    f64_mul_add_exactly(a, b, c, RoundingMode::Rne, flags)
 }
 
 /// `fmin.d`: -0 is below +0; a single NaN operand is ignored; NV only for signaling NaNs.
