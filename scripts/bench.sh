@@ -10,7 +10,7 @@
 #   ROOTFS=build/rootfs   the riscv64 Debian root for bc: the OUTDIR of scripts/debian-rootfs.sh
 #                   (holding root/ and rootfs.tar) or an unpacked tree; built with that script
 #                   when it is the default, missing, and the script exists
-#   FRISCY=target/release/friscy   the friscy binary (built with cargo unless FRISCY is set)
+#   FRISCY=...      the friscy binary (default: built by scripts/build-cli.sh, statically linked)
 #   QEMU=qemu-riscv64
 #   EXTRA_NAME=name EXTRA_RUN="cmd args"   an extra runner column, e.g. another interpreter
 #                   built out of tree; the riscv64 program and its arguments follow EXTRA_RUN
@@ -84,9 +84,8 @@ command -v "$QEMU" >/dev/null || die "$QEMU not found"
 
 # --- build -----------------------------------------------------------------------------------
 if [ -z "${FRISCY:-}" ]; then
-    note "building friscy (cargo build --release -p friscy-cli)"
-    cargo build --release -q -p friscy-cli >&2 || die "cargo build failed"
-    FRISCY=$ROOT_DIR/target/release/friscy
+    note "building friscy (scripts/build-cli.sh: release, statically linked)"
+    FRISCY=$("$ROOT_DIR/scripts/build-cli.sh" -q) || die "cargo build failed"
 fi
 [ -x "$FRISCY" ] || die "friscy binary $FRISCY not found"
 FRISCY=$(cd "$(dirname "$FRISCY")" && pwd)/$(basename "$FRISCY")

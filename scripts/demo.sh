@@ -7,7 +7,7 @@ if ! command -v riscv64-linux-gnu-gcc >/dev/null; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 fi
-cargo build --release -p friscy-cli
+friscy=$(scripts/build-cli.sh)
 mkdir -p build
 riscv64-linux-gnu-gcc -O2 -static -o build/hello examples/guests/hello.c -lm
-exec target/release/friscy run build/hello "$@"
+exec "$friscy" run build/hello "$@"

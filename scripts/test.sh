@@ -23,8 +23,8 @@ cargo build -p friscy-core --no-default-features --features alloc
 step "core builds for wasm32-unknown-unknown, a target with no std at all"
 scripts/build-nostd-wasm.sh
 
-step "release build of the friscy CLI"
-cargo build --release -p friscy-cli
+step "release build of the friscy CLI (static, as the demo and the benchmark build it)"
+friscy=$(scripts/build-cli.sh)
 
 step "C header is what cbindgen generates"
 scripts/check-header.sh
@@ -36,7 +36,7 @@ step "C ABI: engine-host example (guest calls every frame, budget and fault reco
 make -C examples/engine-host check
 
 step "differential, randomised and rootfs end-to-end suites against qemu-riscv64"
-tests/run-all.sh --friscy target/release/friscy
+tests/run-all.sh --friscy "$friscy"
 
 step "fuzz targets: build each and run it for ${FUZZ_SECONDS:-20}s from the committed seeds"
 fuzz/run-ci.sh "${FUZZ_SECONDS:-20}"
