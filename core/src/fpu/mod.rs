@@ -75,6 +75,10 @@ macro_rules! fast_or_soft {
 /// NX, is set already; whether this operation was exact no longer matters. (The smallest
 /// normal is not enough: tininess is detected after rounding, so a result rounded up to it
 /// may still underflow.)
+///
+/// The operation's other paths are a separate function (`*_exactly`) that this one
+/// tail-calls, so that the shortcut saves and restores no registers (6 of its 21 host
+/// instructions for a multiplication).
 macro_rules! when_inexact_accrued {
     ($flags:ident, $rm:ident, $host:expr, $frac_bits:expr, $max_field:expr) => {
         if inexact_accrued_in_rne($rm, $flags) {
@@ -143,8 +147,15 @@ impl RoundingMode {
 }
 
 /// `fadd.s`
+#[inline(never)]
 pub fn f32_add(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     when_inexact_accrued!(flags, rm, f32::from_bits(a) + f32::from_bits(b), 23, 0xff);
+    f32_add_exactly(a, b, rm, flags)
+}
+
+/// `fadd.s` when the shortcut does not apply.
+#[inline(never)]
+fn f32_add_exactly(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     fast_or_soft!(
         flags,
         fast::f32_add(a, b, rm),
@@ -153,8 +164,15 @@ pub fn f32_add(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 }
 
 /// `fsub.s`
+#[inline(never)]
 pub fn f32_sub(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     when_inexact_accrued!(flags, rm, f32::from_bits(a) - f32::from_bits(b), 23, 0xff);
+    f32_sub_exactly(a, b, rm, flags)
+}
+
+/// `fsub.s` when the shortcut does not apply.
+#[inline(never)]
+fn f32_sub_exactly(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     fast_or_soft!(
         flags,
         fast::f32_sub(a, b, rm),
@@ -163,8 +181,15 @@ pub fn f32_sub(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 }
 
 /// `fmul.s`
+#[inline(never)]
 pub fn f32_mul(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     when_inexact_accrued!(flags, rm, f32::from_bits(a) * f32::from_bits(b), 23, 0xff);
+    f32_mul_exactly(a, b, rm, flags)
+}
+
+/// `fmul.s` when the shortcut does not apply.
+#[inline(never)]
+fn f32_mul_exactly(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     fast_or_soft!(
         flags,
         fast::f32_mul(a, b, rm),
@@ -173,8 +198,15 @@ pub fn f32_mul(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 }
 
 /// `fdiv.s`
+#[inline(never)]
 pub fn f32_div(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     when_inexact_accrued!(flags, rm, f32::from_bits(a) / f32::from_bits(b), 23, 0xff);
+    f32_div_exactly(a, b, rm, flags)
+}
+
+/// `fdiv.s` when the shortcut does not apply.
+#[inline(never)]
+fn f32_div_exactly(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     fast_or_soft!(
         flags,
         fast::f32_div(a, b, rm),
@@ -183,10 +215,17 @@ pub fn f32_div(a: u32, b: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
 }
 
 /// `fsqrt.s`
+#[inline(never)]
 pub fn f32_sqrt(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     // `core` has no square root; with `std` the host's serves once NX has accrued.
     #[cfg(feature = "std")]
     when_inexact_accrued!(flags, rm, f32::from_bits(a).sqrt(), 23, 0xff);
+    f32_sqrt_exactly(a, rm, flags)
+}
+
+/// `fsqrt.s` when the shortcut does not apply.
+#[inline(never)]
+fn f32_sqrt_exactly(a: u32, rm: RoundingMode, flags: &mut u8) -> u32 {
     fast_or_soft!(
         flags,
         fast::f32_sqrt(a, rm),
@@ -336,8 +375,15 @@ pub fn f64_to_f32(a: u64, rm: RoundingMode, flags: &mut u8) -> u32 {
 }
 
 /// `fadd.d`
+#[inline(never)]
 pub fn f64_add(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     when_inexact_accrued!(flags, rm, f64::from_bits(a) + f64::from_bits(b), 52, 0x7ff);
+    f64_add_exactly(a, b, rm, flags)
+}
+
+/// `fadd.d` when the shortcut does not apply.
+#[inline(never)]
+fn f64_add_exactly(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     fast_or_soft!(
         flags,
         fast::f64_add(a, b, rm),
@@ -346,8 +392,15 @@ pub fn f64_add(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 }
 
 /// `fsub.d`
+#[inline(never)]
 pub fn f64_sub(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     when_inexact_accrued!(flags, rm, f64::from_bits(a) - f64::from_bits(b), 52, 0x7ff);
+    f64_sub_exactly(a, b, rm, flags)
+}
+
+/// `fsub.d` when the shortcut does not apply.
+#[inline(never)]
+fn f64_sub_exactly(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     fast_or_soft!(
         flags,
         fast::f64_sub(a, b, rm),
@@ -356,8 +409,15 @@ pub fn f64_sub(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 }
 
 /// `fmul.d`
+#[inline(never)]
 pub fn f64_mul(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     when_inexact_accrued!(flags, rm, f64::from_bits(a) * f64::from_bits(b), 52, 0x7ff);
+    f64_mul_exactly(a, b, rm, flags)
+}
+
+/// `fmul.d` when the shortcut does not apply.
+#[inline(never)]
+fn f64_mul_exactly(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     fast_or_soft!(
         flags,
         fast::f64_mul(a, b, rm),
@@ -366,8 +426,15 @@ pub fn f64_mul(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 }
 
 /// `fdiv.d`
+#[inline(never)]
 pub fn f64_div(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     when_inexact_accrued!(flags, rm, f64::from_bits(a) / f64::from_bits(b), 52, 0x7ff);
+    f64_div_exactly(a, b, rm, flags)
+}
+
+/// `fdiv.d` when the shortcut does not apply.
+#[inline(never)]
+fn f64_div_exactly(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     fast_or_soft!(
         flags,
         fast::f64_div(a, b, rm),
@@ -376,10 +443,17 @@ pub fn f64_div(a: u64, b: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
 }
 
 /// `fsqrt.d`
+#[inline(never)]
 pub fn f64_sqrt(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     // `core` has no square root; with `std` the host's serves once NX has accrued.
     #[cfg(feature = "std")]
     when_inexact_accrued!(flags, rm, f64::from_bits(a).sqrt(), 52, 0x7ff);
+    f64_sqrt_exactly(a, rm, flags)
+}
+
+/// `fsqrt.d` when the shortcut does not apply.
+#[inline(never)]
+fn f64_sqrt_exactly(a: u64, rm: RoundingMode, flags: &mut u8) -> u64 {
     fast_or_soft!(
         flags,
         fast::f64_sqrt(a, rm),
