@@ -2119,6 +2119,12 @@ impl Cpu {
     /// common operations and calls this for the rest.
     #[inline(never)]
     fn execute(&mut self, mem: &mut Memory, i: &Insn, pc: u64) -> Result<u64, Flow> {
+        // The F and D operations (contiguous in `Op`) go straight on: most of what reaches
+        // here in float code is conversions and moves, which passed through `int_op`'s
+        // dispatch and this function's own before.
+        if (Op::Flw as u16..=Op::FmvDX as u16).contains(&(i.op as u16)) {
+            return self.execute_fp(mem, *i, pc, pc.wrapping_add(u64::from(i.len)));
+        }
         let rd = usize::from(i.rd);
         let rs1 = usize::from(i.rs1);
         let rs2 = usize::from(i.rs2);
