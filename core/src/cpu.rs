@@ -2382,9 +2382,43 @@ impl Cpu {
         let fs3 = (i.rs3 & 31) as usize;
         let illegal = Flow::Unsupported;
         let imm = i.imm as i64 as u64;
-        let xa = self.x[usize::from(i.rs1)];
-        let (d1, d2, d3) = (self.f[fs1], self.f[fs2], self.f[fs3]);
-        let (s1, s2, s3) = (unbox32(d1), unbox32(d2), unbox32(d3));
+        // Operands are read where an operation uses them: reading all of them up front cost
+        // every conversion and move its share (a third of this function's instructions).
+        macro_rules! xa {
+            () => {
+                self.x[usize::from(i.rs1)]
+            };
+        }
+        macro_rules! d1 {
+            () => {
+                self.f[fs1]
+            };
+        }
+        macro_rules! d2 {
+            () => {
+                self.f[fs2]
+            };
+        }
+        macro_rules! d3 {
+            () => {
+                self.f[fs3]
+            };
+        }
+        macro_rules! s1 {
+            () => {
+                unbox32(self.f[fs1])
+            };
+        }
+        macro_rules! s2 {
+            () => {
+                unbox32(self.f[fs2])
+            };
+        }
+        macro_rules! s3 {
+            () => {
+                unbox32(self.f[fs3])
+            };
+        }
         // The accrued flags go in: see `fpu` on round to nearest with NX set.
         let mut flags = self.fflags;
         const SIGN32: u32 = 0x8000_0000;
@@ -2408,109 +2442,145 @@ impl Cpu {
             };
         }
         match i.op {
-            Op::Flw => match mem.read_u32(xa.wrapping_add(imm)) {
+            Op::Flw => match mem.read_u32(xa!().wrapping_add(imm)) {
                 Ok(v) => set_s!(v),
                 Err(f) => return Err(fault(f, Access::Load)),
             },
-            Op::Fld => match mem.read_u64(xa.wrapping_add(imm)) {
+            Op::Fld => match mem.read_u64(xa!().wrapping_add(imm)) {
                 Ok(v) => set_d!(v),
                 Err(f) => return Err(fault(f, Access::Load)),
             },
             Op::Fsw => {
-                if let Err(f) = mem.write_u32(xa.wrapping_add(imm), d2 as u32) {
+                if let Err(f) = mem.write_u32(xa!().wrapping_add(imm), d2!() as u32) {
                     return Err(fault(f, Access::Store));
                 }
             }
             Op::Fsd => {
-                if let Err(f) = mem.write_u64(xa.wrapping_add(imm), d2) {
+                if let Err(f) = mem.write_u64(xa!().wrapping_add(imm), d2!()) {
                     return Err(fault(f, Access::Store));
                 }
             }
-            Op::FmaddS => set_s!(fpu::f32_mul_add(s1, s2, s3, rm!(), &mut flags)),
-            Op::FmsubS => set_s!(fpu::f32_mul_add(s1, s2, s3 ^ SIGN32, rm!(), &mut flags)),
-            Op::FnmsubS => set_s!(fpu::f32_mul_add(s1 ^ SIGN32, s2, s3, rm!(), &mut flags)),
+            Op::FmaddS => set_s!(fpu::f32_mul_add(s1!(), s2!(), s3!(), rm!(), &mut flags)),
+            Op::FmsubS => set_s!(fpu::f32_mul_add(
+                s1!(),
+                s2!(),
+                s3!() ^ SIGN32,
+                rm!(),
+                &mut flags
+            )),
+            Op::FnmsubS => set_s!(fpu::f32_mul_add(
+                s1!() ^ SIGN32,
+                s2!(),
+                s3!(),
+                rm!(),
+                &mut flags
+            )),
             Op::FnmaddS => {
                 set_s!(fpu::f32_mul_add(
-                    s1 ^ SIGN32,
-                    s2,
-                    s3 ^ SIGN32,
+                    s1!() ^ SIGN32,
+                    s2!(),
+                    s3!() ^ SIGN32,
                     rm!(),
                     &mut flags
                 ))
             }
-            Op::FaddS => set_s!(fpu::f32_add(s1, s2, rm!(), &mut flags)),
-            Op::FsubS => set_s!(fpu::f32_sub(s1, s2, rm!(), &mut flags)),
-            Op::FmulS => set_s!(fpu::f32_mul(s1, s2, rm!(), &mut flags)),
-            Op::FdivS => set_s!(fpu::f32_div(s1, s2, rm!(), &mut flags)),
-            Op::FsqrtS => set_s!(fpu::f32_sqrt(s1, rm!(), &mut flags)),
-            Op::FsgnjS => set_s!((s1 & !SIGN32) | (s2 & SIGN32)),
-            Op::FsgnjnS => set_s!((s1 & !SIGN32) | (!s2 & SIGN32)),
-            Op::FsgnjxS => set_s!(s1 ^ (s2 & SIGN32)),
-            Op::FminS => set_s!(fpu::f32_min(s1, s2, &mut flags)),
-            Op::FmaxS => set_s!(fpu::f32_max(s1, s2, &mut flags)),
-            Op::FcvtWS => self.x[rd] = fpu::f32_to_i32(s1, rm!(), &mut flags) as i64 as u64,
-            Op::FcvtWuS => self.x[rd] = fpu::f32_to_u32(s1, rm!(), &mut flags) as i32 as i64 as u64,
-            Op::FcvtLS => self.x[rd] = fpu::f32_to_i64(s1, rm!(), &mut flags) as u64,
-            Op::FcvtLuS => self.x[rd] = fpu::f32_to_u64(s1, rm!(), &mut flags),
-            Op::FmvXW => self.x[rd] = sext32(d1),
-            Op::FeqS => self.x[rd] = u64::from(fpu::f32_eq(s1, s2, &mut flags)),
-            Op::FltS => self.x[rd] = u64::from(fpu::f32_lt(s1, s2, &mut flags)),
-            Op::FleS => self.x[rd] = u64::from(fpu::f32_le(s1, s2, &mut flags)),
-            Op::FclassS => self.x[rd] = fpu::f32_classify(s1),
-            Op::FcvtSW => set_s!(fpu::f32_from_i32(xa as i32, rm!(), &mut flags)),
-            Op::FcvtSWu => set_s!(fpu::f32_from_u32(xa as u32, rm!(), &mut flags)),
-            Op::FcvtSL => set_s!(fpu::f32_from_i64(xa as i64, rm!(), &mut flags)),
-            Op::FcvtSLu => set_s!(fpu::f32_from_u64(xa, rm!(), &mut flags)),
-            Op::FmvWX => set_s!(xa as u32),
+            Op::FaddS => set_s!(fpu::f32_add(s1!(), s2!(), rm!(), &mut flags)),
+            Op::FsubS => set_s!(fpu::f32_sub(s1!(), s2!(), rm!(), &mut flags)),
+            Op::FmulS => set_s!(fpu::f32_mul(s1!(), s2!(), rm!(), &mut flags)),
+            Op::FdivS => set_s!(fpu::f32_div(s1!(), s2!(), rm!(), &mut flags)),
+            Op::FsqrtS => set_s!(fpu::f32_sqrt(s1!(), rm!(), &mut flags)),
+            Op::FsgnjS => set_s!((s1!() & !SIGN32) | (s2!() & SIGN32)),
+            Op::FsgnjnS => set_s!((s1!() & !SIGN32) | (!s2!() & SIGN32)),
+            Op::FsgnjxS => set_s!(s1!() ^ (s2!() & SIGN32)),
+            Op::FminS => set_s!(fpu::f32_min(s1!(), s2!(), &mut flags)),
+            Op::FmaxS => set_s!(fpu::f32_max(s1!(), s2!(), &mut flags)),
+            Op::FcvtWS => self.x[rd] = fpu::f32_to_i32(s1!(), rm!(), &mut flags) as i64 as u64,
+            Op::FcvtWuS => {
+                self.x[rd] = fpu::f32_to_u32(s1!(), rm!(), &mut flags) as i32 as i64 as u64
+            }
+            Op::FcvtLS => self.x[rd] = fpu::f32_to_i64(s1!(), rm!(), &mut flags) as u64,
+            Op::FcvtLuS => self.x[rd] = fpu::f32_to_u64(s1!(), rm!(), &mut flags),
+            Op::FmvXW => self.x[rd] = sext32(d1!()),
+            Op::FeqS => self.x[rd] = u64::from(fpu::f32_eq(s1!(), s2!(), &mut flags)),
+            Op::FltS => self.x[rd] = u64::from(fpu::f32_lt(s1!(), s2!(), &mut flags)),
+            Op::FleS => self.x[rd] = u64::from(fpu::f32_le(s1!(), s2!(), &mut flags)),
+            Op::FclassS => self.x[rd] = fpu::f32_classify(s1!()),
+            Op::FcvtSW => set_s!(fpu::f32_from_i32(xa!() as i32, rm!(), &mut flags)),
+            Op::FcvtSWu => set_s!(fpu::f32_from_u32(xa!() as u32, rm!(), &mut flags)),
+            Op::FcvtSL => set_s!(fpu::f32_from_i64(xa!() as i64, rm!(), &mut flags)),
+            Op::FcvtSLu => set_s!(fpu::f32_from_u64(xa!(), rm!(), &mut flags)),
+            Op::FmvWX => set_s!(xa!() as u32),
 
-            Op::FmaddD => set_d!(fpu::f64_mul_add(d1, d2, d3, rm!(), &mut flags)),
-            Op::FmsubD => set_d!(fpu::f64_mul_add(d1, d2, d3 ^ SIGN64, rm!(), &mut flags)),
-            Op::FnmsubD => set_d!(fpu::f64_mul_add(d1 ^ SIGN64, d2, d3, rm!(), &mut flags)),
+            Op::FmaddD => set_d!(fpu::f64_mul_add(d1!(), d2!(), d3!(), rm!(), &mut flags)),
+            Op::FmsubD => set_d!(fpu::f64_mul_add(
+                d1!(),
+                d2!(),
+                d3!() ^ SIGN64,
+                rm!(),
+                &mut flags
+            )),
+            Op::FnmsubD => set_d!(fpu::f64_mul_add(
+                d1!() ^ SIGN64,
+                d2!(),
+                d3!(),
+                rm!(),
+                &mut flags
+            )),
             Op::FnmaddD => {
                 set_d!(fpu::f64_mul_add(
-                    d1 ^ SIGN64,
-                    d2,
-                    d3 ^ SIGN64,
+                    d1!() ^ SIGN64,
+                    d2!(),
+                    d3!() ^ SIGN64,
                     rm!(),
                     &mut flags
                 ))
             }
-            Op::FaddD => set_d!(fpu::f64_add(d1, d2, rm!(), &mut flags)),
-            Op::FsubD => set_d!(fpu::f64_sub(d1, d2, rm!(), &mut flags)),
-            Op::FmulD => set_d!(fpu::f64_mul(d1, d2, rm!(), &mut flags)),
-            Op::FdivD => set_d!(fpu::f64_div(d1, d2, rm!(), &mut flags)),
-            Op::FsqrtD => set_d!(fpu::f64_sqrt(d1, rm!(), &mut flags)),
-            Op::FsgnjD => set_d!((d1 & !SIGN64) | (d2 & SIGN64)),
-            Op::FsgnjnD => set_d!((d1 & !SIGN64) | (!d2 & SIGN64)),
-            Op::FsgnjxD => set_d!(d1 ^ (d2 & SIGN64)),
-            Op::FminD => set_d!(fpu::f64_min(d1, d2, &mut flags)),
-            Op::FmaxD => set_d!(fpu::f64_max(d1, d2, &mut flags)),
-            Op::FcvtSD => set_s!(fpu::f64_to_f32(d1, rm!(), &mut flags)),
+            Op::FaddD => set_d!(fpu::f64_add(d1!(), d2!(), rm!(), &mut flags)),
+            Op::FsubD => set_d!(fpu::f64_sub(d1!(), d2!(), rm!(), &mut flags)),
+            Op::FmulD => set_d!(fpu::f64_mul(d1!(), d2!(), rm!(), &mut flags)),
+            Op::FdivD => set_d!(fpu::f64_div(d1!(), d2!(), rm!(), &mut flags)),
+            Op::FsqrtD => set_d!(fpu::f64_sqrt(d1!(), rm!(), &mut flags)),
+            Op::FsgnjD => set_d!((d1!() & !SIGN64) | (d2!() & SIGN64)),
+            Op::FsgnjnD => set_d!((d1!() & !SIGN64) | (!d2!() & SIGN64)),
+            Op::FsgnjxD => set_d!(d1!() ^ (d2!() & SIGN64)),
+            Op::FminD => set_d!(fpu::f64_min(d1!(), d2!(), &mut flags)),
+            Op::FmaxD => set_d!(fpu::f64_max(d1!(), d2!(), &mut flags)),
+            Op::FcvtSD => set_s!(fpu::f64_to_f32(d1!(), rm!(), &mut flags)),
             Op::FcvtDS => {
                 // Validate the rounding field even though widening is exact.
                 let _ = rm!();
-                set_d!(fpu::f32_to_f64(s1, &mut flags))
+                set_d!(fpu::f32_to_f64(s1!(), &mut flags))
             }
-            Op::FeqD => self.x[rd] = u64::from(fpu::f64_eq(d1, d2, &mut flags)),
-            Op::FltD => self.x[rd] = u64::from(fpu::f64_lt(d1, d2, &mut flags)),
-            Op::FleD => self.x[rd] = u64::from(fpu::f64_le(d1, d2, &mut flags)),
-            Op::FclassD => self.x[rd] = fpu::f64_classify(d1),
-            Op::FcvtWD => self.x[rd] = fpu::f64_to_i32(d1, rm!(), &mut flags) as i64 as u64,
-            Op::FcvtWuD => self.x[rd] = fpu::f64_to_u32(d1, rm!(), &mut flags) as i32 as i64 as u64,
-            Op::FcvtLD => self.x[rd] = fpu::f64_to_i64(d1, rm!(), &mut flags) as u64,
-            Op::FcvtLuD => self.x[rd] = fpu::f64_to_u64(d1, rm!(), &mut flags),
-            Op::FmvXD => self.x[rd] = d1,
+            Op::FeqD => self.x[rd] = u64::from(fpu::f64_eq(d1!(), d2!(), &mut flags)),
+            Op::FltD => self.x[rd] = u64::from(fpu::f64_lt(d1!(), d2!(), &mut flags)),
+            Op::FleD => self.x[rd] = u64::from(fpu::f64_le(d1!(), d2!(), &mut flags)),
+            Op::FclassD => self.x[rd] = fpu::f64_classify(d1!()),
+            Op::FcvtWD => self.x[rd] = fpu::f64_to_i32(d1!(), rm!(), &mut flags) as i64 as u64,
+            Op::FcvtWuD => {
+                self.x[rd] = fpu::f64_to_u32(d1!(), rm!(), &mut flags) as i32 as i64 as u64
+            }
+            Op::FcvtLD => self.x[rd] = fpu::f64_to_i64(d1!(), rm!(), &mut flags) as u64,
+            Op::FcvtLuD => self.x[rd] = fpu::f64_to_u64(d1!(), rm!(), &mut flags),
+            Op::FmvXD => self.x[rd] = d1!(),
             Op::FcvtDW => {
                 let _ = rm!();
-                set_d!(fpu::f64_from_i32(xa as i32, RoundingMode::Rne, &mut flags))
+                set_d!(fpu::f64_from_i32(
+                    xa!() as i32,
+                    RoundingMode::Rne,
+                    &mut flags
+                ))
             }
             Op::FcvtDWu => {
                 let _ = rm!();
-                set_d!(fpu::f64_from_u32(xa as u32, RoundingMode::Rne, &mut flags))
+                set_d!(fpu::f64_from_u32(
+                    xa!() as u32,
+                    RoundingMode::Rne,
+                    &mut flags
+                ))
             }
-            Op::FcvtDL => set_d!(fpu::f64_from_i64(xa as i64, rm!(), &mut flags)),
-            Op::FcvtDLu => set_d!(fpu::f64_from_u64(xa, rm!(), &mut flags)),
-            Op::FmvDX => set_d!(xa),
+            Op::FcvtDL => set_d!(fpu::f64_from_i64(xa!() as i64, rm!(), &mut flags)),
+            Op::FcvtDLu => set_d!(fpu::f64_from_u64(xa!(), rm!(), &mut flags)),
+            Op::FmvDX => set_d!(xa!()),
             _ => return Err(illegal),
         }
         self.fflags = flags;
