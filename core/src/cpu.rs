@@ -1871,9 +1871,24 @@ impl Cpu {
                     | Op::FsgnjxS
                     | Op::FeqS
                     | Op::FltS
-                    | Op::FleS => {
-                        // Sign injections (`fmv`, `fneg`, `fabs`) and comparisons are decoded
-                        // with 0 in `rm`, which reads as a rounding mode they ignore.
+                    | Op::FleS
+                    | Op::FmvXD
+                    | Op::FmvDX
+                    | Op::FcvtWD
+                    | Op::FcvtLD
+                    | Op::FcvtDW
+                    | Op::FcvtDL
+                    | Op::FcvtDS
+                    | Op::FcvtSD
+                    | Op::FmvXW
+                    | Op::FmvWX
+                    | Op::FcvtWS
+                    | Op::FcvtLS
+                    | Op::FcvtSW
+                    | Op::FcvtSL => {
+                        // Sign injections (`fmv`, `fneg`, `fabs`), comparisons and moves
+                        // between register files are decoded with 0 in `rm`, which reads as a
+                        // rounding mode they ignore.
                         // Comparisons share this arm rather than have their own: a new arm
                         // made the whole loop's code worse (+6-8% host instructions on every
                         // guest), as new arms have before.
@@ -1909,6 +1924,18 @@ impl Cpu {
                             Op::FeqD => u64::from(fpu::f64_eq(d1, d2, flags)),
                             Op::FltD => u64::from(fpu::f64_lt(d1, d2, flags)),
                             Op::FleD => u64::from(fpu::f64_le(d1, d2, flags)),
+                            // Moves and the common conversions.
+                            Op::FmvXD => d1,
+                            Op::FmvDX => x[rs1],
+                            Op::FcvtWD => fpu::f64_to_i32(d1, rm, flags) as i64 as u64,
+                            Op::FcvtLD => fpu::f64_to_i64(d1, rm, flags) as u64,
+                            Op::FcvtDW => {
+                                fpu::f64_from_i32(x[rs1] as i32, RoundingMode::Rne, flags)
+                            }
+                            Op::FcvtDL => fpu::f64_from_i64(x[rs1] as i64, rm, flags),
+                            Op::FcvtDS => fpu::f32_to_f64(unbox32(d1), flags),
+                            Op::FcvtSD => box32(fpu::f64_to_f32(d1, rm, flags)),
+                            Op::FmvXW => sext32(d1),
                             Op::FnmaddD => fpu::f64_mul_add(d1 ^ SIGN, d2, d3 ^ SIGN, rm, flags),
                             // Single precision: NaN-boxed operands and results.
                             _ => {
@@ -1918,6 +1945,8 @@ impl Cpu {
                                     Op::FeqS => u64::from(fpu::f32_eq(s1, s2, flags)),
                                     Op::FltS => u64::from(fpu::f32_lt(s1, s2, flags)),
                                     Op::FleS => u64::from(fpu::f32_le(s1, s2, flags)),
+                                    Op::FcvtWS => fpu::f32_to_i32(s1, rm, flags) as i64 as u64,
+                                    Op::FcvtLS => fpu::f32_to_i64(s1, rm, flags) as u64,
                                     op => box32(match op {
                                         Op::FaddS => fpu::f32_add(s1, s2, rm, flags),
                                         Op::FsubS => fpu::f32_sub(s1, s2, rm, flags),
@@ -1930,6 +1959,9 @@ impl Cpu {
                                             fpu::f32_mul_add(s1 ^ S, s2, s3 ^ S, rm, flags)
                                         }
                                         Op::FsqrtS => fpu::f32_sqrt(s1, rm, flags),
+                                        Op::FmvWX => x[rs1] as u32,
+                                        Op::FcvtSW => fpu::f32_from_i32(x[rs1] as i32, rm, flags),
+                                        Op::FcvtSL => fpu::f32_from_i64(x[rs1] as i64, rm, flags),
                                         Op::FsgnjS => s1 & !S | s2 & S,
                                         Op::FsgnjnS => s1 & !S | !s2 & S,
                                         _ => s1 ^ s2 & S,
@@ -1981,32 +2013,18 @@ impl Cpu {
                     | Op::Csrrci
                     | Op::FminS
                     | Op::FmaxS
-                    | Op::FcvtWS
                     | Op::FcvtWuS
-                    | Op::FcvtLS
                     | Op::FcvtLuS
-                    | Op::FmvXW
                     | Op::FclassS
-                    | Op::FcvtSW
                     | Op::FcvtSWu
-                    | Op::FcvtSL
                     | Op::FcvtSLu
-                    | Op::FmvWX
                     | Op::FminD
                     | Op::FmaxD
-                    | Op::FcvtSD
-                    | Op::FcvtDS
                     | Op::FclassD
-                    | Op::FcvtWD
                     | Op::FcvtWuD
-                    | Op::FcvtLD
                     | Op::FcvtLuD
-                    | Op::FmvXD
-                    | Op::FcvtDW
                     | Op::FcvtDWu
-                    | Op::FcvtDL
-                    | Op::FcvtDLu
-                    | Op::FmvDX => generic!(),
+                    | Op::FcvtDLu => generic!(),
                 }
             }
         };
@@ -3187,6 +3205,77 @@ mod tests {
             assert_eq!((x[16], x[17], x[20]), (0, 0, 0), "slice {slice}");
             assert_eq!(cpu.fflags, fpu::NV, "slice {slice}");
             assert_eq!(cpu.instret, 28, "slice {slice}");
+        }
+    }
+
+    /// Moves between the register files and the common conversions run inline: the state
+    /// the out-of-line interpreter gives under any budget split (rounding by the field and
+    /// by `frm`, NaN-boxing of single results, a non-boxed single operand read as the
+    /// canonical NaN, saturation of NaN with NV).
+    #[test]
+    fn inline_moves_and_conversions_match_under_any_split() {
+        const PROGRAM: &[u8] = &[
+            0x53, 0x05, 0x05, 0xf2, // fmv.d.x fa0,a0
+            0xd3, 0x05, 0x05, 0xe2, // fmv.x.d a1,fa0
+            0x53, 0x26, 0x05, 0xc2, // fcvt.w.d a2,fa0,rdn
+            0xd3, 0x76, 0x25, 0xc2, // fcvt.l.d a3,fa0
+            0xd3, 0x05, 0x07, 0xd2, // fcvt.d.w fa1,a4
+            0x53, 0xf6, 0x27, 0xd2, // fcvt.d.l fa2,a5
+            0xd3, 0x76, 0x15, 0x40, // fcvt.s.d fa3,fa0
+            0x53, 0x87, 0x06, 0x42, // fcvt.d.s fa4,fa3
+            0xd3, 0x87, 0x08, 0xf0, // fmv.w.x fa5,a7
+            0x53, 0x88, 0x07, 0xe0, // fmv.x.w a6,fa5
+            0x53, 0xa9, 0x07, 0xc0, // fcvt.w.s s2,fa5,rdn
+            0xd3, 0xf9, 0x27, 0xc0, // fcvt.l.s s3,fa5
+            0x53, 0x78, 0x07, 0xd0, // fcvt.s.w fa6,a4
+            0xd3, 0xf8, 0x27, 0xd0, // fcvt.s.l fa7,a5
+            0x53, 0x80, 0x02, 0xf2, // fmv.d.x ft0,t0
+            0x53, 0x73, 0x00, 0xc2, // fcvt.w.d t1,ft0
+            0xd3, 0x00, 0x05, 0x42, // fcvt.d.s ft1,fa0
+            0x53, 0x8a, 0x05, 0xe2, // fmv.x.d s4,fa1
+            0xd3, 0x0a, 0x06, 0xe2, // fmv.x.d s5,fa2
+            0x53, 0x0b, 0x07, 0xe2, // fmv.x.d s6,fa4
+            0xd3, 0x0b, 0x08, 0xe2, // fmv.x.d s7,fa6
+            0x53, 0x8c, 0x08, 0xe2, // fmv.x.d s8,fa7
+            0xd3, 0x83, 0x00, 0xe2, // fmv.x.d t2,ft1
+            0xf3, 0x2c, 0x10, 0x00, // frflags s9
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        let two_to_53_plus_1 = (1u64 << 53) + 1;
+        let regs = [
+            (10, (-2.5f64).to_bits()),
+            (14, 0x1_ffff_fff9), // -7 in the low word: the word conversions ignore the rest
+            (15, two_to_53_plus_1),
+            (17, 0xdead_beef_0000_0000 | u64::from(1.75f32.to_bits())),
+            (5, f64::NAN.to_bits()),
+        ];
+        let minus_2_5_single = (-2.5f32).to_bits();
+        for slice in (1..=25).chain([1000]) {
+            let (exit, cpu) = run_with(PROGRAM, &[], &regs, slice);
+            assert_eq!(exit, Exit::Ecall, "slice {slice}");
+            let x = &cpu.x;
+            // -2.5 rounded down by the field, to even by `frm`.
+            let (minus_three, minus_two) = (-3i64 as u64, -2i64 as u64);
+            assert_eq!(
+                (x[11], x[12], x[13]),
+                ((-2.5f64).to_bits(), minus_three, minus_two)
+            );
+            let (two_to_53_double, two_to_53_single) = (2f64.powi(53), 2f32.powi(53));
+            assert_eq!(
+                (x[20], x[21]),
+                ((-7f64).to_bits(), two_to_53_double.to_bits())
+            );
+            assert_eq!(cpu.f[13], box32(minus_2_5_single), "slice {slice}");
+            assert_eq!(
+                (x[22], x[16]),
+                ((-2.5f64).to_bits(), u64::from(1.75f32.to_bits()))
+            );
+            assert_eq!(cpu.f[15], box32(1.75f32.to_bits()), "slice {slice}");
+            assert_eq!((x[18], x[19]), (1, 2), "slice {slice}");
+            let single = |v: f32| box32(v.to_bits());
+            assert_eq!((x[23], x[24]), (single(-7.0), single(two_to_53_single)));
+            assert_eq!((x[6], x[7]), (0x7fff_ffff, fpu::CANONICAL_NAN_F64));
+            assert_eq!((x[25], cpu.instret), (u64::from(fpu::NX | fpu::NV), 25));
         }
     }
 
