@@ -6,7 +6,7 @@
 #   RUNS=3          timed runs per benchmark and runner (the median is reported; at least 1)
 #   HELLO_RUNS=20   runs of the start-up benchmark per runner
 #   SCALE=1         work multiplier passed to the guests (2 = twice the work)
-#   ONLY="hash vm"  run only these rows (hash qsort mergesort vm matmul nbody memstr bc hello)
+#   ONLY="hash vm"  run only these rows (hash qsort mergesort vm matmul nbody nbodyf memstr bc hello)
 #   ROOTFS=build/rootfs   the riscv64 Debian root for bc: the OUTDIR of scripts/debian-rootfs.sh
 #                   (holding root/ and rootfs.tar) or an unpacked tree; built with that script
 #                   when it is the default, missing, and the script exists
@@ -128,10 +128,11 @@ declare -A GUEST=(
     [vm]="vm $SCALE"
     [matmul]="matmul $SCALE"
     [nbody]="nbody $SCALE"
+    [nbodyf]="nbodyf $SCALE"
     [memstr]="memstr $SCALE"
 )
 CPU_ROWS=()
-for row in hash qsort mergesort vm matmul nbody memstr; do
+for row in hash qsort mergesort vm matmul nbody nbodyf memstr; do
     wanted "$row" && CPU_ROWS+=("$row")
 done
 

@@ -1,6 +1,12 @@
-/* Benchmark guest: the Sun and the four giant planets under Newtonian gravity (double precision, rounding at every step, square roots and divisions); prints the system's energy before and after to 9 decimals as its checksum, which fused and unfused multiply-adds agree on. */
+/* Benchmark guest: the Sun and the four giant planets under Newtonian gravity (double precision unless REAL says otherwise, rounding at every step, square roots and divisions); prints the system's energy before and after to 9 decimals as its checksum, which fused and unfused multiply-adds agree on. */
 #include <math.h>
 #include "bench.h"
+
+/* nbodyf.c sets these to run the same code in single precision. */
+#ifndef REAL
+#define REAL double
+#define SQRT sqrt
+#endif
 
 #define BODIES 5
 #define PI 3.141592653589793
@@ -8,7 +14,7 @@
 #define DAYS_PER_YEAR 365.24
 
 struct body {
-    double x, y, z, vx, vy, vz, mass;
+    REAL x, y, z, vx, vy, vz, mass;
 };
 
 /* Positions in AU, velocities in AU per day (scaled to per year below), masses in Suns. */
@@ -29,7 +35,7 @@ static struct body system_bodies[BODIES] = {
 };
 
 static void start(struct body *b) {
-    double px = 0, py = 0, pz = 0;
+    REAL px = 0, py = 0, pz = 0;
     for (int i = 1; i < BODIES; i++) {
         b[i].vx *= DAYS_PER_YEAR;
         b[i].vy *= DAYS_PER_YEAR;
@@ -47,24 +53,24 @@ static void start(struct body *b) {
     b[0].vz = -pz / SOLAR_MASS;
 }
 
-static double energy(const struct body *b) {
-    double e = 0;
+static REAL energy(const struct body *b) {
+    REAL e = 0;
     for (int i = 0; i < BODIES; i++) {
         e += 0.5 * b[i].mass * (b[i].vx * b[i].vx + b[i].vy * b[i].vy + b[i].vz * b[i].vz);
         for (int j = i + 1; j < BODIES; j++) {
-            double dx = b[i].x - b[j].x, dy = b[i].y - b[j].y, dz = b[i].z - b[j].z;
-            e -= b[i].mass * b[j].mass / sqrt(dx * dx + dy * dy + dz * dz);
+            REAL dx = b[i].x - b[j].x, dy = b[i].y - b[j].y, dz = b[i].z - b[j].z;
+            e -= b[i].mass * b[j].mass / SQRT(dx * dx + dy * dy + dz * dz);
         }
     }
     return e;
 }
 
-static void advance(struct body *b, double dt) {
+static void advance(struct body *b, REAL dt) {
     for (int i = 0; i < BODIES; i++) {
         for (int j = i + 1; j < BODIES; j++) {
-            double dx = b[i].x - b[j].x, dy = b[i].y - b[j].y, dz = b[i].z - b[j].z;
-            double d2 = dx * dx + dy * dy + dz * dz;
-            double magnitude = dt / (d2 * sqrt(d2));
+            REAL dx = b[i].x - b[j].x, dy = b[i].y - b[j].y, dz = b[i].z - b[j].z;
+            REAL d2 = dx * dx + dy * dy + dz * dz;
+            REAL magnitude = dt / (d2 * SQRT(d2));
             b[i].vx -= dx * b[j].mass * magnitude;
             b[i].vy -= dy * b[j].mass * magnitude;
             b[i].vz -= dz * b[j].mass * magnitude;
@@ -83,7 +89,7 @@ static void advance(struct body *b, double dt) {
 int main(int argc, char **argv) {
     long scale = bench_scale(argc, argv);
     start(system_bodies);
-    double before = energy(system_bodies);
+    REAL before = energy(system_bodies);
     for (long step = 0; step < 1000000 * scale; step++)
         advance(system_bodies, 0.01);
     /* The energies stand in for bench_result's hash: rounding errors differ between builds. */
