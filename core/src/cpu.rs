@@ -1885,7 +1885,11 @@ impl Cpu {
                     | Op::FcvtWS
                     | Op::FcvtLS
                     | Op::FcvtSW
-                    | Op::FcvtSL => {
+                    | Op::FcvtSL
+                    | Op::FminS
+                    | Op::FmaxS
+                    | Op::FminD
+                    | Op::FmaxD => {
                         // Sign injections (`fmv`, `fneg`, `fabs`), comparisons and moves
                         // between register files are decoded with 0 in `rm`, which reads as a
                         // rounding mode they ignore.
@@ -1936,6 +1940,8 @@ impl Cpu {
                             Op::FcvtDS => fpu::f32_to_f64(unbox32(d1), flags),
                             Op::FcvtSD => box32(fpu::f64_to_f32(d1, rm, flags)),
                             Op::FmvXW => sext32(d1),
+                            Op::FminD => fpu::f64_min(d1, d2, flags),
+                            Op::FmaxD => fpu::f64_max(d1, d2, flags),
                             Op::FnmaddD => fpu::f64_mul_add(d1 ^ SIGN, d2, d3 ^ SIGN, rm, flags),
                             // Single precision: NaN-boxed operands and results.
                             _ => {
@@ -1960,6 +1966,8 @@ impl Cpu {
                                         }
                                         Op::FsqrtS => fpu::f32_sqrt(s1, rm, flags),
                                         Op::FmvWX => x[rs1] as u32,
+                                        Op::FminS => fpu::f32_min(s1, s2, flags),
+                                        Op::FmaxS => fpu::f32_max(s1, s2, flags),
                                         Op::FcvtSW => fpu::f32_from_i32(x[rs1] as i32, rm, flags),
                                         Op::FcvtSL => fpu::f32_from_i64(x[rs1] as i64, rm, flags),
                                         Op::FsgnjS => s1 & !S | s2 & S,
@@ -2011,15 +2019,11 @@ impl Cpu {
                     | Op::Csrrwi
                     | Op::Csrrsi
                     | Op::Csrrci
-                    | Op::FminS
-                    | Op::FmaxS
                     | Op::FcvtWuS
                     | Op::FcvtLuS
                     | Op::FclassS
                     | Op::FcvtSWu
                     | Op::FcvtSLu
-                    | Op::FminD
-                    | Op::FmaxD
                     | Op::FclassD
                     | Op::FcvtWuD
                     | Op::FcvtLuD
@@ -3276,6 +3280,61 @@ mod tests {
             assert_eq!((x[23], x[24]), (single(-7.0), single(two_to_53_single)));
             assert_eq!((x[6], x[7]), (0x7fff_ffff, fpu::CANONICAL_NAN_F64));
             assert_eq!((x[25], cpu.instret), (u64::from(fpu::NX | fpu::NV), 25));
+        }
+    }
+
+    /// `fmin` and `fmax` run inline: -0 below +0, a single NaN operand ignored, NV only for
+    /// a signaling one, two NaNs (a non-boxed single counts as one) giving the canonical
+    /// NaN, under any budget split.
+    #[test]
+    fn inline_min_max_match_under_any_split() {
+        const PROGRAM: &[u8] = &[
+            0x53, 0x05, 0x05, 0xf2, // fmv.d.x fa0,a0
+            0xd3, 0x85, 0x05, 0xf2, // fmv.d.x fa1,a1
+            0x53, 0x06, 0x06, 0xf2, // fmv.d.x fa2,a2
+            0xd3, 0x86, 0x06, 0xf2, // fmv.d.x fa3,a3
+            0x53, 0x07, 0xb5, 0x2a, // fmin.d fa4,fa0,fa1
+            0xd3, 0x17, 0xb5, 0x2a, // fmax.d fa5,fa0,fa1
+            0x53, 0x08, 0xd6, 0x2a, // fmin.d fa6,fa2,fa3
+            0xd3, 0x98, 0xc5, 0x2a, // fmax.d fa7,fa1,fa2
+            0x53, 0x00, 0x07, 0xf0, // fmv.w.x ft0,a4
+            0xd3, 0x80, 0x07, 0xf0, // fmv.w.x ft1,a5
+            0x53, 0x01, 0x10, 0x28, // fmin.s ft2,ft0,ft1
+            0xd3, 0x11, 0x10, 0x28, // fmax.s ft3,ft0,ft1
+            0x53, 0x02, 0xa0, 0x28, // fmin.s ft4,ft0,fa0
+            0x53, 0x09, 0x07, 0xe2, // fmv.x.d s2,fa4
+            0xd3, 0x89, 0x07, 0xe2, // fmv.x.d s3,fa5
+            0x53, 0x0a, 0x08, 0xe2, // fmv.x.d s4,fa6
+            0xd3, 0x8a, 0x08, 0xe2, // fmv.x.d s5,fa7
+            0x53, 0x0b, 0x01, 0xe2, // fmv.x.d s6,ft2
+            0xd3, 0x8b, 0x01, 0xe2, // fmv.x.d s7,ft3
+            0x53, 0x0c, 0x02, 0xe2, // fmv.x.d s8,ft4
+            0xf3, 0x2c, 0x10, 0x00, // frflags s9
+            0x73, 0x00, 0x00, 0x00, // ecall
+        ];
+        let regs = [
+            (10, (-0f64).to_bits()),
+            (11, 0f64.to_bits()),
+            (12, f64::NAN.to_bits()),
+            (13, 3f64.to_bits()),
+            (14, 0x7fa0_0000),
+            (15, u64::from(1.5f32.to_bits())),
+        ];
+        let one_and_a_half = box32(1.5f32.to_bits());
+        for slice in (1..=22).chain([1000]) {
+            let (exit, cpu) = run_with(PROGRAM, &[], &regs, slice);
+            assert_eq!(exit, Exit::Ecall, "slice {slice}");
+            let x = &cpu.x;
+            assert_eq!((x[18], x[19]), ((-0f64).to_bits(), 0), "slice {slice}");
+            assert_eq!((x[20], x[21]), (3f64.to_bits(), 0), "slice {slice}");
+            assert_eq!(
+                (x[22], x[23]),
+                (one_and_a_half, one_and_a_half),
+                "slice {slice}"
+            );
+            let nan = box32(fpu::CANONICAL_NAN_F32);
+            assert_eq!((x[24], x[25]), (nan, u64::from(fpu::NV)), "slice {slice}");
+            assert_eq!(cpu.instret, 22, "slice {slice}");
         }
     }
 
