@@ -2141,9 +2141,9 @@ impl Cpu {
     /// common operations and calls this for the rest.
     #[inline(never)]
     fn execute(&mut self, mem: &mut Memory, i: &Insn, pc: u64) -> Result<u64, Flow> {
-        // The F and D operations (contiguous in `Op`) go straight on: most of what reaches
-        // here in float code is conversions and moves, which passed through `int_op`'s
-        // dispatch and this function's own before.
+        // The F and D operations (contiguous in `Op`) that run out of line (unsigned
+        // conversions, `fclass`, reserved rounding modes, stepped runs) go straight on, not
+        // through `int_op`'s dispatch and this function's own.
         if (Op::Flw as u16..=Op::FmvDX as u16).contains(&(i.op as u16)) {
             return self.execute_fp(mem, *i, pc, pc.wrapping_add(u64::from(i.len)));
         }
