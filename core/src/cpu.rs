@@ -772,14 +772,18 @@ fn fused_low_imm(i: &Insn) -> u64 {
     ((u16::from_le_bytes([i.rs3, i.rm]) << 4) as i16 >> 4) as i64 as u64
 }
 
-/// The parts of a `csrrs` that stands for the quiet-comparison idiom (see
-/// [`frflags_compare`]); `None` for a plain `csrrs`.
-fn unfuse_quiet_compare(i: &Insn) -> Option<(Insn, Insn)> {
-    let blank = |op, len| Insn {
+/// An instruction with only its operation and length set, for `unfuse` to fill in.
+fn blank(op: Op, len: u8) -> Insn {
+    Insn {
         op,
         len,
         ..Insn::UNDECODED
-    };
+    }
+}
+
+/// The parts of a `csrrs` that stands for the quiet-comparison idiom (see
+/// [`frflags_compare`]); `None` for a plain `csrrs`.
+fn unfuse_quiet_compare(i: &Insn) -> Option<(Insn, Insn)> {
     if i.imm & QUIET_TRIPLE != 0 {
         let pair = Insn {
             len: i.len - 4,
@@ -814,11 +818,6 @@ fn unfuse_quiet_compare(i: &Insn) -> Option<(Insn, Insn)> {
 
 /// The two instructions a fused operation stands for, `None` for any other operation.
 fn unfuse(i: &Insn) -> Option<(Insn, Insn)> {
-    let blank = |op, len| Insn {
-        op,
-        len,
-        ..Insn::UNDECODED
-    };
     let (first_op, second_op) = match i.op {
         Op::SlliAdd => (Op::Slli, Op::Add),
         Op::SrliXor => (Op::Srli, Op::Xor),
@@ -1977,7 +1976,8 @@ impl Cpu {
                                 }
                             }
                         };
-                        // Everything here but the comparisons writes an FP register.
+                        // Comparisons, moves to `x` and conversions to integers write `x[rd]`;
+                        // the rest an FP register.
                         if writes_fp_rd(i.op) {
                             f[usize::from(i.rd & 31)] = result;
                         } else {
