@@ -14,6 +14,26 @@ pub const PT_PHDR: u32 = 6;
 const PHDR_SIZE: usize = 56;
 const EHDR_SIZE: usize = 64;
 
+/// Puts whole pages of the program file into guest memory without copying them, where the
+/// host can: a POSIX host maps the file privately over the guest's pages, so a program's code
+/// costs page-cache pages instead of a fresh page (a page fault) per 4 KiB copied.
+pub trait ImagePages {
+    /// Make `dest` hold the program file's bytes from `offset` on, `dest.len()` of them, and
+    /// return true; or return false, and the loader copies them. `dest` starts on a guest page
+    /// and spans whole guest pages, `offset` is a multiple of the guest page size, and the
+    /// range is inside the file given to the loader.
+    fn map(&mut self, dest: &mut [u8], offset: u64) -> bool;
+}
+
+/// The loader copies every byte (hosts without file mappings).
+pub struct CopyPages;
+
+impl ImagePages for CopyPages {
+    fn map(&mut self, _dest: &mut [u8], _offset: u64) -> bool {
+        false
+    }
+}
+
 /// Why an ELF file could not be loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElfError {
@@ -215,6 +235,17 @@ impl<'a> Elf<'a> {
     /// Copy the PT_LOAD segments into `mem`, adding `bias` to their addresses.
     /// The memory they cover must already be zero (bss is not cleared again).
     pub fn load(&self, mem: &mut Memory, bias: u64) -> Result<LoadedImage, ElfError> {
+        self.load_with(mem, bias, &mut CopyPages)
+    }
+
+    /// [`Elf::load`], offering `pages` the whole pages of each segment's file bytes to map
+    /// instead of copying them.
+    pub fn load_with(
+        &self,
+        mem: &mut Memory,
+        bias: u64,
+        pages: &mut dyn ImagePages,
+    ) -> Result<LoadedImage, ElfError> {
         let (lo, hi, _) = self.load_extent()?;
         // `bias` may be "negative" (a PIE linked above where it is placed): wrap, like
         // the per-segment addresses below, and check the relocated span instead.
@@ -230,7 +261,7 @@ impl<'a> Elf<'a> {
                     let bytes = file_range(self.data, ph.offset, ph.filesz)
                         .ok_or(ElfError::Malformed("segment outside the file"))?;
                     let addr = ph.vaddr.wrapping_add(bias);
-                    mem.write_bytes(addr, bytes).map_err(|_| ElfError::TooBig)?;
+                    load_segment(mem, addr, bytes, ph.offset, pages)?;
                     // The program headers are usually inside the first segment.
                     if phdr == 0 && ph.offset <= self.phoff && self.phoff - ph.offset < ph.filesz {
                         phdr = addr + (self.phoff - ph.offset);
@@ -294,6 +325,37 @@ impl<'a> Elf<'a> {
         }
         None
     }
+}
+
+/// Put a segment's file `bytes` (from file offset `offset`) at guest `addr`: the whole pages
+/// in the middle mapped by `pages` if it can, the rest copied.
+fn load_segment(
+    mem: &mut Memory,
+    addr: u64,
+    bytes: &[u8],
+    offset: u64,
+    pages: &mut dyn ImagePages,
+) -> Result<(), ElfError> {
+    let head = (addr.wrapping_neg() & (PAGE_SIZE - 1)).min(bytes.len() as u64);
+    let body = (bytes.len() as u64 - head) & !(PAGE_SIZE - 1);
+    // A file offset not congruent to the address leaves nothing mappable (malformed, but
+    // still loadable by copying).
+    if body > 0 && (offset + head) % PAGE_SIZE == 0 {
+        let body_addr = addr.wrapping_add(head);
+        let dest = mem
+            .slice_mut(body_addr, body)
+            .map_err(|_| ElfError::TooBig)?;
+        if pages.map(dest, offset + head) {
+            let (head_bytes, rest) = bytes.split_at(head as usize);
+            let tail_bytes = &rest[body as usize..];
+            mem.write_bytes(addr, head_bytes)
+                .map_err(|_| ElfError::TooBig)?;
+            return mem
+                .write_bytes(body_addr.wrapping_add(body), tail_bytes)
+                .map_err(|_| ElfError::TooBig);
+        }
+    }
+    mem.write_bytes(addr, bytes).map_err(|_| ElfError::TooBig)
 }
 
 fn file_range(data: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
@@ -443,5 +505,113 @@ mod tests {
         h[96..104].copy_from_slice(&u64::MAX.to_le_bytes());
         let elf = Elf::parse(&h).unwrap();
         assert!(elf.load(&mut mem, 0).is_err());
+    }
+
+    /// A file whose one segment starts mid-page at `vaddr`, from file offset `offset`, with
+    /// `filesz` bytes of a pattern no two pages share.
+    #[cfg(feature = "alloc")]
+    fn unaligned_segment(vaddr: u64, offset: u64, filesz: u64) -> alloc::vec::Vec<u8> {
+        let mut file = header(EM_RISCV, ET_EXEC).to_vec();
+        file[24..32].copy_from_slice(&vaddr.to_le_bytes());
+        file[72..80].copy_from_slice(&offset.to_le_bytes());
+        file[80..88].copy_from_slice(&vaddr.to_le_bytes());
+        file[96..104].copy_from_slice(&filesz.to_le_bytes());
+        file[104..112].copy_from_slice(&(filesz + 0x1800).to_le_bytes());
+        file.resize((offset + filesz) as usize, 0);
+        for (i, b) in file.iter_mut().enumerate().skip(120) {
+            *b = (i ^ ((i >> 12) * 37)) as u8 | 1;
+        }
+        file
+    }
+
+    /// Records what it is offered; "maps" by writing `fill` (the file's bytes, or a marker
+    /// that shows whether the loader wrote over pages it was told were mapped).
+    #[cfg(feature = "alloc")]
+    struct Recorder<'a> {
+        fill: Option<&'a [u8]>,
+        offered: alloc::vec::Vec<(usize, usize, u64)>,
+    }
+
+    #[cfg(feature = "alloc")]
+    impl ImagePages for Recorder<'_> {
+        fn map(&mut self, dest: &mut [u8], offset: u64) -> bool {
+            self.offered
+                .push((dest.as_ptr() as usize, dest.len(), offset));
+            match self.fill {
+                Some(file) => dest.copy_from_slice(&file[offset as usize..][..dest.len()]),
+                None => dest.fill(0xAA),
+            }
+            true
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn whole_pages_are_offered_to_map_and_the_rest_copied() {
+        // 0x544 bytes before the first page boundary, two whole pages, 0xBC after them.
+        let (vaddr, offset, filesz) = (0x10ABC, 0xABC, 0x2600);
+        let file = unaligned_segment(vaddr, offset, filesz);
+        let elf = Elf::parse(&file).unwrap();
+        let mut copied = Memory::new(0x100000).unwrap();
+        elf.load(&mut copied, 0).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        let mut pages = Recorder {
+            fill: Some(&file),
+            offered: alloc::vec::Vec::new(),
+        };
+        elf.load_with(&mut mem, 0, &mut pages).unwrap();
+        let body = mem.slice(0x11000, 0x2000).unwrap().as_ptr() as usize;
+        assert_eq!(pages.offered, [(body, 0x2000, 0x1000)]);
+        assert_eq!(mem.as_bytes(), copied.as_bytes());
+        let segment = mem.slice(vaddr, filesz).unwrap();
+        assert_eq!(segment, &file[offset as usize..]);
+        assert!(mem
+            .slice(vaddr + filesz, 0x1800)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 0));
+
+        // Pages reported mapped are left as the mapper made them; only head and tail copied.
+        let mut mem = Memory::new(0x100000).unwrap();
+        let mut marker = Recorder {
+            fill: None,
+            offered: alloc::vec::Vec::new(),
+        };
+        elf.load_with(&mut mem, 0, &mut marker).unwrap();
+        assert!(mem
+            .slice(0x11000, 0x2000)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 0xAA));
+        assert_eq!(mem.slice(vaddr, 0x544).unwrap(), &file[0xABC..0x1000]);
+        assert_eq!(mem.slice(0x13000, 0xBC).unwrap(), &file[0x3000..]);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn pages_are_copied_when_declined_or_not_mappable() {
+        let file = unaligned_segment(0x10ABC, 0xABC, 0x2600);
+        let elf = Elf::parse(&file).unwrap();
+        let mut mem = Memory::new(0x100000).unwrap();
+        elf.load_with(&mut mem, 0, &mut CopyPages).unwrap();
+        assert_eq!(mem.slice(0x10ABC, 0x2600).unwrap(), &file[0xABC..]);
+
+        // File offsets out of step with addresses (malformed, still loadable), and segments
+        // with no whole page of file bytes, offer nothing.
+        for (vaddr, offset, filesz) in [(0x10ABC, 0xABD, 0x2600), (0x10ABC, 0xABC, 0x1500)] {
+            let file = unaligned_segment(vaddr, offset, filesz);
+            let elf = Elf::parse(&file).unwrap();
+            let mut mem = Memory::new(0x100000).unwrap();
+            let mut pages = Recorder {
+                fill: None,
+                offered: alloc::vec::Vec::new(),
+            };
+            elf.load_with(&mut mem, 0, &mut pages).unwrap();
+            assert!(
+                pages.offered.is_empty(),
+                "{vaddr:#x} {offset:#x} {filesz:#x}"
+            );
+            assert_eq!(mem.slice(vaddr, filesz).unwrap(), &file[offset as usize..]);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! A whole guest machine: hart, address space, code cache and Linux process, driven by `run(budget)`.
 
 use crate::cpu::{Access, CodeCache, Cpu, Exit};
-use crate::elf::{Elf, ElfError};
+use crate::elf::{CopyPages, Elf, ElfError, ImagePages};
 use crate::host::Host;
 use crate::linux::{self, signal, Process, ProcessConfig, StackImage, SyscallOutcome, Termination};
 use crate::mem::{MemError, Memory, PAGE_SIZE};
@@ -203,12 +203,24 @@ impl Machine {
         argv: &[&[u8]],
         envp: &[&[u8]],
     ) -> Result<(), LoadError> {
+        self.load_elf_with(elf_bytes, &mut CopyPages, argv, envp)
+    }
+
+    /// [`Machine::load_elf`], letting `pages` map whole pages of `elf_bytes` (the program
+    /// file's contents) into guest memory instead of copying them.
+    pub fn load_elf_with(
+        &mut self,
+        elf_bytes: &[u8],
+        pages: &mut dyn ImagePages,
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+    ) -> Result<(), LoadError> {
         let elf = Elf::parse(elf_bytes)?;
         if elf.interpreter()?.is_some() {
             return Err(LoadError::NeedsInterpreter);
         }
         self.call_frame.active = false;
-        self.load_images(&elf, None, argv, envp)
+        self.load_images(&elf, pages, None, argv, envp)
     }
 
     /// Lay out the program (and its dynamic linker, if any) in the address space, then
@@ -216,6 +228,7 @@ impl Machine {
     fn load_images(
         &mut self,
         elf: &Elf<'_>,
+        pages: &mut dyn ImagePages,
         interp: Option<&Elf<'_>>,
         argv: &[&[u8]],
         envp: &[&[u8]],
@@ -227,7 +240,7 @@ impl Machine {
         } else {
             0
         };
-        let image = elf.load(&mut self.mem, bias)?;
+        let image = elf.load_with(&mut self.mem, bias, pages)?;
 
         let size = self.mem.size();
         let stack_size = self.process.config.stack_size.min(size / 4) & !(PAGE_SIZE - 1);
@@ -425,7 +438,7 @@ impl Machine {
         };
         let argv: alloc::vec::Vec<&[u8]> = prepared.args.iter().map(|a| a.as_slice()).collect();
         self.process.exe = prepared.exe.clone();
-        self.load_images(&elf, interp.as_ref(), &argv, envp)
+        self.load_images(&elf, &mut CopyPages, interp.as_ref(), &argv, envp)
     }
 
     /// Set the working directory to `path` inside the VFS (must be a directory).
