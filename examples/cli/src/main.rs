@@ -15,6 +15,13 @@ use friscy_core::host::errno;
 use friscy_core::vfs::{ImageBytes, Vfs};
 use friscy_core::{Clock, Config, Host, IoResult, Machine, StopReason, SyscallRecord, Timespec};
 
+mod pages;
+
+use pages::FilePages;
+
+#[global_allocator]
+static ALLOCATOR: pages::Allocator = pages::Allocator;
+
 const USAGE: &str = "usage: friscy run [--rootfs PATH] [-e KEY=VALUE]... [-w DIR] [--strace] [--memory MIB] [--slice N] [--gdb PORT] [--] PROGRAM [ARG]...";
 const DEFAULT_ENV: [&str; 2] = [
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -232,17 +239,17 @@ impl Host for ProcessHost {
 /// per 4 KiB (a quarter of a static hello world's page faults), a private read-only mapping
 /// of the page cache a handful. Falls back to reading (empty files, file systems without
 /// mmap).
-fn file_bytes(path: &std::ffi::OsStr) -> std::io::Result<ImageBytes> {
-    let file = File::open(path)?;
+fn file_bytes(file: &File) -> std::io::Result<ImageBytes> {
     // SAFETY: the mapping is private and read-only. Its contents change if another process
     // writes the file while it is mapped, and touching a page past the end of a file
     // truncated meanwhile raises SIGBUS; the CLI accepts both (it owns neither the guest's
     // program nor its rootfs), as mapping programs to run them does generally.
-    if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+    if let Ok(map) = unsafe { memmap2::Mmap::map(file) } {
         return Ok(ImageBytes::Shared(Box::new(map)));
     }
     let mut bytes = Vec::new();
-    (&file).read_to_end(&mut bytes)?;
+    let mut file = file;
+    file.read_to_end(&mut bytes)?;
     Ok(ImageBytes::Owned(bytes.into_boxed_slice()))
 }
 
@@ -254,7 +261,9 @@ fn open_rootfs(path: &std::ffi::OsStr) -> Result<Vfs, String> {
         return Vfs::from_host_dir(path)
             .map_err(|e| format!("cannot use rootfs directory '{shown}': {e}"));
     }
-    let bytes = file_bytes(path).map_err(|e| format!("cannot read rootfs '{shown}': {e}"))?;
+    let bytes = File::open(path)
+        .and_then(|file| file_bytes(&file))
+        .map_err(|e| format!("cannot read rootfs '{shown}': {e}"))?;
     Vfs::from_tar(bytes).map_err(|e| format!("rootfs '{shown}' is not a usable tar archive: {e:?}"))
 }
 
@@ -286,9 +295,11 @@ fn run(opts: Options) -> Result<u8, String> {
                 .map_err(|e| format!("cannot run '{shown}': {e}"))?;
         }
         None => {
-            let bytes = file_bytes(program).map_err(|e| format!("cannot read '{shown}': {e}"))?;
+            let unreadable = |e: std::io::Error| format!("cannot read '{shown}': {e}");
+            let file = File::open(program).map_err(unreadable)?;
+            let bytes = file_bytes(&file).map_err(unreadable)?;
             machine
-                .load_elf(bytes.as_slice(), &argv, &envp)
+                .load_elf_with(bytes.as_slice(), &mut FilePages::new(&file), &argv, &envp)
                 .map_err(|e| format!("cannot run '{shown}': {e}"))?;
             machine.process.set_cwd(&opts.workdir);
         }
