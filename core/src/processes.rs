@@ -265,6 +265,14 @@ impl Machine {
         if self.process.pid == 1 || self.procs.waiting.is_empty() {
             return CallOutcome::Finished(status);
         }
+        self.switch_from_dead(status)
+    }
+
+    /// The current process has ended and another is waiting: bury it and run the next.
+    /// Kept apart from [`Machine::exit_current`] because moving whole processes takes a
+    /// large stack frame, whose pages a single-process guest's exit would otherwise touch.
+    #[inline(never)]
+    fn switch_from_dead(&mut self, status: Termination) -> CallOutcome {
         let pid = self.process.pid;
         self.files.close_all(&mut self.process.fds);
         self.close_released();

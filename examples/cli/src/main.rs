@@ -367,6 +367,9 @@ impl Transport for GdbSocket {
 }
 
 /// Wait for gdb on 127.0.0.1:`port` and serve its session.
+// Not inlined: the session's buffers take a large stack frame, whose pages every run would
+// otherwise touch (a page fault each) whether or not it debugs.
+#[inline(never)]
 fn debug_session(
     machine: &mut Machine,
     host: &mut ProcessHost,
