@@ -5,10 +5,12 @@
 //! (header fields plus program headers with arbitrary values) and is serialised first, so
 //! random bytes still reach the loader's deeper checks. A loaded image must lie inside
 //! guest memory, hold the file's segment bytes, and run a few thousand instructions cleanly.
+//! Loading it again with pages "mapped" (written by an [`ImagePages`] that checks what it is
+//! offered, and declines every third offer) must leave the same memory and registers.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
-use friscy_core::elf::{Elf, PT_LOAD};
+use friscy_core::elf::{Elf, ImagePages, PT_LOAD};
 use friscy_core::linux::ProcessConfig;
 use friscy_core::mem::GUARD_SIZE;
 use friscy_core::{LoadError, Machine};
@@ -98,6 +100,53 @@ fn serialise(d: &Described) -> Vec<u8> {
     out
 }
 
+/// Plays a host that maps program pages: checks the loader's side of the contract, then
+/// writes the file's bytes as a mapping would show them.
+struct CheckedPages<'a> {
+    file: &'a [u8],
+    offers: usize,
+}
+
+impl ImagePages for CheckedPages<'_> {
+    fn map(&mut self, dest: &mut [u8], offset: u64) -> bool {
+        self.offers += 1;
+        assert!(
+            !dest.is_empty() && dest.len().is_multiple_of(0x1000) && offset.is_multiple_of(0x1000),
+            "offered {:#x} bytes from file offset {offset:#x}",
+            dest.len()
+        );
+        let source = usize::try_from(offset)
+            .ok()
+            .and_then(|start| self.file.get(start..start.checked_add(dest.len())?))
+            .expect("offered range is inside the file");
+        if self.offers.is_multiple_of(3) {
+            return false;
+        }
+        dest.copy_from_slice(source);
+        true
+    }
+}
+
+/// The same load with pages offered for mapping gives the same machine state.
+fn mapped_load_matches(file: &[u8], copied: &Machine) {
+    let process = ProcessConfig {
+        deterministic: true,
+        ..ProcessConfig::default()
+    };
+    let mut machine = Machine::with_memory(fresh_memory(), process);
+    let mut pages = CheckedPages { file, offers: 0 };
+    machine
+        .load_elf_with(file, &mut pages, &[b"prog", b"arg"], &[b"HOME=/"])
+        .expect("loads with pages mapped as it loaded copied");
+    assert!(
+        machine.mem.as_bytes() == copied.mem.as_bytes(),
+        "mapped and copied loads left different memory"
+    );
+    assert_eq!(machine.cpu.x, copied.cpu.x);
+    assert_eq!(machine.cpu.pc, copied.cpu.pc);
+    recycle(machine);
+}
+
 fn exercise(file: &[u8]) {
     let parsed = Elf::parse(file);
     if let Ok(elf) = &parsed {
@@ -147,6 +196,7 @@ fn exercise(file: &[u8]) {
         "sp {sp:#x}"
     );
     check_process(&machine);
+    mapped_load_matches(file, &machine);
 
     // Each PT_LOAD's file bytes are where it asked, unless a later segment overlaps it.
     let loads: Vec<_> = elf
