@@ -4,7 +4,7 @@
 # Usage: scripts/bench.sh            (from anywhere; builds what it needs into build/bench)
 # Settings (environment):
 #   RUNS=3          timed runs per benchmark and runner (the median is reported; at least 1)
-#   HELLO_RUNS=20   runs of the start-up benchmark per runner
+#   HELLO_RUNS=100  runs of the start-up benchmark per runner (a few milliseconds each)
 #   SCALE=1         work multiplier passed to the guests (2 = twice the work)
 #   ONLY="hash vm"  run only these rows (hash qsort mergesort vm matmul nbody nbodyf memstr bc hello)
 #   ROOTFS=build/rootfs   the riscv64 Debian root for bc: the OUTDIR of scripts/debian-rootfs.sh
@@ -35,7 +35,7 @@ cd "$(dirname "$0")/.."
 ROOT_DIR=$PWD
 
 RUNS=${RUNS:-3}
-HELLO_RUNS=${HELLO_RUNS:-20}
+HELLO_RUNS=${HELLO_RUNS:-100}
 SCALE=${SCALE:-1}
 ONLY=${ONLY:-}
 DEFAULT_ROOTFS=build/rootfs
