@@ -152,9 +152,9 @@ impl ImagePages for FilePages<'_> {
             return false;
         }
         let addr = dest.as_mut_ptr().cast::<libc::c_void>();
-        // SAFETY: `dest` is memory this process owns exclusively (a unique borrow) inside a
-        // private anonymous mapping; replacing its pages with a private mapping of the file
-        // changes only what those bytes hold, as writing through `dest` would. The range is
+        // SAFETY: `dest` covers whole host pages (checked above), which this process owns
+        // exclusively through the unique borrow; replacing them with a private mapping of the
+        // file changes only what those bytes hold, as writing through `dest` would. The range is
         // inside the file, so no access to it can fault past the end of the file unless the
         // file is truncated while it runs (as with any mapped executable).
         let mapped = unsafe {
