@@ -1,10 +1,35 @@
 //! Sorted, non-overlapping list of the guest's mmap'd page ranges, with first-fit placement.
 //!
-//! Fixed capacity (no allocator needed); adjacent ranges with the same protection merge,
-//! so the list stays short for real programs.
+//! Bounded capacity (held inline when there is no allocator); adjacent ranges with the same
+//! protection merge, so the list stays short for real programs.
 
 /// Maximum number of distinct mappings.
 pub const MAX_REGIONS: usize = 1024;
+
+/// With an allocator the list lives on the heap: inline it is 24 KiB of the `Machine`'s
+/// 42 KiB, copied whenever a machine or process moves and stack-probed page by page in every
+/// frame that holds one (13 of a static hello world's page faults were those stack pages).
+#[cfg(feature = "alloc")]
+type List = alloc::vec::Vec<Region>;
+#[cfg(not(feature = "alloc"))]
+type List = heapless::Vec<Region, MAX_REGIONS>;
+
+/// Append `region` unless the list is full.
+fn push(list: &mut List, region: Region) -> Result<(), ()> {
+    insert_at(list, list.len(), region)
+}
+
+/// Insert `region` at `pos` unless the list is full.
+fn insert_at(list: &mut List, pos: usize, region: Region) -> Result<(), ()> {
+    if list.len() >= MAX_REGIONS {
+        return Err(());
+    }
+    #[cfg(feature = "alloc")]
+    list.insert(pos, region);
+    #[cfg(not(feature = "alloc"))]
+    list.insert(pos, region).map_err(|_| ())?;
+    Ok(())
+}
 
 /// One mapped range `start..end` (page-aligned) with its PROT_* bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,12 +41,19 @@ pub struct Region {
 
 #[derive(Clone, Debug, Default)]
 pub struct Regions {
-    pub(crate) list: heapless::Vec<Region, MAX_REGIONS>,
+    pub(crate) list: List,
 }
 
 impl Regions {
     pub fn new() -> Regions {
         Regions::default()
+    }
+
+    /// Append a range that starts at or above every range in the list (restoring a sorted
+    /// list, as snapshots do); fails when the list is full.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn push_last(&mut self, region: Region) -> Result<(), ()> {
+        push(&mut self.list, region)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Region> {
@@ -93,33 +125,37 @@ impl Regions {
     /// split would exceed the capacity (the list is left unchanged then).
     pub fn remove(&mut self, start: u64, len: u64) -> bool {
         let end = start.saturating_add(len);
-        let mut out: heapless::Vec<Region, MAX_REGIONS> = heapless::Vec::new();
+        let mut out = List::new();
         for r in self.list.iter() {
             if r.end <= start || r.start >= end {
-                if out.push(*r).is_err() {
+                if push(&mut out, *r).is_err() {
                     return false;
                 }
                 continue;
             }
             if r.start < start
-                && out
-                    .push(Region {
+                && push(
+                    &mut out,
+                    Region {
                         start: r.start,
                         end: start,
                         prot: r.prot,
-                    })
-                    .is_err()
+                    },
+                )
+                .is_err()
             {
                 return false;
             }
             if r.end > end
-                && out
-                    .push(Region {
+                && push(
+                    &mut out,
+                    Region {
                         start: end,
                         end: r.end,
                         prot: r.prot,
-                    })
-                    .is_err()
+                    },
+                )
+                .is_err()
             {
                 return false;
             }
@@ -140,7 +176,7 @@ impl Regions {
             .iter()
             .position(|r| r.start > start)
             .unwrap_or(self.list.len());
-        if self.list.insert(pos, Region { start, end, prot }).is_err() {
+        if insert_at(&mut self.list, pos, Region { start, end, prot }).is_err() {
             self.list = saved;
             return false;
         }
@@ -184,5 +220,33 @@ mod tests {
         assert!(!r.covers(0xd000, 0x2000));
         assert!(r.overlaps(0xc000, 0x2000));
         assert_eq!(r.find_gap(0x1000, 0x10000, 0x10000), None);
+    }
+
+    #[test]
+    fn capacity_is_enforced_and_a_refused_change_leaves_the_list_as_it_was() {
+        // Every other page mapped: MAX_REGIONS ranges that cannot merge.
+        let mut r = Regions::new();
+        for i in 0..MAX_REGIONS as u64 {
+            assert!(r.insert(0x10_0000 + i * 0x2000, 0x1000, 3), "range {i}");
+        }
+        assert_eq!(r.iter().count(), MAX_REGIONS);
+        let full = r.list.clone();
+        // A new range and a split both need one more slot.
+        assert!(!r.insert(0x1000, 0x1000, 3));
+        assert!(!r.remove(0x10_0000 + 512 * 0x2000 + 0x400, 0x200));
+        assert!(r.list == full);
+        // Replacing a range fits; so does a range that merges once a slot is free.
+        assert!(r.insert(0x10_0000, 0x1000, 1));
+        assert_eq!(r.prot_at(0x10_0000), Some(1));
+        assert!(r.remove(0x10_4000, 0x1000));
+        assert_eq!(r.iter().count(), MAX_REGIONS - 1);
+        assert!(r.insert(0x10_1000, 0x1000, 3));
+        assert_eq!(
+            r.iter().count(),
+            MAX_REGIONS - 1,
+            "merged with the range above"
+        );
+        assert!(r.insert(0x1000, 0x1000, 3));
+        assert_eq!(r.iter().count(), MAX_REGIONS);
     }
 }

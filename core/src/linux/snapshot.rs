@@ -80,8 +80,7 @@ fn decode_regions(r: &mut Reader) -> SnapshotResult<Regions> {
         }
         previous_end = region.end;
         regions
-            .list
-            .push(region)
+            .push_last(region)
             .map_err(|_| corrupt("too many memory regions"))?;
     }
     Ok(regions)
