@@ -181,6 +181,44 @@ fn two_sum(x: f64, y: f64) -> (f64, f64) {
     (sum, (x - x_part) + (y - y_part))
 }
 
+/// Significant bits of a normal binary64's significand, counted from its leading (implicit)
+/// one to its lowest set bit; for a subnormal, at least as many as it has.
+#[inline(always)]
+fn significant_bits64(bits: u64) -> u32 {
+    53 - (bits | 1 << 52).trailing_zeros()
+}
+
+/// `a * b + c` when both the product and the sum are exact, as in integer arithmetic or
+/// short binary fractions (a matrix of eighths): then the host's unfused `a * b + c` is the
+/// answer in every rounding mode and nothing is raised. Much cheaper than Dekker's product.
+///
+/// The product is exact when the multiplicands' significant bits fit one significand (a
+/// subnormal's are over-counted, which is safe) and it is normal: a host product with a
+/// biased exponent of 2 or more comes from a normal exact one. This also turns away zero,
+/// infinite and NaN multiplicands. The sum is exact when subtracting either addend from it
+/// gives back the other: for the larger addend that difference is exact (Fast2Sum), so an
+/// inexact sum fails; NaNs fail every comparison, and an infinite sum fails one of the two.
+#[inline(always)]
+pub(super) fn short_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode) -> Option<(u64, u8)> {
+    if significant_bits64(a) + significant_bits64(b) > 53 {
+        return None;
+    }
+    let product = f64::from_bits(a) * f64::from_bits(b);
+    if ((product.to_bits() >> 52) & 0x7ff).wrapping_sub(2) > 0x7fc {
+        return None;
+    }
+    let addend = f64::from_bits(c);
+    let sum = product + addend;
+    if sum - product != addend || sum - addend != product {
+        return None;
+    }
+    // A product cancelled by the addend: +0, but -0 when rounding down.
+    if sum == 0.0 && rm == RoundingMode::Rdn {
+        return None;
+    }
+    Some((sum.to_bits(), 0))
+}
+
 /// `a * b + c` when a finite multiplicand is zero (sparse data): exactly `c`, or a signed
 /// zero when `c` is a zero too.
 #[inline(always)]

@@ -468,6 +468,11 @@ pub fn f64_mul_add(a: u64, b: u64, c: u64, rm: RoundingMode, flags: &mut u8) -> 
         // A tail call, so that the usual path below needs no more registers saved.
         return fast::fma_unit::f64_mul_add_inexact_accrued(a, b, c, flags);
     }
+    if use_fast_paths() {
+        if let Some((result, _)) = fast::short_mul_add(a, b, c, rm) {
+            return result;
+        }
+    }
     f64_mul_add_exactly(a, b, c, rm, flags)
 }
 

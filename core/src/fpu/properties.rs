@@ -181,28 +181,84 @@ fn f64_arithmetic_fast_equals_soft() {
     // Multiplicands with few significant bits (exact products), where the fast path has a
     // shortcut for exact sums: also sums that cancel to zero, or are tiny, or round.
     failures.extend(check("f64_mul_add, short multiplicands", 16, |rng, rm| {
-        let bias = DOUBLE.bias();
-        let short = |rng: &mut Rng, spread: u64| {
-            let field = bias - spread + rng.below(2 * spread + 1);
-            DOUBLE.pack(rng.chance(50), field, DOUBLE.short_fraction(rng))
-        };
-        let a = short(rng, 40);
-        let b = short(rng, 40);
-        let product = f64::from_bits(a) * f64::from_bits(b);
-        let c = match rng.below(5) {
-            0 => short(rng, 60),
-            1 => (-product).to_bits(),
-            2 => DOUBLE.near_negation_of(rng, product),
-            3 => DOUBLE.pack(rng.chance(50), rng.below(3), rng.next_u64()),
-            _ => DOUBLE.operand(rng, &specials),
-        };
+        let (a, b, c) = short_mul_add_operands(rng, &specials);
         Outcome {
             fast: fast::f64_mul_add(a, b, c, rm),
             soft: soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f)),
             host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
         }
     }));
+    // The shortcut tried before Dekker's product, on the operands it is for and on any.
+    failures.extend(check(
+        "short_mul_add, short multiplicands",
+        17,
+        |rng, rm| {
+            let (a, b, c) = short_mul_add_operands(rng, &specials);
+            Outcome {
+                fast: fast::short_mul_add(a, b, c, rm),
+                soft: soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f)),
+                host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
+            }
+        },
+    ));
+    failures.extend(check("short_mul_add, any operands", 18, |rng, rm| {
+        let (a, b) = operands(DOUBLE, rng, &specials);
+        let c = if rng.chance(50) {
+            DOUBLE.near_negation_of(rng, f64::from_bits(a) * f64::from_bits(b))
+        } else {
+            DOUBLE.operand(rng, &specials)
+        };
+        Outcome {
+            fast: fast::short_mul_add(a, b, c, rm),
+            soft: soft_call(|f| soft::mul_add::<Double>(a, b, c, rm, f)),
+            host: host64(f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c))),
+        }
+    }));
     finish(failures);
+}
+
+/// Fused multiply-add operands whose multiplicands have few significant bits (exact
+/// products, sometimes of a subnormal and a large number), with addends that make the sum
+/// exact, cancel it to zero, make it tiny, or round it.
+fn short_mul_add_operands(rng: &mut Rng, specials: &[u64]) -> (u64, u64, u64) {
+    let bias = DOUBLE.bias();
+    let short = |rng: &mut Rng, spread: u64| {
+        let field = bias - spread + rng.below(2 * spread + 1);
+        DOUBLE.pack(rng.chance(50), field, DOUBLE.short_fraction(rng))
+    };
+    let (a, b) = if rng.chance(10) {
+        // Products around the smallest normal, where a short product may still round.
+        let a_field = bias - 400 - rng.below(200);
+        let b_field = (bias + bias - 1026 + rng.below(9)) - a_field;
+        let a = DOUBLE.pack(rng.chance(50), a_field, DOUBLE.short_fraction(rng));
+        (
+            a,
+            DOUBLE.pack(rng.chance(50), b_field, DOUBLE.short_fraction(rng)),
+        )
+    } else if rng.chance(10) {
+        let subnormal = DOUBLE.pack(
+            rng.chance(50),
+            0,
+            DOUBLE.short_fraction(rng) >> rng.below(40),
+        );
+        let large = DOUBLE.pack(
+            rng.chance(50),
+            2 * bias - 60 + rng.below(60),
+            DOUBLE.short_fraction(rng),
+        );
+        (subnormal, large)
+    } else {
+        (short(rng, 40), short(rng, 40))
+    };
+    let product = f64::from_bits(a) * f64::from_bits(b);
+    let c = match rng.below(5) {
+        0 => short(rng, 60),
+        1 => (-product).to_bits(),
+        2 => DOUBLE.near_negation_of(rng, product),
+        3 => DOUBLE.pack(rng.chance(50), rng.below(3), rng.next_u64()),
+        _ => DOUBLE.operand(rng, specials),
+    };
+    (a, b, c)
 }
 
 #[test]
