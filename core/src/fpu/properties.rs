@@ -218,8 +218,8 @@ fn f64_arithmetic_fast_equals_soft() {
 }
 
 /// Fused multiply-add operands whose multiplicands have few significant bits (exact
-/// products, sometimes of a subnormal and a large number), with addends that make the sum
-/// exact, cancel it to zero, make it tiny, or round it.
+/// products; some near the smallest normal, some of a subnormal and a large number), with
+/// addends that make the sum exact, cancel it to zero, make it tiny, or round it.
 fn short_mul_add_operands(rng: &mut Rng, specials: &[u64]) -> (u64, u64, u64) {
     let bias = DOUBLE.bias();
     let short = |rng: &mut Rng, spread: u64| {
